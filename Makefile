@@ -1,0 +1,81 @@
+# msgport - build, test, demo, install.
+#   make            library (static and shared) and the msgport tool
+#   make test       build and run every test (ends with "N passed, N failed")
+#   make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make demo       echo server, calls through the tool and a C client
+#   make install PREFIX=/usr/local
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+BINDIR  ?= $(PREFIX)/bin
+B       ?= build
+
+CSTD     = -std=c11 -D_GNU_SOURCE
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -pthread $(CFLAGS)
+LDFLAGS_ALL = $(SAN) -pthread $(LDFLAGS)
+
+LIB_SRCS := $(wildcard src/*.c)
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
+TEST_SRCS := $(wildcard tests/*.c)
+TEST_OBJS := $(TEST_SRCS:tests/%.c=$(B)/tests/%.o)
+SOVER   := 0
+
+.PHONY: all test test-asan demo install clean check-tools
+all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/msgport $(B)/examples/echo-client
+
+$(B)/obj/%.o: src/%.c $(wildcard src/*.h) include/msgport.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fvisibility=hidden -c $< -o $@
+
+$(B)/libmsgport.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libmsgport.so: $(LIB_OBJS) src/libmsgport.map
+	$(CC) -shared -Wl,-soname,libmsgport.so.$(SOVER) -Wl,--version-script=src/libmsgport.map \
+		-o $@.$(SOVER) $(LIB_OBJS) $(LDFLAGS_ALL)
+	ln -sf libmsgport.so.$(SOVER) $@
+
+$(B)/msgport: tools/msgport.c $(B)/libmsgport.a
+	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
+$(B)/examples/%: examples/%.c $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
+$(B)/tests/%.o: tests/%.c $(wildcard tests/*.h) include/msgport.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -c $< -o $@
+
+$(B)/msgport-test: $(TEST_OBJS) $(B)/libmsgport.a
+	$(CC) $(TEST_OBJS) $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
+test: all $(B)/msgport-test
+	MSGPORT_TOOL=$(abspath $(B)/msgport) $(B)/msgport-test
+
+test-asan:
+	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+demo: all
+	./examples/demo.sh $(B)
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR)
+	install -m 644 $(B)/libmsgport.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libmsgport.so.$(SOVER) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmsgport.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libmsgport.so
+	install -m 644 include/msgport.h $(DESTDIR)$(INCDIR)/
+	install -m 755 $(B)/msgport $(DESTDIR)$(BINDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+		msgport.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/msgport.pc
+
+clean:
+	rm -rf build
+
+-include bench/bench.mk

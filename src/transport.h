@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The transport interface: one vtable per way of moving a message between
+ * a client connection and a server connection.  The API and port layers
+ * see only this; each transport lives in its own file (transport_*.c).
+ *
+ * Every connection starts as a bootstrap socket (SOCK_SEQPACKET) to the
+ * port's listening socket.  The socket stays open as the lifeline: its
+ * hang-up is how each side learns of the other's death.
+ */
+#ifndef MP_TRANSPORT_H
+#define MP_TRANSPORT_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "deadline.h"
+#include "msgport.h"
+#include "wire.h"
+
+/* The sending side of a port: one per (thread, port), see client.c. */
+struct mp_cconn {
+	mp_port_t port;
+	int fd;			/* bootstrap socket and lifeline */
+	int portfd;		/* the port file, read for waiting receivers */
+	uint64_t seq;		/* last call number */
+	unsigned fork_gen;	/* process generation that opened it */
+	const struct mp_transport *tp;
+	void *tp_priv;
+};
+
+/* The receiving side of one client connection, see port.c. */
+struct mp_sconn {
+	int fd;
+	uint32_t idx, gen;	/* slot in the port's table; epoll key */
+	unsigned refs;		/* under the port's lock */
+	int dead;		/* hung up or dropped; no longer polled */
+	int32_t pid;		/* peer credentials from SO_PEERCRED */
+	uint32_t uid, gid;
+	const struct mp_transport *tp;
+	void *tp_priv;
+};
+
+/* A received message, owned by the library until given to the user. */
+struct mp_rx {
+	struct mp_frame hdr;	/* validated header */
+	void *data;		/* data_size bytes, malloc'd or mapped */
+	int data_mapped;	/* 1: mp_data_unmap(), 0: free() */
+	int fds[MP_FDS_MAX];
+	unsigned nfds;
+};
+
+struct mp_transport {
+	const char *name;
+	/* Client: send a call and wait for its reply into msg->o.
+	 * -ECONNRESET: not delivered, the peer was gone; -ETIMEDOUT: not
+	 * sent in time; -ETIME: sent, but no answer in time. */
+	int (*call)(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d);
+	/* Client: send one-way. -ECONNRESET as for call. */
+	int (*oneway)(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d);
+	/* Server: take one message without blocking; -EAGAIN when none,
+	 * 0 on hang-up (*got = 0), -EPROTO for a malformed message. */
+	int (*srv_recv)(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen);
+	/* Server: send the reply to call seq; never blocks on the client. */
+	int (*srv_reply)(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg);
+};
+
+extern const struct mp_transport mp_transport_sock;
+
+/* Release what an mp_rx holds (data and fds). */
+void mp_rx_release(struct mp_rx *rx);
+
+#endif

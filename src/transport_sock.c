@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sock transport (Barrelfish's LMP): every message is one datagram on
+ * the connection's SOCK_SEQPACKET socket, descriptors ride along with
+ * SCM_RIGHTS, data over MP_FRAME_INLINE_MAX goes in a sealed memfd.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "compiler.h"
+#include "data.h"
+#include "sockio.h"
+#include "transport.h"
+
+void mp_rx_release(struct mp_rx *rx)
+{
+	if (rx->data_mapped)
+		mp_data_unmap(rx->data, rx->hdr.data_size);
+	else
+		free(rx->data);
+	rx->data = NULL;
+	mp_fds_close(rx->fds, rx->nfds);
+	rx->nfds = 0;
+}
+
+/*
+ * Send a frame with its data (inline or memfd) and the user's fds.
+ * A data memfd is appended after the user's descriptors.
+ */
+static int frame_send(int fd, struct mp_frame *f, const void *data, const int *fds,
+		      unsigned nfds, struct mp_deadline d)
+{
+	int all[MP_SOCK_FDS_MAX];
+	struct iovec iov[2] = { { f, sizeof(*f) }, { (void *)data, 0 } };
+	int iovcnt = 1, memfd = -1, err;
+
+	memcpy(all, fds, sizeof(int) * nfds);
+	if (f->data_size > MP_FRAME_INLINE_MAX) {
+		memfd = mp_data_memfd(data, f->data_size);
+		if (memfd < 0)
+			return memfd;
+		f->flags |= MP_FRAME_DATA_MEMFD;
+		all[nfds++] = memfd;
+	} else if (f->data_size) {
+		iov[1].iov_len = f->data_size;
+		iovcnt = 2;
+	}
+	err = mp_sock_send(fd, iov, iovcnt, all, nfds, d);
+	if (memfd >= 0)
+		close(memfd);
+	return err;
+}
+
+static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, const mp_msg_t *m)
+{
+	memset(f, 0, sizeof(*f));
+	f->magic = MP_FRAME_MAGIC;
+	f->kind = (uint8_t)kind;
+	f->nfds = (uint8_t)m->i.nfds;
+	f->type = m->type;
+	f->seq = seq;
+	f->oid_id = m->oid.id;
+	f->oid_port = m->oid.port;
+	f->data_size = m->i.size;
+	f->out_capacity = kind == MP_FRAME_CALL ? m->o.size : 0;
+	memcpy(f->raw, m->i.raw, MP_RAW_SIZE);
+}
+
+static int sock_send_request(struct mp_cconn *c, unsigned kind, const mp_msg_t *msg,
+			     struct mp_deadline d)
+{
+	struct mp_frame f;
+	int err;
+
+	frame_from_msg(&f, kind, kind == MP_FRAME_CALL ? ++c->seq : 0, msg);
+	err = frame_send(c->fd, &f, msg->i.data, msg->i.fds, msg->i.nfds, d);
+	return err == -EPIPE ? -ECONNRESET : err;
+}
+
+/* Data of a memfd reply goes straight into the caller's buffer. */
+static int reply_take_data(const struct mp_frame *f, int *fds, unsigned *nfds, mp_msg_t *msg)
+{
+	int err = 0;
+
+	if (f->flags & MP_FRAME_DATA_MEMFD) {
+		int memfd = fds[--*nfds];
+
+		err = mp_data_read(memfd, msg->o.data, f->data_size);
+		close(memfd);
+	}
+	return err;
+}
+
+static void reply_fill(const struct mp_frame *f, const int *fds, unsigned nfds, mp_msg_t *msg)
+{
+	msg->o.size = f->data_size;
+	msg->o.err = f->err;
+	memcpy(msg->o.raw, f->raw, MP_RAW_SIZE);
+	memcpy(msg->o.fds, fds, sizeof(int) * nfds);
+	msg->o.nfds = nfds;
+}
+
+/* One reply datagram: 1 taken, 0 not ours (stale), <0 error. */
+static int reply_recv_one(struct mp_cconn *c, mp_msg_t *msg)
+{
+	int fds[MP_SOCK_FDS_MAX];
+	struct mp_frame raw, f;
+	struct iovec iov[2] = { { &raw, sizeof(raw) }, { msg->o.data, msg->o.size } };
+	unsigned nfds;
+	ssize_t n;
+	int err;
+
+	n = mp_sock_recv(c->fd, iov, msg->o.size ? 2 : 1, fds, &nfds);
+	if (n <= 0)
+		return n == 0 ? -EPIPE : (int)n;
+	err = mp_frame_decode(&raw, (size_t)n, nfds, MP_FRAME_REPLY, &f);
+	if (!err && f.data_size > msg->o.size)
+		err = -EPROTO;
+	if (!err && f.seq != c->seq) {
+		mp_fds_close(fds, nfds);
+		return 0;
+	}
+	if (!err)
+		err = reply_take_data(&f, fds, &nfds, msg);
+	if (err) {
+		mp_fds_close(fds, nfds);
+		return err;
+	}
+	reply_fill(&f, fds, nfds, msg);
+	return 1;
+}
+
+static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d)
+{
+	int err = sock_send_request(c, MP_FRAME_CALL, msg, d);
+
+	while (!err) {
+		int r = mp_sock_wait_readable(c->fd, d);
+
+		if (r <= 0)
+			return r == 0 ? -ETIME : r;	/* sent, no answer in time */
+		r = reply_recv_one(c, msg);
+		if (r == 1)
+			return 0;
+		if (r < 0 && r != -EAGAIN)
+			return r;
+	}
+	return err;
+}
+
+static int sock_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d)
+{
+	return sock_send_request(c, MP_FRAME_ONEWAY, msg, d);
+}
+
+/* Move received data into a buffer that outlives the receive buffer. */
+static int rx_take_data(struct mp_rx *rx, const void *inline_data)
+{
+	size_t len = rx->hdr.data_size;
+	int err;
+
+	if (rx->hdr.flags & MP_FRAME_DATA_MEMFD) {
+		int memfd = rx->fds[--rx->nfds];
+
+		err = mp_data_map(memfd, len, &rx->data);
+		close(memfd);
+		rx->data_mapped = !err;
+		return err;
+	}
+	if (len == 0)
+		return 0;
+	rx->data = malloc(len);
+	if (!rx->data)
+		return -ENOMEM;
+	memcpy(rx->data, inline_data, len);
+	return 0;
+}
+
+static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+{
+	struct iovec iov = { buf, buflen };
+	ssize_t n;
+	int err;
+
+	memset(rx, 0, sizeof(*rx));
+	n = mp_sock_recv(c->fd, &iov, 1, rx->fds, &rx->nfds);
+	if (n <= 0)
+		return (int)n;
+	err = mp_frame_decode(buf, (size_t)n, rx->nfds, 0, &rx->hdr);
+	if (!err)
+		err = rx_take_data(rx, (const char *)buf + sizeof(struct mp_frame));
+	if (err) {
+		rx->hdr.data_size = 0;
+		mp_rx_release(rx);
+		return err;
+	}
+	return 1;
+}
+
+static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg)
+{
+	struct mp_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.magic = MP_FRAME_MAGIC;
+	f.kind = MP_FRAME_REPLY;
+	f.nfds = (uint8_t)msg->o.nfds;
+	f.err = msg->o.err;
+	f.seq = seq;
+	f.data_size = msg->o.size;
+	memcpy(f.raw, msg->o.raw, MP_RAW_SIZE);
+	/* Polling deadline: a client that does not read blocks only itself. */
+	return frame_send(c->fd, &f, msg->o.data, msg->o.fds, msg->o.nfds, mp_deadline_in(0));
+}
+
+const struct mp_transport mp_transport_sock = {
+	.name = "sock",
+	.call = sock_call,
+	.oneway = sock_oneway,
+	.srv_recv = sock_srv_recv,
+	.srv_reply = sock_srv_reply,
+};
