@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install what building and testing need, when missing (Debian).  The
+# library itself needs only libc; the tests need a C compiler and make.
+set -euo pipefail
+
+need=()
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+command -v make >/dev/null 2>&1 || need+=(make)
+# ASan/UBSan runtime for `make test-asan`.
+[ -e "$(cc -print-file-name=libasan.so 2>/dev/null || echo /nonexistent)" ] || need+=(libasan8)
+[ -e "$(cc -print-file-name=libubsan.so 2>/dev/null || echo /nonexistent)" ] || need+=(libubsan1)
+
+if [ "${#need[@]}" -gt 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing ${need[*]}; run: sudo apt-get install ${need[*]}" >&2
+		exit 1
+	fi
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}"
+fi
