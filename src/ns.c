@@ -268,8 +268,9 @@ int mp_lookup(const char *path, mp_oid_t *oid)
 		err = mp_root_get(root, sizeof(root));
 	if (!err)
 		err = entry_path(epath, sizeof(epath), root, path);
-	if (!err)
-		err = record_load(epath, &r, &st);
+	if (err)
+		return err;
+	err = record_load(epath, &r, &st);
 	if (err)
 		return err == -EACCES ? -EACCES : -ENOENT;
 	if (!mode_allows(&st, 4))

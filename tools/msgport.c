@@ -26,7 +26,6 @@
 /* ----------------------------------------------------------- reporting */
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static int fail(const char *what, const char *path, int err);
 
 /* One line on stderr, exit 2: usage errors only. */
 static void die_usage(const char *fmt, ...)
@@ -78,16 +77,32 @@ static const char *one_path(int argc, char **argv, const char *cmd, int optional
 	return left ? argv[optind] : NULL;
 }
 
-/* getopt_long with our own one-line messages (opterr is off). */
-static int next_opt(int argc, char **argv, const char *cmd, const struct option *lo)
+/*
+ * getopt_long with our own one-line messages: opterr is off, and the
+ * leading ':' of shortopts tells a missing argument from an unknown option.
+ */
+static int next_opt(int argc, char **argv, const char *cmd, const char *shortopts,
+		    const struct option *lo)
 {
-	int c = getopt_long(argc, argv, ":h", lo, NULL);
+	int c = getopt_long(argc, argv, shortopts, lo, NULL);
 
+	if (c == '?' && optopt)
+		die_usage("%s: unknown option '-%c'", cmd, optopt);
 	if (c == '?')
 		die_usage("%s: unknown option '%s'", cmd, argv[optind - 1]);
 	if (c == ':')
 		die_usage("%s: option '%s' needs an argument", cmd, argv[optind - 1]);
 	return c;
+}
+
+/* The long name of option c, for messages. */
+static const char *opt_name(const struct option *lo, int c)
+{
+	for (; lo->name; lo++) {
+		if (lo->val == c)
+			return lo->name;
+	}
+	return "?";
 }
 
 /* ------------------------------------------------------------------ ls */
@@ -146,7 +161,7 @@ static int cmd_ls(int argc, char **argv)
 	int c, err;
 
 	/* The only option is --help. */
-	if ((c = next_opt(argc, argv, "ls", lo)) != -1) {
+	if ((c = next_opt(argc, argv, "ls", ":h", lo)) != -1) {
 		fputs(ls_help, stdout);
 		return 0;
 	}
@@ -175,7 +190,7 @@ static int cmd_lookup(int argc, char **argv)
 	int c, err;
 
 	/* The only option is --help. */
-	if ((c = next_opt(argc, argv, "lookup", lo)) != -1) {
+	if ((c = next_opt(argc, argv, "lookup", ":h", lo)) != -1) {
 		fputs(lookup_help, stdout);
 		return 0;
 	}
@@ -303,7 +318,7 @@ static void call_parse(int argc, char **argv, struct call_opts *co)
 	unsigned long long v;
 	int c;
 
-	while ((c = next_opt(argc, argv, "call", lo)) != -1) {
+	while ((c = next_opt(argc, argv, "call", ":ht:d:T:r:", lo)) != -1) {
 		if (c == 'h') {
 			fputs(call_help, stdout);
 			exit(0);
@@ -312,8 +327,9 @@ static void call_parse(int argc, char **argv, struct call_opts *co)
 			co->data = optarg;
 			continue;
 		}
-		if (parse_num(optarg, call_opt_max(c), 0, &v))
-			die_usage("call: bad value '%s' for %s", optarg, argv[optind - 1]);
+		/* Types may be hex (0x...); milliseconds and sizes are decimal. */
+		if (parse_num(optarg, call_opt_max(c), c == 't' ? 0 : 10, &v))
+			die_usage("call: bad value '%s' for --%s", optarg, opt_name(lo, c));
 		if (c == 't')
 			co->type = (uint32_t)v;
 		else if (c == 'T')
@@ -420,14 +436,14 @@ static int echo_loop(mp_port_t port, int sigfd, struct echo_stats *st)
 static int stop_signals_fd(void)
 {
 	sigset_t set;
+	int fd;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
 		return -errno;
-	int fd = signalfd(-1, &set, SFD_CLOEXEC);
-
+	fd = signalfd(-1, &set, SFD_CLOEXEC);
 	return fd < 0 ? -errno : fd;
 }
 
@@ -480,7 +496,7 @@ static int cmd_echo(int argc, char **argv)
 	unsigned long long mode = 0666;
 	int c;
 
-	while ((c = next_opt(argc, argv, "echo", lo)) != -1) {
+	while ((c = next_opt(argc, argv, "echo", ":hm:", lo)) != -1) {
 		if (c == 'h') {
 			fputs(echo_help, stdout);
 			return 0;
