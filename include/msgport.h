@@ -108,12 +108,36 @@ typedef struct mp_msg {
 
 /* ---------------------------------------------------------------- ports */
 
+/* Transports (see README): kernel sockets, shared-memory rings, rings
+ * with a bulk area for long data.  DEFAULT lets each client choose:
+ * $MSGPORT_TRANSPORT, else the fastest (hybrid). */
+enum mp_transport_id {
+	MP_TRANSPORT_DEFAULT = 0,
+	MP_TRANSPORT_SOCK = 1,
+	MP_TRANSPORT_RING = 2,
+	MP_TRANSPORT_HYBRID = 3,
+};
+
+/* Options of mp_port_create_opts(); zero-initialise, set sz. */
+typedef struct mp_port_opts {
+	size_t sz;		/* sizeof(mp_port_opts_t): lets the struct grow */
+	uint32_t transport;	/* enum mp_transport_id every client must use */
+	uint32_t flags;		/* zero */
+} mp_port_opts_t;
+
 /*
  * Create a port owned by this process, with the lowest free number.
  * Errors: -EINVAL port is NULL; -EACCES/-ENOTDIR the root is not usable
  * (not a directory, or not owned by this user); -ENOSPC no free number.
  */
 MP_API int mp_port_create(mp_port_t *port);
+
+/*
+ * mp_port_create() with options (opts NULL: the defaults).
+ * Errors: those of mp_port_create(); -EINVAL opts->sz too small, unknown
+ * transport, flags not zero.
+ */
+MP_API int mp_port_create_opts(mp_port_t *port, const mp_port_opts_t *opts);
 
 /*
  * Destroy a port: unregister its paths, fail its blocked senders with

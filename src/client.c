@@ -13,11 +13,14 @@
 #include "portfile.h"
 #include "root.h"
 #include "sockio.h"
+#include "transport_ring.h"
 
 static void cconn_free(struct mp_cconn *c)
 {
 	if (!c)
 		return;
+	if (c->tp && c->tp->close)
+		c->tp->close(c);
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->portfd >= 0)
@@ -42,6 +45,14 @@ static int connect_errno(int err)
 	return err;
 }
 
+/* Upgrade the bootstrap socket to the chosen transport. */
+static int transport_open(struct mp_cconn *c, const struct mp_transport *tp)
+{
+	if (tp == &mp_transport_sock)
+		return 0;
+	return mp_ring_client_open(c, tp);
+}
+
 static int cconn_open(mp_port_t port, struct mp_cconn **out)
 {
 	char root[MP_ROOT_MAX], path[MP_ROOT_PATH_MAX];
@@ -64,6 +75,8 @@ static int cconn_open(mp_port_t port, struct mp_cconn **out)
 		err = mp_portfile_path(path, sizeof(path), root, port, "");
 	if (!err && (c->portfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
 		err = -ENOENT;
+	if (!err)
+		err = transport_open(c, mp_transport_for(c->portfd));
 	if (err) {
 		cconn_free(c);
 		return err;
@@ -126,6 +139,13 @@ static void cconn_drop(struct mp_tls *tls, struct mp_cconn *c)
 
 enum { SEND_CALL, SEND_ONEWAY };
 
+static int receivers_waiting(struct mp_cconn *c)
+{
+	if (c->tp->receiver_waiting)
+		return c->tp->receiver_waiting(c);
+	return mp_portfile_waiting(c->portfd);
+}
+
 static int send_via(struct mp_cconn *c, int how, mp_msg_t *msg, struct mp_deadline d)
 {
 	return how == SEND_CALL ? c->tp->call(c, msg, d) : c->tp->oneway(c, msg, d);
@@ -149,7 +169,8 @@ static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_n
 		err = cconn_get(tls, port, &c, &fresh);
 		if (err)
 			return err;
-		*waiting = mp_portfile_waiting(c->portfd);
+		if (how == SEND_ONEWAY || timeout_ns == 0)
+			*waiting = receivers_waiting(c);
 		if (how == SEND_CALL && timeout_ns == 0) {
 			if (*waiting <= 0)
 				return -EAGAIN;

@@ -28,7 +28,7 @@ int mp_msg_check_send(const mp_msg_t *msg, int with_reply)
 
 	if (!msg || msg->flags || msg->priority || msg->oid.reserved)
 		return -EINVAL;
-	if (msg->i.nfds > MP_FDS_MAX)
+	if (msg->i.nfds > MP_FDS_MAX || (with_reply && msg->o.nfds > MP_FDS_MAX))
 		return -EINVAL;
 	err = data_check(msg->i.data, msg->i.size);
 	if (!err && with_reply)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -43,8 +44,14 @@ static void port_free(struct mp_port_obj *p)
 		close(p->epfd);
 	if (p->shut_efd >= 0)
 		close(p->shut_efd);
+	if (p->kick_efd >= 0)
+		close(p->kick_efd);
 	if (p->listen_fd >= 0)
 		close(p->listen_fd);
+	if (p->page_fd >= 0)
+		close(p->page_fd);
+	if (p->page)
+		munmap(p->page, MP_PORTPAGE_SIZE);
 	mp_portfile_release(&p->pf);
 	for (uint32_t k = 0; k < p->npaths; k++)
 		free(p->paths[k]);
@@ -99,11 +106,14 @@ static int port_events_init(struct mp_port_obj *p)
 	if (p->epfd < 0)
 		return -errno;
 	p->shut_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (p->shut_efd < 0)
+	p->kick_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->shut_efd < 0 || p->kick_efd < 0)
 		return -errno;
 	err = epoll_add(p->epfd, p->listen_fd, MP_KEY_LISTEN);
 	if (!err)
 		err = epoll_add(p->epfd, p->shut_efd, MP_KEY_SHUTDOWN);
+	if (!err)
+		err = epoll_add(p->epfd, p->kick_efd, MP_KEY_KICK);
 	return err;
 }
 
@@ -114,17 +124,33 @@ static struct mp_port_obj *port_alloc(void)
 	if (!p)
 		return NULL;
 	p->refs = 1;
-	p->pf.fd = p->listen_fd = p->epfd = p->shut_efd = -1;
+	p->pf.fd = p->listen_fd = p->epfd = p->shut_efd = p->page_fd = p->kick_efd = -1;
+	p->peer_cpu = -1;
+	p->unattended = true;	/* the page starts with doorbell = 1 */
 	pthread_mutex_init(&p->lock, NULL);
 	return p;
 }
 
 int mp_port_create(mp_port_t *port)
 {
+	return mp_port_create_opts(port, NULL);
+}
+
+static int opts_check(const mp_port_opts_t *opts)
+{
+	if (!opts)
+		return 0;
+	if (opts->sz < sizeof(*opts) || opts->flags || opts->transport > MP_TRANSPORT_HYBRID)
+		return -EINVAL;
+	return 0;
+}
+
+int mp_port_create_opts(mp_port_t *port, const mp_port_opts_t *opts)
+{
 	struct mp_port_obj *p;
 	int err;
 
-	if (!port)
+	if (!port || opts_check(opts))
 		return -EINVAL;
 	mp_lib_init();
 	p = port_alloc();
@@ -137,6 +163,10 @@ int mp_port_create(mp_port_t *port)
 		err = port_listen(p);
 	if (!err)
 		err = port_events_init(p);
+	if (!err && (p->page_fd = mp_portpage_create(&p->page)) < 0)
+		err = p->page_fd;
+	if (!err && opts)
+		p->pf.page->transport = opts->transport;
 	if (err)
 		goto err;
 	pthread_mutex_lock(&mp_ports_lock);
@@ -229,6 +259,7 @@ int mp_port_fd(mp_port_t port)
 	if (!p)
 		return -ENOENT;
 	fd = p->epfd;
+	p->fd_used = true;
 	mp_port_put(p);
 	return fd;
 }
@@ -273,6 +304,8 @@ void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	(void)p;
 	if (--c->refs)
 		return;
+	if (c->tp->srv_release)
+		c->tp->srv_release(c);
 	close(c->fd);
 	free(c);
 }
@@ -283,6 +316,10 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
+	if (c->tp->srv_closing)
+		c->tp->srv_closing(c);
+	if (c->tp->polled)
+		p->npolled--;
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	p->conns[c->idx] = NULL;
 	mp_sconn_put_locked(p, c);
@@ -307,7 +344,7 @@ static int conn_slot_locked(struct mp_port_obj *p, uint32_t *idx)
 		}
 	}
 	n = p->nconns ? p->nconns * 2 : 8;
-	if (n >= MP_KEY_LISTEN)
+	if (n > MP_KEY_DOORBELL)
 		return -ENOSPC;
 	v = realloc(p->conns, sizeof(*v) * n);
 	if (!v)
@@ -364,6 +401,7 @@ int mp_port_accept(struct mp_port_obj *p)
 	c->uid = cred.uid;
 	c->gid = cred.gid;
 	c->tp = &mp_transport_sock;
+	c->peer_cpu = -1;
 	pthread_mutex_lock(&p->lock);
 	err = conn_insert_locked(p, c);
 	pthread_mutex_unlock(&p->lock);
@@ -377,7 +415,7 @@ int mp_port_accept(struct mp_port_obj *p)
 /* The connection behind an epoll key, referenced, or NULL when gone. */
 struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key)
 {
-	uint32_t idx = (uint32_t)key, gen = (uint32_t)(key >> 32);
+	uint32_t idx = (uint32_t)(key & ~MP_KEY_DOORBELL) , gen = (uint32_t)(key >> 32);
 	struct mp_sconn *c = NULL;
 
 	pthread_mutex_lock(&p->lock);
@@ -406,8 +444,13 @@ void mp_ports_atfork_parent(void)
  * port file copy matters: the OFD lock lives while any copy is open. */
 static void port_forget(struct mp_port_obj *p)
 {
+	/* First: releasing a connection must not touch the parent's epoll set. */
+	close(p->epfd);
+	p->epfd = -1;
 	for (uint32_t k = 0; k < p->nconns; k++) {
 		if (p->conns[k]) {
+			if (p->conns[k]->tp->srv_release)
+				p->conns[k]->tp->srv_release(p->conns[k]);
 			close(p->conns[k]->fd);
 			free(p->conns[k]);
 		}

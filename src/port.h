@@ -13,9 +13,11 @@
 #define MP_PORT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 
 #include "portfile.h"
+#include "portpage.h"
 #include "rid.h"
 #include "transport.h"
 
@@ -30,6 +32,16 @@ struct mp_port_obj {
 	int listen_fd;
 	int epfd;			/* what mp_port_fd() returns */
 	int shut_efd;			/* written once at destroy */
+	int page_fd;			/* the port page, handed to ring clients */
+	struct mp_port_page *page;
+	uint32_t npolled;		/* connections on polled transports */
+	uint32_t scan_pos;		/* where the next ring scan starts */
+	int kick_efd;			/* makes the port fd readable (port_leave) */
+	_Atomic bool fd_used;		/* mp_port_fd() was asked for */
+	_Atomic bool unattended;	/* counted in page->doorbell: nobody scans */
+	uint32_t inside;		/* receivers in mp_recv(), when fd_used */
+	int32_t peer_cpu;		/* CPU of the last ring client served */
+	_Atomic uint32_t event_tick;	/* ring scans since the epoll set was looked at */
 	uint32_t conn_gen;
 	struct mp_sconn **conns;
 	uint32_t nconns;		/* slots in conns */
@@ -41,6 +53,9 @@ struct mp_port_obj {
 /* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */
 #define MP_KEY_LISTEN 0xfffffffeull
 #define MP_KEY_SHUTDOWN 0xffffffffull
+#define MP_KEY_KICK 0xfffffffdull
+/* Set in a connection's key for its doorbell (ring transports). */
+#define MP_KEY_DOORBELL 0x80000000ull
 
 /* Reference to a port of this process, or NULL. */
 struct mp_port_obj *mp_port_get(mp_port_t port);

@@ -162,3 +162,11 @@ int mp_portfile_waiting(int fd)
 		return err;
 	return pg.waiting > 0 ? (int)(pg.waiting > 1000000 ? 1000000 : pg.waiting) : 0;
 }
+
+int mp_portfile_transport(int fd)
+{
+	struct mp_portfile_page pg;
+	int err = page_read(fd, &pg);
+
+	return err ? err : (int)pg.transport;
+}

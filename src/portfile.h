@@ -25,7 +25,7 @@ struct mp_portfile_page {
 	uint32_t version;
 	uint64_t token;
 	int32_t pid;
-	uint32_t reserved;
+	uint32_t transport;		/* MP_TRANSPORT_* clients must use, 0 any */
 	_Atomic uint32_t waiting;	/* receivers blocked in mp_recv() */
 	uint32_t reserved2;
 };
@@ -46,6 +46,9 @@ void mp_portfile_release(struct mp_portfile *pf);
 
 /* Port liveness: 1 live (token and pid filled when non-NULL), 0 dead. */
 int mp_portfile_probe(const char *root, mp_port_t port, uint64_t *token, int32_t *pid);
+
+/* The transport the port's owner asks for (0 any), read through its file. */
+int mp_portfile_transport(int fd);
 
 /* Receivers waiting, read through a descriptor of the port file (>= 0). */
 int mp_portfile_waiting(int fd);

@@ -68,6 +68,7 @@ int mp_sock_send(int fd, const struct iovec *iov, int iovcnt, const int *fds, un
 	struct msghdr mh = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt };
 	union mp_cmsg_buf cb;
 	bool polling = d.at_ns >= 0 && d.at_ns <= mp_now_ns();
+	bool waited = false;
 
 	cmsg_put_fds(&mh, &cb, fds, nfds);
 	for (;;) {
@@ -78,7 +79,7 @@ int mp_sock_send(int fd, const struct iovec *iov, int iovcnt, const int *fds, un
 		if (errno == EINTR)
 			continue;
 		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
-			return -EPIPE;
+			return waited ? -EPIPE : -ECONNRESET;
 		if (errno != EAGAIN)
 			return -errno;
 		if (polling)
@@ -86,6 +87,7 @@ int mp_sock_send(int fd, const struct iovec *iov, int iovcnt, const int *fds, un
 		err = wait_writable(fd, d);
 		if (err)
 			return err;
+		waited = true;
 	}
 }
 

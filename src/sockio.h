@@ -18,8 +18,9 @@
 
 /*
  * Send one datagram with nfds descriptors, waiting for room until d.
- * Returns 0, or -EAGAIN (polling and full), -ETIMEDOUT, -EPIPE (peer
- * gone), -EBADF (a descriptor is not open).
+ * Returns 0, or -EAGAIN (polling and full), -ETIMEDOUT, -ECONNRESET (the
+ * peer was already gone: nothing sent), -EPIPE (it went while we waited
+ * for room), -EBADF (a descriptor is not open).
  */
 int mp_sock_send(int fd, const struct iovec *iov, int iovcnt, const int *fds, unsigned nfds,
 		 struct mp_deadline d);

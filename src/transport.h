@@ -11,6 +11,7 @@
 #ifndef MP_TRANSPORT_H
 #define MP_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -37,6 +38,7 @@ struct mp_sconn {
 	int dead;		/* hung up or dropped; no longer polled */
 	int32_t pid;		/* peer credentials from SO_PEERCRED */
 	uint32_t uid, gid;
+	int32_t peer_cpu;	/* CPU the client last waited on, -1 unknown */
 	const struct mp_transport *tp;
 	void *tp_priv;
 };
@@ -52,20 +54,41 @@ struct mp_rx {
 
 struct mp_transport {
 	const char *name;
+	/* Messages wait in shared memory: the server scans these connections. */
+	unsigned polled;
 	/* Client: send a call and wait for its reply into msg->o.
 	 * -ECONNRESET: not delivered, the peer was gone; -ETIMEDOUT: not
 	 * sent in time; -ETIME: sent, but no answer in time. */
 	int (*call)(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d);
 	/* Client: send one-way. -ECONNRESET as for call. */
 	int (*oneway)(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d);
+	/* Client: release transport state (optional). */
+	void (*close)(struct mp_cconn *c);
+	/* Client: receivers waiting in mp_recv() (optional: else the port file). */
+	int (*receiver_waiting)(struct mp_cconn *c);
 	/* Server: take one message without blocking; -EAGAIN when none,
 	 * 0 on hang-up (*got = 0), -EPROTO for a malformed message. */
 	int (*srv_recv)(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen);
 	/* Server: send the reply to call seq; never blocks on the client. */
 	int (*srv_reply)(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg);
+	/* Server, polled transports: the socket fired (hang-up, side frame). */
+	int (*srv_event)(struct mp_sconn *c);
+	/* Server, polled transports: a message is waiting. */
+	bool (*srv_pending)(struct mp_sconn *c);
+	/* Server: the connection is being dropped (optional). */
+	void (*srv_closing)(struct mp_sconn *c);
+	/* Server: release transport state when the connection is freed. */
+	void (*srv_release)(struct mp_sconn *c);
 };
 
+/* Transport numbers, as in the public MP_TRANSPORT_* (0: default). */
+int mp_transport_parse(const char *name);
+/* The transport for a new connection to the port whose file is portfd. */
+const struct mp_transport *mp_transport_for(int portfd);
+
 extern const struct mp_transport mp_transport_sock;
+extern const struct mp_transport mp_transport_ring;
+extern const struct mp_transport mp_transport_hybrid;
 
 /* Release what an mp_rx holds (data and fds). */
 void mp_rx_release(struct mp_rx *rx);

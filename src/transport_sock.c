@@ -12,6 +12,7 @@
 #include "compiler.h"
 #include "data.h"
 #include "sockio.h"
+#include "sockt.h"
 #include "transport.h"
 
 void mp_rx_release(struct mp_rx *rx)
@@ -68,15 +69,14 @@ static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, cons
 	memcpy(f->raw, m->i.raw, MP_RAW_SIZE);
 }
 
-static int sock_send_request(struct mp_cconn *c, unsigned kind, const mp_msg_t *msg,
-			     struct mp_deadline d)
+int mp_sockt_send(int fd, unsigned kind, uint64_t seq, const mp_msg_t *msg, struct mp_deadline d)
 {
 	struct mp_frame f;
 	int err;
 
-	frame_from_msg(&f, kind, kind == MP_FRAME_CALL ? ++c->seq : 0, msg);
-	err = frame_send(c->fd, &f, msg->i.data, msg->i.fds, msg->i.nfds, d);
-	return err == -EPIPE ? -ECONNRESET : err;
+	frame_from_msg(&f, kind, seq, msg);
+	err = frame_send(fd, &f, msg->i.data, msg->i.fds, msg->i.nfds, d);
+	return err;
 }
 
 /* Data of a memfd reply goes straight into the caller's buffer. */
@@ -102,8 +102,7 @@ static void reply_fill(const struct mp_frame *f, const int *fds, unsigned nfds, 
 	msg->o.nfds = nfds;
 }
 
-/* One reply datagram: 1 taken, 0 not ours (stale), <0 error. */
-static int reply_recv_one(struct mp_cconn *c, mp_msg_t *msg)
+int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg)
 {
 	int fds[MP_SOCK_FDS_MAX];
 	struct mp_frame raw, f;
@@ -112,13 +111,13 @@ static int reply_recv_one(struct mp_cconn *c, mp_msg_t *msg)
 	ssize_t n;
 	int err;
 
-	n = mp_sock_recv(c->fd, iov, msg->o.size ? 2 : 1, fds, &nfds);
+	n = mp_sock_recv(fd, iov, msg->o.size ? 2 : 1, fds, &nfds);
 	if (n <= 0)
 		return n == 0 ? -EPIPE : (int)n;
 	err = mp_frame_decode(&raw, (size_t)n, nfds, MP_FRAME_REPLY, &f);
 	if (!err && f.data_size > msg->o.size)
 		err = -EPROTO;
-	if (!err && f.seq != c->seq) {
+	if (!err && f.seq != seq) {
 		mp_fds_close(fds, nfds);
 		return 0;
 	}
@@ -134,14 +133,14 @@ static int reply_recv_one(struct mp_cconn *c, mp_msg_t *msg)
 
 static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d)
 {
-	int err = sock_send_request(c, MP_FRAME_CALL, msg, d);
+	int err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d);
 
 	while (!err) {
 		int r = mp_sock_wait_readable(c->fd, d);
 
 		if (r <= 0)
 			return r == 0 ? -ETIME : r;	/* sent, no answer in time */
-		r = reply_recv_one(c, msg);
+		r = mp_sockt_recv_reply(c->fd, c->seq, msg);
 		if (r == 1)
 			return 0;
 		if (r < 0 && r != -EAGAIN)
@@ -152,7 +151,7 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d)
 
 static int sock_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d)
 {
-	return sock_send_request(c, MP_FRAME_ONEWAY, msg, d);
+	return mp_sockt_send(c->fd, MP_FRAME_ONEWAY, 0, msg, d);
 }
 
 /* Move received data into a buffer that outlives the receive buffer. */
@@ -178,14 +177,14 @@ static int rx_take_data(struct mp_rx *rx, const void *inline_data)
 	return 0;
 }
 
-static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+int mp_sockt_srv_recv(int fd, struct mp_rx *rx, void *buf, size_t buflen)
 {
 	struct iovec iov = { buf, buflen };
 	ssize_t n;
 	int err;
 
 	memset(rx, 0, sizeof(*rx));
-	n = mp_sock_recv(c->fd, &iov, 1, rx->fds, &rx->nfds);
+	n = mp_sock_recv(fd, &iov, 1, rx->fds, &rx->nfds);
 	if (n <= 0)
 		return (int)n;
 	err = mp_frame_decode(buf, (size_t)n, rx->nfds, 0, &rx->hdr);
@@ -199,7 +198,12 @@ static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t
 	return 1;
 }
 
-static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg)
+static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+{
+	return mp_sockt_srv_recv(c->fd, rx, buf, buflen);
+}
+
+int mp_sockt_srv_reply(int fd, uint64_t seq, const mp_msg_t *msg)
 {
 	struct mp_frame f;
 
@@ -212,7 +216,12 @@ static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg)
 	f.data_size = msg->o.size;
 	memcpy(f.raw, msg->o.raw, MP_RAW_SIZE);
 	/* Polling deadline: a client that does not read blocks only itself. */
-	return frame_send(c->fd, &f, msg->o.data, msg->o.fds, msg->o.nfds, mp_deadline_in(0));
+	return frame_send(fd, &f, msg->o.data, msg->o.fds, msg->o.nfds, mp_deadline_in(0));
+}
+
+static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg)
+{
+	return mp_sockt_srv_reply(c->fd, seq, msg);
 }
 
 const struct mp_transport mp_transport_sock = {

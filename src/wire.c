@@ -10,7 +10,7 @@ static int kind_ok(unsigned kind, unsigned expect)
 {
 	if (expect)
 		return kind == expect;
-	return kind == MP_FRAME_CALL || kind == MP_FRAME_ONEWAY;
+	return kind == MP_FRAME_CALL || kind == MP_FRAME_ONEWAY || kind == MP_FRAME_HELLO;
 }
 
 /* Data and descriptors must account exactly for what arrived. */
@@ -42,6 +42,8 @@ int mp_frame_decode(const void *buf, size_t len, unsigned nfds, unsigned expect_
 	if (f.kind != MP_FRAME_CALL && f.out_capacity)
 		return -EPROTO;
 	if (f.out_capacity > MP_DATA_MAX || (f.kind != MP_FRAME_REPLY && f.err))
+		return -EPROTO;
+	if ((f.kind == MP_FRAME_HELLO || f.kind == MP_FRAME_WELCOME) && f.data_size)
 		return -EPROTO;
 	*out = f;
 	return 0;

@@ -29,6 +29,8 @@ enum mp_frame_kind {
 	MP_FRAME_CALL = 1,	/* client to server, expects a reply */
 	MP_FRAME_ONEWAY = 2,	/* client to server, no reply */
 	MP_FRAME_REPLY = 3,	/* server to client */
+	MP_FRAME_HELLO = 4,	/* client to server: a ring region and doorbell (type: transport) */
+	MP_FRAME_WELCOME = 5,	/* server to client: the port page and wake-up fd */
 };
 
 enum mp_frame_flags {
@@ -59,7 +61,7 @@ _Static_assert(offsetof(struct mp_frame, raw) == 56, "frame layout is wire ABI")
  * Validate a received datagram of len bytes (header and inline data) that
  * came with nfds descriptors.  On success *out is a private copy of the
  * header and 0 is returned; -EPROTO otherwise.  expect_kind 0 accepts a
- * call or a one-way frame.
+ * call, a one-way or a HELLO frame.
  */
 int mp_frame_decode(const void *buf, size_t len, unsigned nfds, unsigned expect_kind,
 		    struct mp_frame *out);

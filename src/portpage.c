@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+#include "portpage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MP_PAGE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
+
+int mp_portpage_create(struct mp_port_page **page)
+{
+	int fd = memfd_create("msgport-port", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, MP_PORTPAGE_SIZE) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, MP_PAGE_SEALS | F_SEAL_SEAL) != 0)
+		goto err;
+	p = mmap(NULL, MP_PORTPAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto err;
+	*page = p;
+	atomic_store(&(*page)->doorbell, 1);	/* no receiver yet */
+	return fd;
+err:
+	close(fd);
+	return -errno;
+}
+
+const struct mp_port_page *mp_portpage_map(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	struct stat st;
+	void *p;
+
+	if (seals < 0 || (seals & MP_PAGE_SEALS) != MP_PAGE_SEALS)
+		return NULL;
+	if (fstat(fd, &st) != 0 || st.st_size != MP_PORTPAGE_SIZE)
+		return NULL;
+	p = mmap(NULL, MP_PORTPAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void mp_portpage_unmap(const void *page)
+{
+	if (page)
+		munmap((void *)page, MP_PORTPAGE_SIZE);
+}

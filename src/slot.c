@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+#include "slot.h"
+
+#include <errno.h>
+#include <string.h>
+
+static size_t parts_size(const struct mp_slot_msg *m, unsigned flags)
+{
+	size_t n = sizeof(struct mp_slot_hdr);
+
+	n += (flags & MP_SLOT_F_OID) ? 16 : 0;
+	n += (flags & MP_SLOT_F_OUTCAP) ? 8 : 0;
+	n += (flags & MP_SLOT_F_ERR) ? 8 : 0;
+	n += (flags & MP_SLOT_F_BULK) ? 16 : 0;
+	n += (flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0;
+	return n + ((flags & MP_SLOT_F_BULK) ? 0 : m->data_size);
+}
+
+static int raw_is_zero(const uint8_t *raw)
+{
+	uint64_t acc = 0, w;
+
+	for (unsigned k = 0; k < MP_RAW_SIZE; k += 8) {
+		memcpy(&w, raw + k, 8);
+		acc |= w;
+	}
+	return acc == 0;
+}
+
+/* The optional parts this message needs. */
+static unsigned flags_for(const struct mp_slot_msg *m)
+{
+	unsigned f = m->flags & MP_SLOT_F_BULK;
+
+	if (m->oid.port || m->oid.id)
+		f |= MP_SLOT_F_OID;
+	if (m->out_capacity)
+		f |= MP_SLOT_F_OUTCAP;
+	if (m->err)
+		f |= MP_SLOT_F_ERR;
+	if (m->raw && !raw_is_zero(m->raw))
+		f |= MP_SLOT_F_RAW;
+	return f;
+}
+
+unsigned mp_slot_count(const struct mp_slot_msg *m)
+{
+	return (unsigned)((parts_size(m, flags_for(m)) + MP_SLOT_SIZE - 1) / MP_SLOT_SIZE);
+}
+
+static uint8_t *put(uint8_t *p, const void *src, size_t n)
+{
+	memcpy(p, src, n);
+	return p + n;
+}
+
+unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
+{
+	unsigned flags = flags_for(m);
+	unsigned nslots = (unsigned)((parts_size(m, flags) + MP_SLOT_SIZE - 1) / MP_SLOT_SIZE);
+	struct mp_slot_hdr h = {
+		.kind = (uint8_t)m->kind, .flags = (uint8_t)flags, .nslots = (uint16_t)nslots,
+		.type = m->type, .seq = m->seq,
+		.data_size = (flags & MP_SLOT_F_BULK) ? 0 : (uint16_t)m->data_size,
+	};
+	uint64_t pair[2];
+	uint8_t *p = put(buf, &h, sizeof(h));
+
+	if (flags & MP_SLOT_F_OID) {
+		pair[0] = m->oid.port;
+		pair[1] = m->oid.id;
+		p = put(p, pair, 16);
+	}
+	if (flags & MP_SLOT_F_OUTCAP)
+		p = put(p, &m->out_capacity, 8);
+	if (flags & MP_SLOT_F_ERR) {
+		int64_t e = m->err;
+
+		p = put(p, &e, 8);
+	}
+	if (flags & MP_SLOT_F_BULK) {
+		pair[0] = m->bulk_off;
+		pair[1] = m->data_size;
+		p = put(p, pair, 16);
+	}
+	if (flags & MP_SLOT_F_RAW)
+		p = put(p, m->raw, MP_RAW_SIZE);
+	if (!(flags & MP_SLOT_F_BULK) && m->data_size)
+		put(p, m->data, m->data_size);
+	return nslots;
+}
+
+static int hdr_ok(const struct mp_slot_hdr *h, size_t len)
+{
+	if (h->kind < MP_SLOT_CALL || h->kind > MP_SLOT_SIDE || (h->flags & ~MP_SLOT_F_KNOWN))
+		return 0;
+	if (h->nslots == 0 || (size_t)h->nslots * MP_SLOT_SIZE != len)
+		return 0;
+	if (h->data_size > MP_SLOT_DATA_MAX || ((h->flags & MP_SLOT_F_BULK) && h->data_size))
+		return 0;
+	return h->kind != MP_SLOT_SIDE || (h->flags == 0 && h->data_size == 0);
+}
+
+static const uint8_t *get(const uint8_t *p, void *dst, size_t n)
+{
+	memcpy(dst, p, n);
+	return p + n;
+}
+
+/* Optional parts, each checked for reserved bits and ranges. */
+static int parts_decode(const uint8_t *p, struct mp_slot_msg *m)
+{
+	uint64_t pair[2];
+	int64_t e;
+
+	if (m->flags & MP_SLOT_F_OID) {
+		p = get(p, pair, 16);
+		if (pair[0] > UINT32_MAX)
+			return -EPROTO;
+		m->oid.port = (mp_port_t)pair[0];
+		m->oid.id = pair[1];
+	}
+	if (m->flags & MP_SLOT_F_OUTCAP) {
+		p = get(p, &m->out_capacity, 8);
+		if (m->out_capacity > MP_DATA_MAX || m->kind != MP_SLOT_CALL)
+			return -EPROTO;
+	}
+	if (m->flags & MP_SLOT_F_ERR) {
+		p = get(p, &e, 8);
+		if (e < INT32_MIN || e > INT32_MAX || m->kind != MP_SLOT_REPLY)
+			return -EPROTO;
+		m->err = (int32_t)e;
+	}
+	if (m->flags & MP_SLOT_F_BULK) {
+		p = get(p, pair, 16);
+		if (pair[1] > MP_DATA_MAX)
+			return -EPROTO;
+		m->bulk_off = pair[0];
+		m->data_size = pair[1];
+	}
+	if (m->flags & MP_SLOT_F_RAW) {
+		m->raw = p;
+		p += MP_RAW_SIZE;
+	}
+	m->data = (m->flags & MP_SLOT_F_BULK) ? NULL : p;
+	return 0;
+}
+
+int mp_slot_decode(const void *buf, size_t len, struct mp_slot_msg *out)
+{
+	struct mp_slot_hdr h;
+	struct mp_slot_msg m;
+
+	if (len < MP_SLOT_SIZE || len > MP_SLOT_MSG_SLOTS * MP_SLOT_SIZE)
+		return -EPROTO;
+	memcpy(&h, buf, sizeof(h));
+	if (!hdr_ok(&h, len))
+		return -EPROTO;
+	memset(&m, 0, sizeof(m));
+	m.kind = h.kind;
+	m.flags = h.flags;
+	m.type = h.type;
+	m.seq = h.seq;
+	m.data_size = h.data_size;
+	/* The declared parts must fit in the slots the header claims. */
+	if (parts_size(&m, h.flags) > len)
+		return -EPROTO;
+	if (parts_decode((const uint8_t *)buf + sizeof(h), &m))
+		return -EPROTO;
+	*out = m;
+	return 0;
+}

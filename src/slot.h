@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Messages in ring slots.  A message is a run of whole 64-byte slots:
+ *
+ *   | mp_slot_hdr (16) | oid? (16) | outcap? (8) | err? (8) | bulk? (16) | raw? (64) | data |
+ *
+ * Optional parts are present when their flag is set, in this order, so a
+ * 64-byte call (outcap + 64 data bytes) takes two slots.  Messages that
+ * carry fds or data beyond the inline limit travel as a socket frame, and
+ * the ring holds an MP_SLOT_SIDE marker in their place so that order holds.
+ */
+#ifndef MP_SLOT_H
+#define MP_SLOT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "msgport.h"
+#include "ring.h"
+
+/* Longest inline data on a ring: "short messages up to 4 KiB". */
+#define MP_SLOT_DATA_MAX 4096u
+/* Longest encoded message, in bytes and slots. */
+#define MP_SLOT_MSG_MAX (16u + 16u + 8u + 8u + 16u + MP_RAW_SIZE + MP_SLOT_DATA_MAX)
+#define MP_SLOT_MSG_SLOTS ((MP_SLOT_MSG_MAX + MP_SLOT_SIZE - 1) / MP_SLOT_SIZE)
+
+enum mp_slot_kind {
+	MP_SLOT_CALL = 1,
+	MP_SLOT_ONEWAY = 2,
+	MP_SLOT_REPLY = 3,
+	MP_SLOT_SIDE = 4,	/* the message is the next frame on the socket */
+};
+
+enum mp_slot_flags {
+	MP_SLOT_F_OID = 1u << 0,
+	MP_SLOT_F_OUTCAP = 1u << 1,
+	MP_SLOT_F_ERR = 1u << 2,
+	MP_SLOT_F_BULK = 1u << 3,	/* data is in the bulk area */
+	MP_SLOT_F_RAW = 1u << 4,
+};
+#define MP_SLOT_F_KNOWN 0x1fu
+
+struct mp_slot_hdr {
+	uint32_t stamp;		/* (u32)(pos + 1): written last, by ring_publish() */
+	uint8_t kind;
+	uint8_t flags;
+	uint16_t nslots;	/* whole message, header slot included */
+	uint32_t type;
+	uint16_t seq;		/* call number (one call in flight per connection) */
+	uint16_t data_size;	/* inline bytes; bulk sizes are in the bulk part */
+};
+_Static_assert(sizeof(struct mp_slot_hdr) == 16, "slot header is shared ABI");
+
+/* A decoded message; data points into the decoder's input buffer, or is
+ * described by bulk_off/data_size when MP_SLOT_F_BULK is set. */
+struct mp_slot_msg {
+	unsigned kind, flags;
+	uint32_t type;
+	uint16_t seq;
+	mp_oid_t oid;
+	uint64_t out_capacity;
+	int32_t err;
+	uint64_t bulk_off;
+	const void *data;
+	size_t data_size;
+	const uint8_t *raw;	/* NULL: all zero */
+};
+
+/* Encode m into buf (MP_SLOT_MSG_MAX bytes), stamp 0; returns the slots used. */
+unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m);
+
+/* Slots a message with these parts needs. */
+unsigned mp_slot_count(const struct mp_slot_msg *m);
+
+/*
+ * Decode a message copied out of a ring: buf holds len bytes (whole
+ * slots).  Every field is validated; data stays inside buf.
+ * Returns 0 or -EPROTO.
+ */
+int mp_slot_decode(const void *buf, size_t len, struct mp_slot_msg *out);
+
+#endif
