@@ -167,6 +167,8 @@ int mp_port_create_opts(mp_port_t *port, const mp_port_opts_t *opts)
 		err = p->page_fd;
 	if (!err && opts)
 		p->pf.page->transport = opts->transport;
+	if (!err)
+		err = mp_portfile_ready(&p->pf);	/* last: now it looks live */
 	if (err)
 		goto err;
 	pthread_mutex_lock(&mp_ports_lock);

@@ -23,19 +23,28 @@ int mp_portfile_path(char *buf, size_t len, const char *root, mp_port_t port, co
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
 
-static int lock_try(int fd)
+/*
+ * Two one-byte OFD locks: the claim lock (byte 0) reserves the number; the
+ * ready lock (byte 1) is taken once the port listens and its page names
+ * the new incarnation.  Liveness is the ready lock, so a successor that
+ * inherited the number never makes its predecessor's entries look live
+ * while it sets up.
+ */
+enum { LOCK_CLAIM = 0, LOCK_READY = 1 };
+
+static int lock_try(int fd, off_t which)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = which, .l_len = 1 };
 
 	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	return (errno == EAGAIN || errno == EACCES) ? -EBUSY : -errno;
 }
 
-/* 1 when some open file description holds the lock, else 0. */
+/* 1 when some open file description holds the ready lock, else 0. */
 static int lock_held(int fd)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = LOCK_READY, .l_len = 1 };
 
 	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
 		return -errno;
@@ -83,7 +92,7 @@ static int claim_one(const char *root, mp_port_t port, struct mp_portfile *pf)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
-	err = lock_try(fd);
+	err = lock_try(fd, LOCK_CLAIM);
 	if (err) {
 		close(fd);
 		return err;
@@ -105,6 +114,11 @@ int mp_portfile_claim(const char *root, struct mp_portfile *pf)
 			return err;
 	}
 	return -ENOSPC;
+}
+
+int mp_portfile_ready(struct mp_portfile *pf)
+{
+	return lock_try(pf->fd, LOCK_READY);
 }
 
 void mp_portfile_release(struct mp_portfile *pf)
@@ -147,7 +161,7 @@ int mp_portfile_probe(const char *root, mp_port_t port, uint64_t *token, int32_t
 		if (pid)
 			*pid = pg.pid;
 	} else if (live == 1) {
-		live = 0;	/* locked but not yet initialised: not live yet */
+		live = 0;	/* a page that is not ours: not live */
 	}
 	close(fd);
 	return live;

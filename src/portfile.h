@@ -41,7 +41,9 @@ struct mp_portfile {
 
 /* Claim the lowest free port number under root; fills *pf. */
 int mp_portfile_claim(const char *root, struct mp_portfile *pf);
-/* Release a claimed port file: the lock goes with the descriptor. */
+/* Mark a claimed port live: it listens and its page is written. */
+int mp_portfile_ready(struct mp_portfile *pf);
+/* Release a claimed port file: the locks go with the descriptor. */
 void mp_portfile_release(struct mp_portfile *pf);
 
 /* Port liveness: 1 live (token and pid filled when non-NULL), 0 dead. */

@@ -38,7 +38,7 @@
 #define REGION_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
 #define MSG_BUF (MP_SLOT_MSG_SLOTS * MP_SLOT_SIZE)
 /* A connection idle this long is checked for a hang-up before use. */
-#define MP_RING_IDLE_NS 1000000
+#define MP_RING_IDLE_NS 100000
 
 struct ring_cli {
 	struct mp_ring_region *r;
@@ -702,31 +702,34 @@ static int ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t
 }
 
 /* The client dropped the connection, hung up, or (asked only when it
- * sleeps, as a wake-up costs a system call anyway) died. */
-static bool srv_client_gone(struct mp_sconn *c, struct ring_srv *rs, bool sleeping)
+ * sleeps: waking it costs a system call anyway) died.  Asked before the
+ * reply is published: afterwards the client may take it and leave. */
+static bool srv_client_gone(struct mp_sconn *c, struct ring_srv *rs)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 
 	if (atomic_load(&rs->hup) || atomic_load_explicit(&rs->r->client.closed, memory_order_acquire))
 		return true;
-	return sleeping && poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+	if (!atomic_load_explicit(&rs->r->client.sleeping, memory_order_relaxed))
+		return false;
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
 static int srv_put_reply(struct mp_sconn *c, struct ring_srv *rs, const struct mp_slot_msg *m)
 {
 	uint8_t buf[MSG_BUF];
 	int r = ring_has_space(&rs->tx, mp_slot_count(m));
-	bool sleeping;
 
 	/* One call in flight per connection: a full ring means a lying client. */
 	if (r <= 0)
 		return -EAGAIN;
+	if (srv_client_gone(c, rs))
+		return -EPIPE;
 	ring_put(&rs->tx, buf, m);
 	full_fence();	/* pairs with the client's fence after setting sleeping */
-	sleeping = atomic_load_explicit(&rs->r->client.sleeping, memory_order_relaxed);
-	if (sleeping)
+	if (atomic_load_explicit(&rs->r->client.sleeping, memory_order_relaxed))
 		wake(rs->wake_efd);
-	return srv_client_gone(c, rs, sleeping) ? -EPIPE : 0;
+	return 0;
 }
 
 static int ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg)
