@@ -56,7 +56,7 @@ $(B)/msgport-test: $(TEST_OBJS) $(B)/libmsgport.a
 	$(CC) $(TEST_OBJS) $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
 
 test: all $(B)/msgport-test
-	MSGPORT_TOOL=$(abspath $(B)/msgport) $(B)/msgport-test
+	./tests/run.sh $(B)
 
 test-asan:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Run the whole feature suite once per transport and sum up.
+# Usage: tests/run.sh BUILD_DIR [test-name-filter...]
+set -uo pipefail
+build=$1
+shift
+passed=0
+failed=0
+for t in sock ring hybrid; do
+	echo "== transport: $t"
+	out=$(MSGPORT_TRANSPORT=$t MSGPORT_TOOL="$(realpath "$build/msgport")" \
+		"$build/msgport-test" "$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed -e "s/^/[$t] /"
+	line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "[$t] the test program ended without a summary (status $rc)"
+		failed=$((failed + 1))
+		continue
+	fi
+	passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+	failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
