@@ -6,6 +6,8 @@
 
 const char *mp_strerror(int err)
 {
+	if (err > 0 || err < -4095)
+		return "unknown error";	/* also keeps -INT_MIN out of reach */
 	switch (-err) {
 	case 0:
 		return "success";
@@ -26,6 +28,6 @@ const char *mp_strerror(int err)
 	case EPROTO:
 		return "peer sent a malformed message";
 	default:
-		return err < 0 ? strerror(-err) : "unknown error";
+		return strerror(-err);
 	}
 }
