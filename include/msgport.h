@@ -230,7 +230,8 @@ MP_API int mp_send(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns);
 /*
  * Send msg one-way: msg->o is ignored.  Blocks only while the port's
  * queue is full, up to timeout_ns.  Returns 0 when a receiver was waiting
- * for it, 1 when it was queued.  Errors: as mp_send(), -EAGAIN/-ETIMEDOUT
+ * for it (a thread inside mp_recv() with a timeout other than 0), 1 when
+ * it was queued.  Errors: as mp_send(), -EAGAIN/-ETIMEDOUT
  * the queue stayed full.
  */
 MP_API int mp_send_async(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns);

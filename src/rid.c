@@ -81,7 +81,8 @@ void mp_call_free_buffers(struct mp_call *call)
 		mp_data_unmap(call->in, call->in_size);
 	else
 		free(call->in);
-	free(call->out);
+	if (!call->out_shared)
+		free(call->out);
 	call->in = NULL;
 	call->out = NULL;
 }

@@ -21,6 +21,8 @@ struct mp_call {
 	int in_mapped;
 	void *out;		/* library output buffer, out_cap bytes */
 	size_t out_cap;
+	int out_shared;		/* out is the transport's shared memory */
+	uint64_t t_recv;	/* mp_ticks() when it was received */
 };
 
 struct mp_rid_slot {

@@ -48,9 +48,11 @@ static void unattended_set(struct mp_port_obj *p, bool on)
 	doorbell_add(p, on ? 1 : -1);
 }
 
-static void port_enter(struct mp_port_obj *p)
+/* A receiver that polls (timeout 0) is not waiting: it counts for nobody. */
+static void port_enter(struct mp_port_obj *p, bool polling)
 {
-	waiting_add(p, 1);
+	if (!polling)
+		waiting_add(p, 1);
 	if (!p->unattended && !p->fd_used)
 		return;	/* the usual case, without the lock */
 	pthread_mutex_lock(&p->lock);
@@ -152,6 +154,10 @@ static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, str
 	r = tls ? c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF) : -ENOMEM;
 	if (r == 1 && rx->hdr.kind == MP_FRAME_HELLO) {
 		conn_upgrade(p, c, rx);
+		r = 2;
+	} else if (r == 1 && rx->hdr.kind == MP_FRAME_BULK) {
+		mp_rx_release(rx);	/* bulk areas without a ring: a lie */
+		mp_sconn_kill(p, c);
 		r = 2;
 	} else if (r == 1) {
 		*from = c;	/* keeps the reference */
@@ -301,12 +307,13 @@ static bool rings_pending_locked(struct mp_port_obj *p)
 
 /* An event loop waits on mp_port_fd(): messages that arrived while we were
  * polling rang no doorbell, so make the fd readable for them. */
-static void port_leave(struct mp_port_obj *p)
+static void port_leave(struct mp_port_obj *p, bool polling)
 {
 	uint64_t one = 1;
 	bool pending;
 
-	waiting_add(p, -1);
+	if (!polling)
+		waiting_add(p, -1);
 	if (!p->fd_used)
 		return;
 	events_settle(p);
@@ -357,17 +364,22 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 		.conn = c, .seq = rx->hdr.seq,
 		.in = rx->data, .in_size = rx->hdr.data_size, .in_mapped = rx->data_mapped,
 		.out_cap = rx->hdr.out_capacity,
+		.t_recv = mp_ticks(),
 	};
 	mp_rid_t r = 0;
 
-	if (call.out_cap && !(call.out = malloc(call.out_cap)))
+	if (c->tp->srv_out_buf)
+		call.out = c->tp->srv_out_buf(c, call.out_cap);
+	call.out_shared = call.out != NULL;
+	if (call.out_cap && !call.out && !(call.out = malloc(call.out_cap)))
 		return -ENOMEM;
 	pthread_mutex_lock(&p->lock);
 	if (!p->dead)
 		r = mp_rid_alloc(&p->rids, &call);
 	pthread_mutex_unlock(&p->lock);
 	if (!r) {
-		free(call.out);
+		if (!call.out_shared)
+			free(call.out);
 		return p->dead ? -EPIPE : -ENOMEM;
 	}
 	msg->o.data = call.out;
@@ -414,9 +426,9 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	if (!p)
 		return -ENOENT;
 	mp_tls_oneway_release(mp_tls_get());
-	port_enter(p);
+	port_enter(p, timeout_ns == 0);
 	r = port_next(p, &rx, &c, mp_deadline_in(timeout_ns), timeout_ns == 0);
-	port_leave(p);
+	port_leave(p, timeout_ns == 0);
 	if (r == 1)
 		r = deliver(p, c, &rx, msg, rid);
 	mp_port_put(p);
@@ -460,7 +472,9 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 		return -ENOENT;
 	err = call_take(p, rid, msg, &call);
 	if (!err) {
-		err = call.conn->tp->srv_reply(call.conn, call.seq, msg);
+		unsigned flags = mp_ticks() - call.t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
+
+		err = call.conn->tp->srv_reply(call.conn, call.seq, msg, flags);
 		if (err == -EAGAIN)
 			mp_sconn_kill(p, call.conn);	/* it does not read its replies */
 		if (err)

@@ -19,6 +19,10 @@
 #include "msgport.h"
 #include "wire.h"
 
+enum mp_reply_flags {
+	MP_REPLY_ASK_PEER = 1u << 0,
+};
+
 /* The sending side of a port: one per (thread, port), see client.c. */
 struct mp_cconn {
 	mp_port_t port;
@@ -69,14 +73,19 @@ struct mp_transport {
 	/* Server: take one message without blocking; -EAGAIN when none,
 	 * 0 on hang-up (*got = 0), -EPROTO for a malformed message. */
 	int (*srv_recv)(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen);
-	/* Server: send the reply to call seq; never blocks on the client. */
-	int (*srv_reply)(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg);
+	/* Server: send the reply to call seq; never blocks on the client.
+	 * MP_REPLY_ASK_PEER: the call was held a while, ask the kernel
+	 * whether the client still lives before answering. */
+	int (*srv_reply)(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags);
 	/* Server, polled transports: the socket fired (hang-up, side frame). */
 	int (*srv_event)(struct mp_sconn *c);
 	/* Server, polled transports: a message is waiting. */
 	bool (*srv_pending)(struct mp_sconn *c);
 	/* Server: the connection is being dropped (optional). */
 	void (*srv_closing)(struct mp_sconn *c);
+	/* Server: shared memory the answer to a call with this capacity may
+	 * be written into directly (optional; NULL: a private buffer). */
+	void *(*srv_out_buf)(struct mp_sconn *c, size_t cap);
 	/* Server: release transport state when the connection is freed. */
 	void (*srv_release)(struct mp_sconn *c);
 };

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bulk.h"
 #include "port.h"
 #include "portpage.h"
 #include "sockio.h"
@@ -50,6 +51,8 @@ struct ring_cli {
 	unsigned probe;			/* sends since we last looked for WELCOME */
 	uint64_t sent_at;		/* ring position of our last message */
 	int64_t last_use;		/* when we last sent */
+	bool hybrid;			/* FLMP: long data through the bulk areas */
+	struct mp_bulk bulk;
 	uint8_t buf[MSG_BUF];
 };
 
@@ -63,6 +66,8 @@ struct ring_srv {
 	int wake_epfd;			/* holds wake_efd; the client's copy waits on it */
 	int epfd;			/* the port's epoll set, to deregister db_efd */
 	_Atomic int hup;		/* the client hung up: drain, then drop */
+	bool hybrid;
+	struct mp_bulk bulk;		/* the client's areas, every size it sent */
 	uint8_t buf[MSG_BUF];
 };
 
@@ -178,10 +183,11 @@ static int fits_ring(uint32_t nfds, size_t size)
 
 /* ------------------------------------------------------------ client */
 
-static int frame_send_fds(int fd, unsigned kind, uint32_t type, const int *fds, unsigned nfds)
+static int frame_send_fds(int fd, unsigned kind, uint32_t type, uint64_t seq, const int *fds,
+			  unsigned nfds)
 {
 	struct mp_frame f = { .magic = MP_FRAME_MAGIC, .kind = (uint8_t)kind,
-			      .nfds = (uint8_t)nfds, .type = type };
+			      .nfds = (uint8_t)nfds, .type = type, .seq = seq };
 	struct iovec iov = { &f, sizeof(f) };
 
 	return mp_sock_send(fd, &iov, 1, fds, nfds, mp_deadline_in(0));
@@ -201,6 +207,7 @@ static void cli_free(struct ring_cli *rc)
 	if (rc->wake_epfd >= 0)
 		close(rc->wake_epfd);
 	mp_portpage_unmap(rc->page);
+	mp_bulk_fini(&rc->bulk);
 	free(rc);
 }
 
@@ -218,7 +225,7 @@ int mp_ring_client_open(struct mp_cconn *c, const struct mp_transport *tp)
 		err = -errno;
 	fds[1] = rc->db_efd;
 	if (!err)
-		err = frame_send_fds(c->fd, MP_FRAME_HELLO, tp == &mp_transport_hybrid ? 2 : 1, fds, 2);
+		err = frame_send_fds(c->fd, MP_FRAME_HELLO, tp == &mp_transport_hybrid ? 2 : 1, 0, fds, 2);
 	if (fds[0] >= 0)
 		close(fds[0]);	/* the mapping stays */
 	if (err) {
@@ -226,6 +233,7 @@ int mp_ring_client_open(struct mp_cconn *c, const struct mp_transport *tp)
 		return err == -EPIPE ? -ENOENT : err;
 	}
 	views_init(rc->r, &rc->tx, &rc->rx, 1);
+	rc->hybrid = tp == &mp_transport_hybrid;
 	c->tp = tp;
 	c->tp_priv = rc;
 	return 0;
@@ -414,7 +422,72 @@ static void slot_msg_from(struct mp_slot_msg *m, unsigned kind, uint16_t seq, co
 	m->data_size = msg->i.size;
 }
 
-/* Send a request: inline on the ring, or as a side frame with a marker. */
+/* A call whose data (either way) is long goes through the bulk areas. */
+static bool use_bulk(const struct ring_cli *rc, unsigned kind, const mp_msg_t *msg)
+{
+	return rc->hybrid && kind == MP_SLOT_CALL && msg->i.nfds == 0 &&
+	       msg->i.size <= MP_BULK_MAX && msg->o.size <= MP_BULK_MAX &&
+	       (msg->i.size > MP_SLOT_DATA_MAX || msg->o.size > MP_SLOT_DATA_MAX);
+}
+
+/* Areas of at least need bytes; new ones go to the server in a BULK side
+ * frame, in order, before the message that uses them. */
+static int cli_bulk_ready(struct mp_cconn *c, struct ring_cli *rc, size_t need, struct mp_deadline d)
+{
+	struct mp_slot_msg mark = { .kind = MP_SLOT_SIDE, .seq = (uint16_t)c->seq };
+	int fds[2], r;
+
+	if (rc->bulk.c2s && rc->bulk.len >= need)
+		return 0;
+	r = cli_reserve(c, rc, 1, d);
+	if (r)
+		return r;
+	r = mp_bulk_reserve(&rc->bulk, need, fds);
+	if (r < 0)
+		return r;
+	r = frame_send_fds(c->fd, MP_FRAME_BULK, 0, c->seq, fds, 2);
+	close(fds[0]);
+	close(fds[1]);
+	if (r)
+		return -ECONNRESET;	/* our areas and the server's now differ */
+	ring_put(&rc->tx, rc->buf, &mark);
+	return 0;
+}
+
+/* The message for a bulk call: long input copied once into the area. */
+static int cli_bulk_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
+			const mp_msg_t *msg, struct mp_slot_msg *m, struct mp_deadline d)
+{
+	size_t need = msg->i.size > msg->o.size ? msg->i.size : msg->o.size;
+	int err = cli_bulk_ready(c, rc, need, d);
+
+	if (err)
+		return err;
+	slot_msg_from(m, kind, (uint16_t)c->seq, msg);
+	if (msg->i.size > MP_SLOT_DATA_MAX) {
+		memcpy(rc->bulk.c2s, msg->i.data, msg->i.size);
+		m->flags = MP_SLOT_F_BULK;
+		m->bulk_off = 0;
+	}
+	return cli_reserve(c, rc, mp_slot_count(m), d);
+}
+
+/* Long data or fds: a side frame on the socket, a marker on the ring. */
+static int cli_side_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
+			const mp_msg_t *msg, struct mp_slot_msg *m, struct mp_deadline d)
+{
+	/* Reserve the marker first: a frame must never wait for it. */
+	int err = cli_reserve(c, rc, 1, d);
+
+	*m = (struct mp_slot_msg){ .kind = MP_SLOT_SIDE, .seq = (uint16_t)c->seq };
+	if (!err)
+		err = mp_sockt_send(c->fd, kind == MP_SLOT_CALL ? MP_FRAME_CALL : MP_FRAME_ONEWAY,
+				    c->seq, msg, d);
+	return err;
+}
+
+/* Send a request: inline on the ring, through the bulk areas, or as a
+ * side frame with a marker. */
 static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
 		    struct mp_deadline d)
 {
@@ -426,16 +499,13 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
 		return -ECONNRESET;	/* the server dropped us: nothing was sent */
 	if (cli_idle_check(c, rc))
 		return -ECONNRESET;	/* it died while we were idle */
-	if (fits_ring(msg->i.nfds, msg->i.size)) {
+	if (use_bulk(rc, kind, msg)) {
+		err = cli_bulk_msg(c, rc, kind, msg, &m, d);
+	} else if (fits_ring(msg->i.nfds, msg->i.size)) {
 		slot_msg_from(&m, kind, (uint16_t)c->seq, msg);
 		err = cli_reserve(c, rc, mp_slot_count(&m), d);
 	} else {
-		/* Reserve the marker first: a frame must never wait for it. */
-		m = (struct mp_slot_msg){ .kind = MP_SLOT_SIDE, .seq = (uint16_t)c->seq };
-		err = cli_reserve(c, rc, 1, d);
-		if (!err)
-			err = mp_sockt_send(c->fd, kind == MP_SLOT_CALL ? MP_FRAME_CALL : MP_FRAME_ONEWAY,
-					    c->seq, msg, d);
+		err = cli_side_msg(c, rc, kind, msg, &m, d);
 	}
 	if (err)
 		return err == -EPROTO ? -ECONNRESET : err;
@@ -447,12 +517,19 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
 }
 
 /* Copy a ring reply into the caller's output part. */
-static int cli_reply_fill(const struct mp_slot_msg *m, mp_msg_t *msg)
+static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t *msg)
 {
+	const void *src = m->data;
+
 	if (m->data_size > msg->o.size)
 		return -EPROTO;
+	if (m->flags & MP_SLOT_F_BULK) {
+		if (!mp_bulk_fits(&rc->bulk, m->bulk_off, m->data_size))
+			return -EPROTO;
+		src = rc->bulk.s2c + m->bulk_off;
+	}
 	if (m->data_size)
-		memcpy(msg->o.data, m->data, m->data_size);
+		memcpy(msg->o.data, src, m->data_size);
 	msg->o.size = m->data_size;
 	msg->o.err = m->err;
 	if (m->raw)
@@ -478,7 +555,7 @@ static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg
 	if (m.seq != (uint16_t)c->seq)
 		return -EPROTO;	/* one call in flight: any other reply is a lie */
 	if (m.kind == MP_SLOT_REPLY)
-		return cli_reply_fill(&m, msg) ? -EPROTO : 1;
+		return cli_reply_fill(rc, &m, msg) ? -EPROTO : 1;
 	if (!rc->page && (r = cli_take_welcome(c, rc)) <= 0)
 		return -EPROTO;
 	r = mp_sockt_recv_reply(c->fd, (uint16_t)c->seq, msg);	/* the ring carries 16 bits */
@@ -536,6 +613,7 @@ static void srv_free(struct ring_srv *rs)
 		close(rs->wake_epfd);
 	if (rs->r)
 		munmap(rs->r, sizeof(*rs->r));
+	mp_bulk_fini(&rs->bulk);
 	pthread_mutex_destroy(&rs->txlock);
 	free(rs);
 }
@@ -582,7 +660,7 @@ int mp_ring_srv_attach(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *
 		hello->fds[1] = -1;
 		fds[0] = p->page_fd;
 		fds[1] = rs->wake_epfd;
-		err = frame_send_fds(c->fd, MP_FRAME_WELCOME, 0, fds, 2);
+		err = frame_send_fds(c->fd, MP_FRAME_WELCOME, 0, 0, fds, 2);
 		/* Gone already: what it queued is still delivered, then it is dropped. */
 		if (err == -ECONNRESET || err == -EPIPE) {
 			atomic_store(&rs->hup, 1);
@@ -597,6 +675,7 @@ int mp_ring_srv_attach(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *
 		return err;
 	}
 	views_init(rs->r, &rs->rx, &rs->tx, 0);
+	rs->hybrid = tp == &mp_transport_hybrid;
 	c->tp = tp;
 	c->tp_priv = rs;
 	return 0;
@@ -662,22 +741,56 @@ static void srv_consumed(struct ring_srv *rs, uint64_t n, int oneway)
 		wake(rs->wake_efd);
 }
 
-static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, void *buf, size_t len)
+/* A BULK frame: the client's new areas (hybrid only); 2 = take the next. */
+static int srv_take_bulk(struct ring_srv *rs, struct mp_rx *rx)
 {
-	int r = mp_sockt_srv_recv(c->fd, rx, buf, len);
+	int err = rs->hybrid && rx->nfds == 2 ? mp_bulk_attach(&rs->bulk, rx->fds) : -EPROTO;
 
-	if (r == 1 && (uint16_t)rx->hdr.seq == seq && rx->hdr.kind != MP_FRAME_HELLO)
-		return 1;
-	if (r == 1)
-		mp_rx_release(rx);
-	return -EPROTO;
+	mp_rx_release(rx);
+	return err ? -EPROTO : 2;
 }
 
-static int ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, void *buf, size_t len)
 {
 	struct ring_srv *rs = c->tp_priv;
+	int r = mp_sockt_srv_recv(c->fd, rx, buf, len);
+
+	if (r != 1)
+		return -EPROTO;	/* the frame is sent before its marker */
+	if ((uint16_t)rx->hdr.seq != seq || rx->hdr.kind == MP_FRAME_HELLO) {
+		mp_rx_release(rx);
+		return -EPROTO;
+	}
+	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
+}
+
+/* Input data into private memory: the client can still write the ring
+ * and its bulk area, so the server never reads them twice. */
+static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struct mp_rx *rx)
+{
+	const void *src = m->data;
+
+	if (m->flags & MP_SLOT_F_BULK) {
+		if (!mp_bulk_fits(&rs->bulk, m->bulk_off, m->data_size))
+			return -EPROTO;
+		src = rs->bulk.c2s + m->bulk_off;
+	}
+	if (m->data_size == 0)
+		return 0;
+	rx->data = malloc(m->data_size);
+	if (!rx->data)
+		return -ENOMEM;
+	memcpy(rx->data, src, m->data_size);
+	return 0;
+}
+
+/* One message from the ring: 1 taken, 2 control (take the next), else
+ * as srv_recv. */
+static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx, void *buf,
+			size_t buflen)
+{
 	struct mp_slot_msg m;
-	int oneway;
+	int oneway, err;
 	int n = ring_take(&rs->rx, rs->buf);
 
 	if (n <= 0)
@@ -693,29 +806,51 @@ static int ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t
 		return srv_take_side(c, rx, m.seq, buf, buflen);
 	}
 	rx_from_slot(rx, &m);
-	if (m.data_size && !(rx->data = malloc(m.data_size)))
-		return -ENOMEM;
-	if (m.data_size)
-		memcpy(rx->data, m.data, m.data_size);
+	err = srv_take_data(rs, &m, rx);
+	if (err)
+		return err;
 	srv_consumed(rs, (uint64_t)n, oneway);
 	return 1;
+}
+
+static int ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+{
+	struct ring_srv *rs = c->tp_priv;
+	int r;
+
+	do
+		r = srv_take_one(c, rs, rx, buf, buflen);
+	while (r == 2);
+	return r;
+}
+
+/* Hybrid: a long answer is written straight into the bulk area. */
+static void *ring_srv_out_buf(struct mp_sconn *c, size_t cap)
+{
+	struct ring_srv *rs = c->tp_priv;
+
+	if (!rs->hybrid || cap <= MP_SLOT_DATA_MAX || !rs->bulk.s2c || cap > rs->bulk.len)
+		return NULL;
+	return rs->bulk.s2c;
 }
 
 /* The client dropped the connection, hung up, or (asked only when it
  * sleeps: waking it costs a system call anyway) died.  Asked before the
  * reply is published: afterwards the client may take it and leave. */
-static bool srv_client_gone(struct mp_sconn *c, struct ring_srv *rs)
+static bool srv_client_gone(struct mp_sconn *c, struct ring_srv *rs, unsigned flags)
 {
 	struct pollfd p = { .fd = c->fd, .events = POLLIN };
 
 	if (atomic_load(&rs->hup) || atomic_load_explicit(&rs->r->client.closed, memory_order_acquire))
 		return true;
-	if (!atomic_load_explicit(&rs->r->client.sleeping, memory_order_relaxed))
+	if (!(flags & MP_REPLY_ASK_PEER) &&
+	    !atomic_load_explicit(&rs->r->client.sleeping, memory_order_relaxed))
 		return false;
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
 }
 
-static int srv_put_reply(struct mp_sconn *c, struct ring_srv *rs, const struct mp_slot_msg *m)
+static int srv_put_reply(struct mp_sconn *c, struct ring_srv *rs, const struct mp_slot_msg *m,
+			 unsigned flags)
 {
 	uint8_t buf[MSG_BUF];
 	int r = ring_has_space(&rs->tx, mp_slot_count(m));
@@ -723,7 +858,7 @@ static int srv_put_reply(struct mp_sconn *c, struct ring_srv *rs, const struct m
 	/* One call in flight per connection: a full ring means a lying client. */
 	if (r <= 0)
 		return -EAGAIN;
-	if (srv_client_gone(c, rs))
+	if (srv_client_gone(c, rs, flags))
 		return -EPIPE;
 	ring_put(&rs->tx, buf, m);
 	full_fence();	/* pairs with the client's fence after setting sleeping */
@@ -732,24 +867,39 @@ static int srv_put_reply(struct mp_sconn *c, struct ring_srv *rs, const struct m
 	return 0;
 }
 
-static int ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg)
+/* The reply's data: inline, in the bulk area (copied there unless the
+ * server wrote it there), or 0 = not on the ring. */
+static bool srv_reply_data(struct ring_srv *rs, const mp_msg_t *msg, struct mp_slot_msg *m)
+{
+	if (fits_ring(msg->o.nfds, msg->o.size)) {
+		m->data = msg->o.data;
+	} else if (rs->hybrid && msg->o.nfds == 0 && rs->bulk.s2c && msg->o.size <= rs->bulk.len) {
+		if (msg->o.data != rs->bulk.s2c)
+			memcpy(rs->bulk.s2c, msg->o.data, msg->o.size);
+		m->flags = MP_SLOT_F_BULK;
+		m->bulk_off = 0;
+	} else {
+		return false;
+	}
+	m->err = msg->o.err;
+	m->raw = msg->o.raw;
+	m->data_size = msg->o.size;
+	return true;
+}
+
+static int ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags)
 {
 	struct ring_srv *rs = c->tp_priv;
 	struct mp_slot_msg m = { .kind = MP_SLOT_REPLY, .seq = (uint16_t)seq };
 	int err = 0;
 
 	pthread_mutex_lock(&rs->txlock);
-	if (fits_ring(msg->o.nfds, msg->o.size)) {
-		m.err = msg->o.err;
-		m.raw = msg->o.raw;
-		m.data = msg->o.data;
-		m.data_size = msg->o.size;
-	} else {
+	if (!srv_reply_data(rs, msg, &m)) {
 		m.kind = MP_SLOT_SIDE;
 		err = ring_has_space(&rs->tx, 1) == 1 ? mp_sockt_srv_reply(c->fd, (uint16_t)seq, msg) : -EAGAIN;
 	}
 	if (!err)
-		err = srv_put_reply(c, rs, &m);
+		err = srv_put_reply(c, rs, &m, flags);
 	pthread_mutex_unlock(&rs->txlock);
 	return err;
 }
@@ -767,10 +917,11 @@ const struct mp_transport mp_transport_ring = {
 	.srv_pending = ring_srv_pending,
 	.srv_closing = ring_srv_closing,
 	.srv_release = ring_srv_release,
+	.srv_out_buf = ring_srv_out_buf,
 };
 
-/* FLMP: the ring for control and short messages; long data (for now) goes
- * the ring's side path.  See transport_hybrid in the README. */
+/* FLMP: the ring for control and short messages, the bulk areas for the
+ * long data of calls (one-way long data and fds take the side path). */
 const struct mp_transport mp_transport_hybrid = {
 	.name = "hybrid",
 	.polled = 1,
@@ -784,4 +935,5 @@ const struct mp_transport mp_transport_hybrid = {
 	.srv_pending = ring_srv_pending,
 	.srv_closing = ring_srv_closing,
 	.srv_release = ring_srv_release,
+	.srv_out_buf = ring_srv_out_buf,
 };

@@ -219,8 +219,9 @@ int mp_sockt_srv_reply(int fd, uint64_t seq, const mp_msg_t *msg)
 	return frame_send(fd, &f, msg->o.data, msg->o.fds, msg->o.nfds, mp_deadline_in(0));
 }
 
-static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg)
+static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags)
 {
+	(void)flags;	/* the send itself fails on a dead client */
 	return mp_sockt_srv_reply(c->fd, seq, msg);
 }
 

@@ -10,7 +10,8 @@ static int kind_ok(unsigned kind, unsigned expect)
 {
 	if (expect)
 		return kind == expect;
-	return kind == MP_FRAME_CALL || kind == MP_FRAME_ONEWAY || kind == MP_FRAME_HELLO;
+	return kind == MP_FRAME_CALL || kind == MP_FRAME_ONEWAY || kind == MP_FRAME_HELLO ||
+	       kind == MP_FRAME_BULK;
 }
 
 /* Data and descriptors must account exactly for what arrived. */
@@ -43,7 +44,8 @@ int mp_frame_decode(const void *buf, size_t len, unsigned nfds, unsigned expect_
 		return -EPROTO;
 	if (f.out_capacity > MP_DATA_MAX || (f.kind != MP_FRAME_REPLY && f.err))
 		return -EPROTO;
-	if ((f.kind == MP_FRAME_HELLO || f.kind == MP_FRAME_WELCOME) && f.data_size)
+	if ((f.kind == MP_FRAME_HELLO || f.kind == MP_FRAME_WELCOME || f.kind == MP_FRAME_BULK) &&
+	    f.data_size)
 		return -EPROTO;
 	*out = f;
 	return 0;

@@ -31,6 +31,7 @@ enum mp_frame_kind {
 	MP_FRAME_REPLY = 3,	/* server to client */
 	MP_FRAME_HELLO = 4,	/* client to server: a ring region and doorbell (type: transport) */
 	MP_FRAME_WELCOME = 5,	/* server to client: the port page and wake-up fd */
+	MP_FRAME_BULK = 6,	/* client to server: new bulk areas (hybrid) */
 };
 
 enum mp_frame_flags {

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bulk areas of a hybrid (FLMP) connection: one shared memfd per
+ * direction for data too long for the ring.  The client creates both,
+ * sized for the longest message so far, and hands them over in a BULK
+ * frame; ring messages then carry only an offset and a length.  Areas only
+ * grow, and a server keeps every mapping it was given until the connection
+ * goes, so a client cannot pull memory from under a call in progress.
+ */
+#ifndef MP_BULK_H
+#define MP_BULK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define MP_BULK_MIN ((size_t)256 << 10)
+#define MP_BULK_MAX ((size_t)64 << 20)
+#define MP_BULK_GENS 10		/* 256 KiB doubling up to 64 MiB */
+
+struct mp_bulk {
+	uint8_t *c2s, *s2c;	/* current areas; NULL before the first */
+	size_t len;		/* bytes in each */
+	unsigned ngens;		/* mappings kept (server) */
+	struct { void *c2s, *s2c; size_t len; } old[MP_BULK_GENS];
+};
+
+/*
+ * Client: make both areas at least need bytes.  Returns 0 when they are
+ * big enough, 1 when new areas were made (fds[0], fds[1] are their memfds,
+ * to be sent and closed by the caller), or -errno.
+ */
+int mp_bulk_reserve(struct mp_bulk *b, size_t need, int fds[2]);
+
+/* Server: map a client's areas after checking seals and sizes; they must
+ * be larger than the current ones.  Returns 0 or -EPROTO. */
+int mp_bulk_attach(struct mp_bulk *b, const int fds[2]);
+
+void mp_bulk_fini(struct mp_bulk *b);
+
+/* [off, off + len) lies inside an area. */
+static inline bool mp_bulk_fits(const struct mp_bulk *b, uint64_t off, uint64_t len)
+{
+	return b->c2s && off <= b->len && len <= b->len - off;
+}
+
+#endif
