@@ -65,8 +65,10 @@ static void *tt_receiver(void *arg)
 		for (int k = 0; k < MP_RAW_SIZE; k++)
 			m.o.raw[k] = (uint8_t)(m.i.raw[k] + 1);
 		m.o.err = (int32_t)(caller * 100000 + seq);
-		CHECK_OK(mp_respond(s->port, &m, rid));
+		/* counted first: the caller may see its answer (and the test
+		 * the total) before mp_respond returns here */
 		atomic_fetch_add(&s->served[a->idx], 1);
+		CHECK_OK(mp_respond(s->port, &m, rid));
 	}
 	return NULL;
 }
