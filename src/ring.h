@@ -4,14 +4,15 @@
  * shared between two processes (Barrelfish's UMP).
  *
  * Positions are free-running 64-bit counters; slot = pos & (nslots - 1).
- * A message is a run of slots whose first word is a stamp, (u32)(pos + 1),
- * so the consumer polls the message itself rather than a separate tail
- * index, and a round trip moves only the message's cache lines:
+ * A message is a run of slots whose first word is a stamp (odd, one per
+ * lap: ring_stamp_for()), so the consumer polls the message itself rather
+ * than a separate tail index, and a round trip moves only the message's
+ * cache lines:
  *
  *    producer                                  consumer
  *    --------                                  --------
  *    write slots [pos, pos + n) but the stamp
- *    store_release(stamp[pos], pos + 1) --->   load_acquire(stamp[pos]) == pos + 1 ?
+ *    store_release(stamp[pos], stamp(pos)) ->  load_acquire(stamp[pos]) == stamp(pos) ?
  *                                              validate, copy slots out
  *    h = load_acquire(head)  <--------------   store_release(head, pos + n)
  *    (reuse slots below h)
@@ -29,7 +30,7 @@
  * producer sees the flag.  Modelled in model/ring.pml.
  *
  * The other side may be hostile: a head it writes is validated on every
- * load, a stamp that is not exactly pos + 1 is no message, and slots are
+ * load, a stamp that is not exactly stamp(pos) is no message, and slots are
  * copied to private memory before they are decoded.
  */
 #ifndef MP_RING_H
@@ -127,12 +128,20 @@ static inline _Atomic uint32_t *ring_stamp(const struct mp_ring_view *v, uint64_
 	return (_Atomic uint32_t *)&v->slots[pos & (MP_RING_SLOTS - 1)];
 }
 
+/* The stamp of a message starting at pos: odd, and different for every
+ * lap, so neither a stale header, nor a continuation slot (whose word 0
+ * is always zero), nor zeroed memory can look like a new message. */
+static inline uint32_t ring_stamp_for(uint64_t pos)
+{
+	return (uint32_t)(pos / MP_RING_SLOTS) << 1 | 1u;
+}
+
 /* Consumer: whether a message starts at our position. */
 static inline bool ring_ready(const struct mp_ring_view *v)
 {
 	/* pairs with the producer's store_release of the stamp */
 	return atomic_load_explicit(ring_stamp(v, v->pos), memory_order_acquire) ==
-	       (uint32_t)(v->pos + 1);
+	       ring_stamp_for(v->pos);
 }
 
 /* Producer: 1 when need slots are free, 0 when not yet, -1 when the
@@ -179,7 +188,7 @@ static inline void ring_copy_in(struct mp_ring_view *v, uint64_t pos, const void
 static inline void ring_publish(struct mp_ring_view *v, uint64_t n)
 {
 	/* pairs with the consumer's load_acquire of the stamp */
-	atomic_store_explicit(ring_stamp(v, v->pos), (uint32_t)(v->pos + 1), memory_order_release);
+	atomic_store_explicit(ring_stamp(v, v->pos), ring_stamp_for(v->pos), memory_order_release);
 	v->pos += n;
 }
 

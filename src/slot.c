@@ -43,9 +43,18 @@ static unsigned flags_for(const struct mp_slot_msg *m)
 	return f;
 }
 
+/* Slots for a message of n bytes: the first carries 64, every further one
+ * 60 after its word 0, which stays zero (see slot.h). */
+static unsigned slots_for(size_t n)
+{
+	if (n <= MP_SLOT_SIZE)
+		return 1;
+	return 1 + (unsigned)((n - MP_SLOT_SIZE + MP_SLOT_CONT_BYTES - 1) / MP_SLOT_CONT_BYTES);
+}
+
 unsigned mp_slot_count(const struct mp_slot_msg *m)
 {
-	return (unsigned)((parts_size(m, flags_for(m)) + MP_SLOT_SIZE - 1) / MP_SLOT_SIZE);
+	return slots_for(parts_size(m, flags_for(m)));
 }
 
 static uint8_t *put(uint8_t *p, const void *src, size_t n)
@@ -54,17 +63,49 @@ static uint8_t *put(uint8_t *p, const void *src, size_t n)
 	return p + n;
 }
 
+/* Lay a message of len bytes out in slots: continuation slots get a zero
+ * word 0, and the last slot's tail is zeroed (no stack bytes leak). */
+static void spread(uint8_t *slots, const uint8_t *lin, size_t len, unsigned nslots)
+{
+	size_t off = len < MP_SLOT_SIZE ? len : MP_SLOT_SIZE;
+
+	memset(slots, 0, (size_t)nslots * MP_SLOT_SIZE);
+	memcpy(slots, lin, off);
+	for (unsigned k = 1; k < nslots; k++) {
+		size_t n = len - off < MP_SLOT_CONT_BYTES ? len - off : MP_SLOT_CONT_BYTES;
+
+		memcpy(slots + (size_t)k * MP_SLOT_SIZE + MP_SLOT_SIZE - MP_SLOT_CONT_BYTES, lin + off, n);
+		off += n;
+	}
+}
+
+/* The inverse, in place: the message's bytes without the continuation
+ * words (each move goes down, so a forward pass is safe). */
+static size_t gather(uint8_t *slots, unsigned nslots)
+{
+	size_t off = MP_SLOT_SIZE;
+
+	for (unsigned k = 1; k < nslots; k++) {
+		memmove(slots + off, slots + (size_t)k * MP_SLOT_SIZE + MP_SLOT_SIZE - MP_SLOT_CONT_BYTES,
+			MP_SLOT_CONT_BYTES);
+		off += MP_SLOT_CONT_BYTES;
+	}
+	return off;
+}
+
 unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
 {
+	uint8_t lin[MP_SLOT_MSG_MAX];
 	unsigned flags = flags_for(m);
-	unsigned nslots = (unsigned)((parts_size(m, flags) + MP_SLOT_SIZE - 1) / MP_SLOT_SIZE);
+	size_t len = parts_size(m, flags);
+	unsigned nslots = slots_for(len);
 	struct mp_slot_hdr h = {
 		.kind = (uint8_t)m->kind, .flags = (uint8_t)flags, .nslots = (uint16_t)nslots,
 		.type = m->type, .seq = m->seq,
 		.data_size = (flags & MP_SLOT_F_BULK) ? 0 : (uint16_t)m->data_size,
 	};
 	uint64_t pair[2];
-	uint8_t *p = put(buf, &h, sizeof(h));
+	uint8_t *p = put(lin, &h, sizeof(h));
 
 	if (flags & MP_SLOT_F_OID) {
 		pair[0] = m->oid.port;
@@ -87,6 +128,7 @@ unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
 		p = put(p, m->raw, MP_RAW_SIZE);
 	if (!(flags & MP_SLOT_F_BULK) && m->data_size)
 		put(p, m->data, m->data_size);
+	spread(buf, lin, len, nslots);
 	return nslots;
 }
 
@@ -94,7 +136,7 @@ static int hdr_ok(const struct mp_slot_hdr *h, size_t len)
 {
 	if (h->kind < MP_SLOT_CALL || h->kind > MP_SLOT_SIDE || (h->flags & ~MP_SLOT_F_KNOWN))
 		return 0;
-	if (h->nslots == 0 || (size_t)h->nslots * MP_SLOT_SIZE != len)
+	if (h->nslots == 0 || h->nslots > MP_SLOT_MSG_SLOTS || (size_t)h->nslots * MP_SLOT_SIZE != len)
 		return 0;
 	if (h->data_size > MP_SLOT_DATA_MAX || ((h->flags & MP_SLOT_F_BULK) && h->data_size))
 		return 0;
@@ -146,16 +188,19 @@ static int parts_decode(const uint8_t *p, struct mp_slot_msg *m)
 	return 0;
 }
 
-int mp_slot_decode(const void *buf, size_t len, struct mp_slot_msg *out)
+int mp_slot_decode(void *buf, size_t len, struct mp_slot_msg *out)
 {
 	struct mp_slot_hdr h;
 	struct mp_slot_msg m;
+	uint8_t *lin = buf;
+	size_t lin_len;
 
 	if (len < MP_SLOT_SIZE || len > MP_SLOT_MSG_SLOTS * MP_SLOT_SIZE)
 		return -EPROTO;
 	memcpy(&h, buf, sizeof(h));
 	if (!hdr_ok(&h, len))
 		return -EPROTO;
+	lin_len = gather(lin, h.nslots);
 	memset(&m, 0, sizeof(m));
 	m.kind = h.kind;
 	m.flags = h.flags;
@@ -163,9 +208,9 @@ int mp_slot_decode(const void *buf, size_t len, struct mp_slot_msg *out)
 	m.seq = h.seq;
 	m.data_size = h.data_size;
 	/* The declared parts must fit in the slots the header claims. */
-	if (parts_size(&m, h.flags) > len)
+	if (parts_size(&m, h.flags) > lin_len)
 		return -EPROTO;
-	if (parts_decode((const uint8_t *)buf + sizeof(h), &m))
+	if (parts_decode(lin + sizeof(h), &m))
 		return -EPROTO;
 	*out = m;
 	return 0;

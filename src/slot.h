@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Messages in ring slots.  A message is a run of whole 64-byte slots:
+ * Messages in ring slots.  A message is the byte string
  *
  *   | mp_slot_hdr (16) | oid? (16) | outcap? (8) | err? (8) | bulk? (16) | raw? (64) | data |
  *
- * Optional parts are present when their flag is set, in this order, so a
- * 64-byte call (outcap + 64 data bytes) takes two slots.  Messages that
+ * laid out in a run of whole 64-byte slots: the first slot holds its first
+ * 64 bytes (word 0 is the header's stamp), every further slot 60 more
+ * after a word 0 that is always zero.  Stamps are odd (ring.h), so no
+ * continuation slot, and no data in it, can ever pass for the start of a
+ * message one lap later.  Optional parts are present when their flag is
+ * set, in this order, so a 64-byte call (outcap + 64 data bytes) takes two
+ * slots.  Messages that
  * carry fds or data beyond the inline limit travel as a socket frame, and
  * the ring holds an MP_SLOT_SIDE marker in their place so that order holds.
  */
@@ -20,9 +25,12 @@
 
 /* Longest inline data on a ring: "short messages up to 4 KiB". */
 #define MP_SLOT_DATA_MAX 4096u
-/* Longest encoded message, in bytes and slots. */
+/* Message bytes a continuation slot carries (after its zero word 0). */
+#define MP_SLOT_CONT_BYTES (MP_SLOT_SIZE - 4u)
+/* Longest message, in bytes and slots. */
 #define MP_SLOT_MSG_MAX (16u + 16u + 8u + 8u + 16u + MP_RAW_SIZE + MP_SLOT_DATA_MAX)
-#define MP_SLOT_MSG_SLOTS ((MP_SLOT_MSG_MAX + MP_SLOT_SIZE - 1) / MP_SLOT_SIZE)
+#define MP_SLOT_MSG_SLOTS \
+	(1u + (MP_SLOT_MSG_MAX - MP_SLOT_SIZE + MP_SLOT_CONT_BYTES - 1) / MP_SLOT_CONT_BYTES)
 
 enum mp_slot_kind {
 	MP_SLOT_CALL = 1,
@@ -41,7 +49,7 @@ enum mp_slot_flags {
 #define MP_SLOT_F_KNOWN 0x1fu
 
 struct mp_slot_hdr {
-	uint32_t stamp;		/* (u32)(pos + 1): written last, by ring_publish() */
+	uint32_t stamp;		/* ring_stamp_for(pos): written last, by ring_publish() */
 	uint8_t kind;
 	uint8_t flags;
 	uint16_t nslots;	/* whole message, header slot included */
@@ -74,9 +82,9 @@ unsigned mp_slot_count(const struct mp_slot_msg *m);
 
 /*
  * Decode a message copied out of a ring: buf holds len bytes (whole
- * slots).  Every field is validated; data stays inside buf.
- * Returns 0 or -EPROTO.
+ * slots), a private copy that is compacted in place.  Every field is
+ * validated; data and raw point into buf.  Returns 0 or -EPROTO.
  */
-int mp_slot_decode(const void *buf, size_t len, struct mp_slot_msg *out);
+int mp_slot_decode(void *buf, size_t len, struct mp_slot_msg *out);
 
 #endif
