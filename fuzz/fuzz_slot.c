@@ -169,22 +169,27 @@ static int round_trip(const struct mp_slot_msg *m, uint8_t *enc, uint8_t **dec_b
 
 	memset(enc, POISON, ENC_MAX);
 	n = mp_slot_encode(enc, m);
-	CHECK(n == (need + MP_SLOT_SIZE - 1) / MP_SLOT_SIZE);
+	/* the first slot carries 64 bytes, each further one 60 (slot.h) */
+	CHECK(n == (need <= MP_SLOT_SIZE ? 1 :
+		    1 + (need - MP_SLOT_SIZE + MP_SLOT_CONT_BYTES - 1) / MP_SLOT_CONT_BYTES));
 	CHECK(n == mp_slot_count(m));
 	CHECK(n >= 1 && n <= MP_SLOT_MSG_SLOTS);
 	CHECK(enc[0] == 0 && enc[1] == 0 && enc[2] == 0 && enc[3] == 0);	/* stamp 0 */
 	CHECK(enc[6] == (uint8_t)n && enc[7] == (uint8_t)(n >> 8));	/* nslots */
 	CHECK(enc[5] == f);
-	/* The rest of the last slot: left alone, or zeroed (which is what a
-	 * ring should carry: the whole slot is copied to the peer); nothing
-	 * written past the last slot. */
+	/* Word 0 of every continuation slot is zero (no stamp can match it);
+	 * the tail of the last slot is zeroed (the whole slot goes to the
+	 * peer); nothing is written past the last slot. */
 	{
-		size_t end = (size_t)n * MP_SLOT_SIZE, k;
-		uint8_t fill = need < end ? enc[need] : POISON;
+		size_t end = (size_t)n * MP_SLOT_SIZE, used, k;
 
-		CHECK(fill == POISON || fill == 0);
-		for (k = need; k < end; k++)
-			CHECK(enc[k] == fill);
+		for (k = 1; k < n; k++)
+			CHECK(enc[k * MP_SLOT_SIZE] == 0 && enc[k * MP_SLOT_SIZE + 1] == 0 &&
+			      enc[k * MP_SLOT_SIZE + 2] == 0 && enc[k * MP_SLOT_SIZE + 3] == 0);
+		used = n == 1 ? need : MP_SLOT_SIZE + (n - 1) * MP_SLOT_SIZE -
+				       ((n - 1) * MP_SLOT_CONT_BYTES - (need - MP_SLOT_SIZE));
+		for (k = used; k < end; k++)
+			CHECK(enc[k] == 0);
 		for (k = end; k < ENC_MAX; k++)
 			CHECK(enc[k] == POISON);
 	}
