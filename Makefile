@@ -24,11 +24,15 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:tests/%.c=$(B)/tests/%.o)
 SOVER   := 0
+# Examples of the compatibility front-ends (docs/compat.md), run by make test.
+COMPAT_EXAMPLES := $(B)/examples/fs/fs-server $(B)/examples/fs/fs-client \
+	$(B)/examples/fs/null-driver $(B)/examples/moroso/pingpong
 
 FUZZ_SECONDS ?= 30
 
 .PHONY: all test test-asan demo install clean fuzz model
-all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/msgport $(B)/examples/echo-client
+all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/msgport $(B)/examples/echo-client \
+	$(COMPAT_EXAMPLES)
 
 $(B)/obj/%.o: src/%.c $(wildcard src/*.h) include/msgport.h
 	@mkdir -p $(dir $@)
@@ -81,6 +85,8 @@ install: all
 	install -m 755 $(B)/libmsgport.so.$(SOVER) $(DESTDIR)$(LIBDIR)/
 	ln -sf libmsgport.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libmsgport.so
 	install -m 644 include/msgport.h $(DESTDIR)$(INCDIR)/
+	install -d $(DESTDIR)$(INCDIR)/msgport
+	install -m 644 include/msgport/*.h $(DESTDIR)$(INCDIR)/msgport/
 	install -m 755 $(B)/msgport $(DESTDIR)$(BINDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 		msgport.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/msgport.pc

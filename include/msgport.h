@@ -45,6 +45,10 @@ extern "C" {
 #define MP_FDS_MAX 16
 /* Bytes of data carried by each message part at most (1 GiB). */
 #define MP_DATA_MAX ((size_t)1 << 30)
+/* mp_msg_t.flags: what sending pages (mp_pages_alloc) does to the sender's
+ * copy; see "Long data".  Neither: MP_MOVE.  Both: -EINVAL. */
+#define MP_MOVE 0x1u		/* the pages go to the receiver; the sender loses them */
+#define MP_SHARE 0x2u		/* both sides keep the same pages mapped */
 /* Longest namespace path, terminating NUL included. */
 #define MP_PATH_MAX 256
 
@@ -88,15 +92,18 @@ struct mp_msg_out {
  *
  * Server (mp_recv): every field is filled in.  i.fds[0 .. i.nfds) are new
  * descriptors that the server owns.  i.data points to the input (owned by
- * the library), o.data to a buffer of o.size bytes (the caller's capacity)
- * in which the server writes its answer; it may instead point o.data at a
- * buffer of its own.  Before mp_respond() the server sets o.size to the
- * answer's length (at most the capacity), and may set o.raw, o.err and
- * o.fds/o.nfds (not consumed: the server still owns and closes them).
+ * the library; flags is MP_MOVE or MP_SHARE when it is pages, else 0),
+ * o.data to a buffer of o.size bytes (the caller's capacity) in which the
+ * server writes its answer; it may instead point o.data at a buffer of
+ * its own (pages from mp_pages_alloc travel without a copy; flags then
+ * says MP_MOVE or MP_SHARE for them).  Before mp_respond() the server sets
+ * o.size to the answer's length (at most the capacity), and may set o.raw,
+ * o.err and o.fds/o.nfds (not consumed: the server still owns and closes
+ * them).
  */
 typedef struct mp_msg {
 	uint32_t type;		/* application-defined (Phoenix mtRead, ...) */
-	uint32_t flags;		/* zero: reserved for data ownership flags */
+	uint32_t flags;		/* MP_MOVE, MP_SHARE or 0, for pages (see "Long data") */
 	mp_oid_t oid;		/* the object the message is about */
 	int32_t pid;		/* sender's process id, filled by mp_recv() */
 	uint32_t uid;		/* sender's user id, filled by mp_recv() */
@@ -216,14 +223,22 @@ MP_API int mp_ns_list(const char *prefix, mp_ns_list_fn fn, void *arg);
  * Returns 0 when the answer is in msg->o (the server's own status in
  * msg->o.err).  Timeout 0: sent only when a receiver is waiting, then the
  * reply is awaited without limit (a dead server still gives -EPIPE).
- * Errors: -EINVAL msg NULL, port 0, bad flags, reserved fields not zero,
- * size without data, i.nfds or o.nfds over MP_FDS_MAX, a negative fd, a
- * bad timeout; -EMSGSIZE i.size or o.size over MP_DATA_MAX; -ENOENT no
- * server listens on port; -EACCES not allowed to send to it; -EAGAIN
- * timeout 0 and no receiver waiting; -ETIMEDOUT no answer in time (the
- * server's later respond fails); -EPIPE the server died or destroyed the
- * port before answering; -EPROTO the server sent a malformed answer
- * (the connection is dropped); -EBADF an fd in i.fds is not open.
+ * Errors: -EINVAL msg NULL, port 0, bad flags (unknown bits, MP_MOVE with
+ * MP_SHARE), reserved fields not zero, size without data, i.nfds or
+ * o.nfds over MP_FDS_MAX, a negative fd, a bad timeout, o.data inside
+ * pages that i.data moves; -EMSGSIZE i.size or o.size over MP_DATA_MAX;
+ * -ENOENT no server listens on port; -EACCES not allowed to send to it;
+ * -EAGAIN timeout 0 and no receiver waiting; -ETIMEDOUT no answer in time
+ * (the server's later respond fails); -EPIPE the server died or destroyed
+ * the port before answering; -EPROTO the server sent a malformed answer
+ * (the connection is dropped); -EBADF an fd in i.fds is not open; -EBUSY
+ * i.data or o.data is pages that another thread is moving.
+ * Moved pages (see "Long data") are gone from the caller after every
+ * return except the errors above that come before sending (-EINVAL,
+ * -EMSGSIZE, -ENOENT, -EACCES, -EAGAIN, -EBADF, -EBUSY), -EPIPE when the
+ * server was gone before the call reached it, and -ETIMEDOUT when the
+ * call could not be sent in time: then they are back, unchanged.  After a
+ * failed call the output buffer's contents are unspecified.
  */
 MP_API int mp_send(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns);
 
@@ -241,7 +256,8 @@ MP_API int mp_send_async(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns);
  * mp_msg_t).  Returns 0 for a call (answer it with mp_respond(rid)) and 1
  * for a one-way message (*rid is set to 0).  The input data of a call
  * stays valid until its mp_respond(); that of a one-way message until
- * this thread's next mp_recv() or its exit.  Any number of threads may
+ * this thread's next mp_recv() or its exit (received pages: until then
+ * or until mp_pages_keep(), see "Long data").  Any number of threads may
  * receive on one port.
  * Errors: -EINVAL msg or rid NULL, port 0, bad timeout; -ENOENT this
  * process owns no such port; -EAGAIN timeout 0 and nothing queued;
@@ -251,17 +267,192 @@ MP_API int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout
 
 /*
  * Answer the call rid with msg->o (o.data/o.size, o.raw, o.err, o.fds).
- * Any thread may respond, in any order.  The rid is used up by every
- * return except -EINVAL, -EMSGSIZE and -EBADF, which change nothing.
- * Errors: -EINVAL msg NULL, port 0, o.nfds over MP_FDS_MAX, size without
- * data; -EMSGSIZE o.size over the caller's capacity; -ENOENT no such port
- * or rid (already answered, or never issued); -EPIPE the caller died or
- * gave up (timed out) before the answer; -EBADF an fd in o.fds is not open.
+ * Pages as o.data travel as msg->flags says (MP_MOVE when 0; mp_recv()
+ * left the input's mode there).  Any thread may respond, in any order.
+ * The rid is used up by every return except -EINVAL, -EMSGSIZE, -EBADF
+ * and -EBUSY, which change nothing.
+ * Errors: -EINVAL msg NULL, port 0, bad flags, o.nfds over MP_FDS_MAX,
+ * size without data; -EMSGSIZE o.size over the caller's capacity; -ENOENT
+ * no such port or rid (already answered, or never issued); -EPIPE the
+ * caller died or gave up (timed out) before the answer; -EBADF an fd in
+ * o.fds is not open; -EBUSY o.data is pages that another thread is moving.
  */
 MP_API int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid);
 
 /* Text for a negative msgport error code (never NULL). */
 MP_API const char *mp_strerror(int err);
+
+/* ------------------------------------------------------------ long data
+ *
+ * Pages.  mp_pages_alloc() gives page-aligned memory that travels without
+ * being copied: each allocation is a memfd of its own (no name, so a crash
+ * leaves nothing behind), mapped shared, holding one descriptor.  Data
+ * whose address is the start of an allocation and whose size fits in it
+ * (i.data of mp_send/mp_send_async, o.data of mp_respond) travels as the
+ * allocation itself, on every transport: its memfd is passed, the
+ * receiver maps it, and the cost does not depend on the size.  The whole
+ * allocation travels, even when size is less; any other address is
+ * ordinary memory (below), even inside an allocation.
+ *
+ *   MP_MOVE (or flags 0): once sent, the pages are gone from the sender:
+ *     unmapped (a touch faults with SIGSEGV) and forgotten (no
+ *     mp_pages_free).  The receiver gets them sealed against every write
+ *     (F_SEAL_WRITE: the kernel grants the seal only when no one has them
+ *     mapped writable any more), mapped copy-on-write: what it reads can
+ *     no longer be changed by anyone, the sender included, and what it
+ *     writes is its own.  When the seal is refused (the pages were shared
+ *     before, or a hostile sender kept a mapping) the receiver gets a copy
+ *     instead.  Moving pages on that the receiver wrote copies them once.
+ *   MP_SHARE: both sides keep the same pages mapped read-write and see
+ *     each other's writes at once.  The receiver cannot rely on their
+ *     contents: a hostile sender may change them at any time, so it
+ *     copies what it must validate.
+ *
+ * Received pages (msg->flags MP_MOVE or MP_SHARE in mp_recv) are the
+ * receiver's: mp_pages_free() releases them, sending them gives them on.
+ * What it leaves is released with the rest of the input, at mp_respond()
+ * (a call) or the thread's next mp_recv() (one-way), unless
+ * mp_pages_keep() made them its own until mp_pages_free().  A receiver
+ * that dies frees what it held: the kernel does, nothing is named.
+ *
+ * Output, Phoenix in/out: the server writes its answer at o.data and the
+ * caller finds it in its own output buffer, o.size bytes:
+ *   - a caller that sends with MP_SHARE and whose o.data is the start of
+ *     an allocation lends those pages to the server for the call: the
+ *     server's o.data points at them, and what it writes there is the
+ *     answer, in place, without a copy.  (The server can still write them
+ *     later, as with any shared pages.)
+ *   - a server that answers with pages of its own: when the caller's
+ *     o.data is an allocation that they cover entirely (the server's is at
+ *     least as long), they replace it at the same address, without a copy
+ *     (bytes past o.size are then the server's); else they are copied.
+ *   - any other answer is copied once (below).
+ * Buffers of any address and length, page-aligned or not, work the same
+ * byte for byte.
+ *
+ * Ordinary buffers (malloc, stack).  The hybrid transport carries call
+ * data up to 256 MiB through its bulk areas: the input is copied into
+ * them, then by the server into a buffer of its own, and the answer is
+ * written by the server straight into them and copied out once.  With
+ * MP_SHARE the server instead reads the input in place, where the caller
+ * could still change it (msg->flags tells it MP_SHARE): one copy each way.
+ * Other calls with at least 64 KiB of data ($MSGPORT_VM_MIN) leave it
+ * where it is: the server reads the input with process_vm_readv() and,
+ * when the caller waits without limit (MP_FOREVER), writes the answer
+ * with process_vm_writev() into [o.data, o.data + capacity) and nowhere
+ * else; a caller that may give up gets its answer in the reply instead.
+ * The kernel allows that only to a server that may ptrace the caller (same
+ * user, caller dumpable, Yama permitting, or CAP_SYS_PTRACE): one that may
+ * read and write all of the caller's memory anyway, so nothing is exposed
+ * that was not.  Where it refuses, the call goes again with its data
+ * (once per connection).  $MSGPORT_VM=0 turns this way off.  Other data
+ * travels inline, or in a sealed memfd.
+ */
+
+/*
+ * Page-aligned memory of at least len bytes (rounded up to whole pages),
+ * zero-filled, that travels without a copy.  Returns NULL with errno set:
+ * EINVAL len is 0; EOVERFLOW len cannot be rounded up to whole pages;
+ * EMSGSIZE len over MP_DATA_MAX; ENOMEM, EMFILE, ENFILE out of memory or
+ * descriptors.
+ */
+MP_API void *mp_pages_alloc(size_t len);
+
+/*
+ * Release pages from mp_pages_alloc(), or received ones (addr: i.data,
+ * len: i.size or more, within the same whole pages).  Unmapped at once;
+ * the memory goes back to the system when no process maps it any more.
+ * Errors: -EINVAL addr/len do not name pages of this process (never
+ * allocated, freed already, moved away, or len of other whole pages);
+ * -EBUSY another thread is sending them.
+ */
+MP_API int mp_pages_free(void *addr, size_t len);
+
+/*
+ * Keep received pages past mp_respond() / the next mp_recv(): they stay
+ * until mp_pages_free() (or until sent on with MP_MOVE).
+ * Errors: -EINVAL addr/len do not name pages of this process.
+ */
+MP_API int mp_pages_keep(void *addr, size_t len);
+
+
+/* ============================================================ mounting
+ *
+ * Mount points (Phoenix-RTOS's mounted namespaces).  A server registers a
+ * path as a mount point with mp_mount_register(); lookups of paths below
+ * it are answered by the server itself:
+ *
+ *   mp_lookup("/fs/a/b") finds the longest registered prefix of the path.
+ *   An exact match is returned at once (a mount point's own path gives
+ *   its registered oid).  When the longest prefix is a mount point, say
+ *   "/fs" registered for oid S, the library calls port S.port with
+ *
+ *     type = MP_MT_LOOKUP, oid = S,
+ *     i.data = "a/b" (the rest of the path, NUL included), i.size = 4,
+ *     no output buffer,
+ *
+ *   and the server answers (mp_respond) with an mp_lookup_reply_t in
+ *   o.raw and, in o.err, the number of bytes of the rest it resolved
+ *   (not counting the NUL), or a negative errno (-ENOENT: no such object).
+ *     - o.err == strlen(rest): resolved; the reply's file is the object,
+ *       its dev the object to talk to (a device node's driver; servers
+ *       set dev = file for ordinary objects, or leave dev.port 0).
+ *     - o.err < strlen(rest) and rest[o.err] == '/': the rest below that
+ *       point is mounted elsewhere: the lookup continues at reply.dev
+ *       (on any port) with the remaining path rest + o.err + 1, the same
+ *       way.  At most MP_LOOKUP_HOPS_MAX calls are made (-ELOOP).
+ *
+ *   Plain entries (mp_port_register, mp_oid_register) have nothing below
+ *   them: "/a/b" below a plain "/a" is -ENOENT, as before.  A mount point
+ *   cannot have registered entries below it (-EEXIST), nor be registered
+ *   over a directory of entries (-EEXIST).  "/" itself may be a mount
+ *   point (a root file server): paths without a registered prefix are
+ *   then asked of it.  "/" is still no entry name for mp_lookup() and
+ *   mp_port_unregister() (-EINVAL): mp_lookup_dev("/") gives the root
+ *   mount point's oid, and it goes away with its port (mp_port_destroy,
+ *   or the owner's exit; a stale one is taken over).
+ *
+ *   The values are Phoenix-RTOS's: MP_MT_LOOKUP is its mtLookup, and
+ *   mp_lookup_reply_t is laid out as its o.lookup { fil, dev }, so a
+ *   Phoenix server (msgport/phoenix.h) answers lookups unchanged.
+ *   A mount point's server must answer lookups without calling into the
+ *   same lookup (a single-threaded server that looks up a path below its
+ *   own mount point deadlocks, as on Phoenix).
+ */
+
+/* Type of the lookup calls sent to a mount point's server. */
+#define MP_MT_LOOKUP 11u
+/* Lookup calls one mp_lookup() makes at most (mount hops). */
+#define MP_LOOKUP_HOPS_MAX 16
+
+/* A mount point server's answer to MP_MT_LOOKUP, in o.raw. */
+typedef struct mp_lookup_reply {
+	mp_oid_t file;		/* the object found (reserved fields ignored) */
+	mp_oid_t dev;		/* the object to talk to, or where to continue */
+} mp_lookup_reply_t;
+
+/*
+ * Register path (absolute, or "/" for the root) as a mount point served
+ * by oid (a directory object of one of this process's ports): lookups
+ * below path become MP_MT_LOOKUP calls to oid->port with msg.oid = *oid.
+ * mp_port_unregister() and mp_port_destroy() remove it like any entry.
+ * Errors: those of mp_oid_register(); -EEXIST also when entries are
+ * registered below path.
+ */
+MP_API int mp_mount_register(const mp_oid_t *oid, const char *path, unsigned mode);
+
+/*
+ * Look path up through mount points (as mp_lookup), giving both oids of
+ * the final answer: *file the object, *dev the object to talk to (for an
+ * exact match of a registered entry both are its oid).  Either pointer
+ * may be NULL, not both.  mp_lookup() gives *dev, or *file when
+ * dev.port is 0.
+ * Errors: those of mp_lookup(); -ELOOP more than MP_LOOKUP_HOPS_MAX
+ * calls; -EPROTO a server answered a lookup with a malformed reply;
+ * the error a server answered (o.err < 0), e.g. -ENOENT; -ENOENT also
+ * when a mount point's server died or does not listen.
+ */
+MP_API int mp_lookup_dev(const char *path, mp_oid_t *file, mp_oid_t *dev);
 
 #ifdef __cplusplus
 }

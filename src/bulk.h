@@ -15,8 +15,8 @@
 #include <stdint.h>
 
 #define MP_BULK_MIN ((size_t)256 << 10)
-#define MP_BULK_MAX ((size_t)64 << 20)
-#define MP_BULK_GENS 10		/* 256 KiB doubling up to 64 MiB */
+#define MP_BULK_MAX ((size_t)256 << 20)
+#define MP_BULK_GENS 11		/* 256 KiB doubling up to 256 MiB */
 
 struct mp_bulk {
 	uint8_t *c2s, *s2c;	/* current areas; NULL before the first */

@@ -8,7 +8,10 @@
 #ifndef MP_DATA_H
 #define MP_DATA_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 /* A sealed memfd holding len bytes of data; returns the fd or -errno. */
 int mp_data_memfd(const void *data, size_t len);
@@ -23,5 +26,45 @@ void mp_data_unmap(void *addr, size_t len);
 
 /* Copy len bytes of a peer's data memfd into dst (-EPROTO if short). */
 int mp_data_read(int fd, void *dst, size_t len);
+
+/* Where a received message's data (or a call's output buffer) lives, so
+ * that it is released the right way. */
+enum mp_buf_kind {
+	MP_BUF_HEAP = 0,	/* malloc: free() */
+	MP_BUF_MAPPED = 1,	/* a data memfd mapping: mp_data_unmap() */
+	MP_BUF_PAGES = 2,	/* received pages: mp_pages_auto_release() */
+	MP_BUF_CACHE = 3,	/* mp_buf_get(): mp_buf_put() */
+	MP_BUF_SHARED = 4,	/* the transport's shared memory: nothing */
+	MP_BUF_LENT = 5,	/* the caller's lent pages: mp_pages_lend_unmap() */
+};
+
+/*
+ * Long private buffers (received input, a server's output buffer): short
+ * ones come from malloc, long ones are anonymous mappings of which a few
+ * are kept for reuse, so that copying into them does not fault on fresh
+ * pages every time.  At most MP_BUF_KEEP buffers of at most
+ * MP_BUF_KEEP_MAX bytes are kept, each for at most MP_BUF_KEEP_NS unused.
+ */
+#define MP_BUF_MMAP_MIN ((size_t)64 << 10)
+#define MP_BUF_KEEP 2
+#define MP_BUF_KEEP_MAX ((size_t)256 << 20)
+#define MP_BUF_KEEP_NS 1000000000LL
+void *mp_buf_get(size_t len);
+void mp_buf_put(void *buf, size_t len);
+/* Release kept buffers unused for too long. */
+void mp_buf_trim(void);
+
+/*
+ * Ordinary buffers of a blocked caller, read or written in one copy by the
+ * server with process_vm_readv()/process_vm_writev() where the kernel lets
+ * it ($MSGPORT_VM=0 turns it off; $MSGPORT_VM_MIN sets the threshold).
+ */
+#define MP_VM_MIN_DEFAULT ((size_t)64 << 10)
+/* The smallest data that goes this way; 0 when it is off. */
+size_t mp_vm_min(void);
+/* Copy len bytes between local and remote in pid: 0, -EPERM (the kernel
+ * refuses), -ESRCH (no such process), -EFAULT (a bad or short range). */
+int mp_vm_read(pid_t pid, uint64_t remote, void *local, size_t len);
+int mp_vm_write(pid_t pid, uint64_t remote, const void *local, size_t len);
 
 #endif

@@ -22,11 +22,18 @@ static int data_check(const void *data, size_t size)
 	return (size && !data) ? -EINVAL : 0;
 }
 
+int mp_msg_check_flags(uint32_t flags)
+{
+	if (flags & ~(uint32_t)(MP_MOVE | MP_SHARE))
+		return -EINVAL;
+	return flags == (MP_MOVE | MP_SHARE) ? -EINVAL : 0;
+}
+
 int mp_msg_check_send(const mp_msg_t *msg, int with_reply)
 {
 	int err;
 
-	if (!msg || msg->flags || msg->priority || msg->oid.reserved)
+	if (!msg || mp_msg_check_flags(msg->flags) || msg->priority || msg->oid.reserved)
 		return -EINVAL;
 	if (msg->i.nfds > MP_FDS_MAX || (with_reply && msg->o.nfds > MP_FDS_MAX))
 		return -EINVAL;

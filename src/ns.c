@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,9 +41,21 @@ int mp_ns_path_check(const char *path)
 	return 0;
 }
 
+static bool path_is_root(const char *path)
+{
+	return path && path[0] == '/' && path[1] == '\0';
+}
+
+/* A mount point path: a well-formed path, or "/" (the root mount point). */
+static int mount_path_check(const char *path)
+{
+	return path_is_root(path) ? 0 : mp_ns_path_check(path);
+}
+
 static int entry_path(char *buf, size_t len, const char *root, const char *path)
 {
-	int n = snprintf(buf, len, "%s/ns%s", root, path);
+	int n = path_is_root(path) ? snprintf(buf, len, "%s/ns-root", root)
+				   : snprintf(buf, len, "%s/ns%s", root, path);
 
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }
@@ -80,7 +93,8 @@ static int record_read(int fd, struct mp_ns_record *r)
 {
 	ssize_t n = pread(fd, r, sizeof(*r), 0);
 
-	if (n != (ssize_t)sizeof(*r) || r->magic != MP_NS_MAGIC || r->version != 1)
+	if (n != (ssize_t)sizeof(*r) || r->magic != MP_NS_MAGIC || r->version != 1 ||
+	    (r->flags & ~MP_NS_REC_MOUNT))
 		return -EPROTO;
 	return 0;
 }
@@ -183,7 +197,7 @@ static int link_entry(const char *root, const char *tmp, char *epath, size_t roo
 	int err;
 
 	for (int tries = 0; tries < 2; tries++) {
-		err = parents_make(epath, root_len);
+		err = epath[root_len] == '/' ? parents_make(epath, root_len) : 0;
 		if (err)
 			return err == -ENOTDIR ? -EEXIST : err;
 		if (link(tmp, epath) == 0)
@@ -201,11 +215,11 @@ static int link_entry(const char *root, const char *tmp, char *epath, size_t roo
 }
 
 static int ns_register(struct mp_port_obj *p, const mp_oid_t *oid, const char *path,
-		       unsigned mode)
+		       unsigned mode, uint32_t flags)
 {
 	struct mp_ns_record r = {
 		.magic = MP_NS_MAGIC, .version = 1, .port = oid->port, .id = oid->id,
-		.token = p->pf.token, .pid = getpid(), .mode = mode,
+		.token = p->pf.token, .pid = getpid(), .mode = mode, .flags = flags,
 	};
 	char tmp[MP_ROOT_PATH_MAX], epath[MP_ROOT_PATH_MAX];
 	int lock, err;
@@ -227,22 +241,32 @@ static int ns_register(struct mp_port_obj *p, const mp_oid_t *oid, const char *p
 	return err;
 }
 
-int mp_oid_register(const mp_oid_t *oid, const char *path, unsigned mode)
+static int oid_register(const mp_oid_t *oid, const char *path, unsigned mode, uint32_t flags)
 {
 	struct mp_port_obj *p;
 	int err;
 
 	if (!oid || oid->port == 0 || oid->reserved || (mode & ~0777u))
 		return -EINVAL;
-	err = mp_ns_path_check(path);
+	err = flags & MP_NS_REC_MOUNT ? mount_path_check(path) : mp_ns_path_check(path);
 	if (err)
 		return err;
 	p = mp_port_get(oid->port);
 	if (!p)
 		return -ENOENT;
-	err = ns_register(p, oid, path, mode);
+	err = ns_register(p, oid, path, mode, flags);
 	mp_port_put(p);
 	return err;
+}
+
+int mp_oid_register(const mp_oid_t *oid, const char *path, unsigned mode)
+{
+	return oid_register(oid, path, mode, 0);
+}
+
+int mp_mount_register(const mp_oid_t *oid, const char *path, unsigned mode)
+{
+	return oid_register(oid, path, mode, MP_NS_REC_MOUNT);
 }
 
 int mp_port_register(mp_port_t port, const char *path, unsigned mode)
@@ -254,33 +278,109 @@ int mp_port_register(mp_port_t port, const char *path, unsigned mode)
 
 /* ------------------------------------------------------- lookup */
 
-int mp_lookup(const char *path, mp_oid_t *oid)
+/* Load the live entry at path for lookup: 0, -EACCES, or the error of
+ * record_load() (-ENOENT, -ENOTDIR when the path crosses an entry,
+ * -EISDIR for a directory of entries, -EPROTO) with a dead entry -ENOENT. */
+static int entry_get(const char *root, const char *path, struct mp_ns_record *r)
 {
-	char root[MP_ROOT_MAX], epath[MP_ROOT_PATH_MAX];
-	struct mp_ns_record r;
+	char epath[MP_ROOT_PATH_MAX];
 	struct stat st;
-	int err;
+	int err = entry_path(epath, sizeof(epath), root, path);
 
-	if (!oid)
-		return -EINVAL;
-	err = mp_ns_path_check(path);
 	if (!err)
-		err = mp_root_get(root, sizeof(root));
-	if (!err)
-		err = entry_path(epath, sizeof(epath), root, path);
+		err = record_load(epath, r, &st);
 	if (err)
 		return err;
-	err = record_load(epath, &r, &st);
-	if (err)
-		return err == -EACCES ? -EACCES : -ENOENT;
 	if (!mode_allows(&st, 4))
 		return -EACCES;
-	if (!record_live(root, &r))
-		return -ENOENT;
-	oid->port = r.port;
-	oid->reserved = 0;
-	oid->id = r.id;
-	return 0;
+	return record_live(root, r) ? 0 : -ENOENT;
+}
+
+/*
+ * The longest proper prefix of path that is an entry, for a path that
+ * crossed one (crossed: the exact lookup failed with ENOTDIR), else the
+ * root mount point.  Only a mount point answers for paths below it:
+ * 0 with *plen its length (0 for the root), or -ENOENT/-EACCES.
+ */
+static int prefix_find(const char *root, const char *path, bool crossed,
+		       struct mp_ns_record *r, size_t *plen)
+{
+	char buf[MP_PATH_MAX];
+	char *s;
+	int err;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	while (crossed && (s = strrchr(buf, '/')) && s != buf) {
+		*s = '\0';
+		err = entry_get(root, buf, r);
+		if (err == 0 || err == -EACCES) {
+			if (!err && !(r->flags & MP_NS_REC_MOUNT))
+				err = -ENOENT;	/* nothing below a plain entry */
+			*plen = (size_t)(s - buf);
+			return err;
+		}
+		if (err == -EISDIR)
+			break;	/* a directory: no entry above it */
+	}
+	err = entry_get(root, "/", r);
+	*plen = 0;
+	if (err == 0 && !(r->flags & MP_NS_REC_MOUNT))
+		err = -EPROTO;
+	return err == -EACCES ? err : (err ? -ENOENT : 0);
+}
+
+static void oid_from_record(mp_oid_t *oid, const struct mp_ns_record *r)
+{
+	if (oid) {
+		oid->port = r->port;
+		oid->reserved = 0;
+		oid->id = r->id;
+	}
+}
+
+int mp_lookup_dev(const char *path, mp_oid_t *file, mp_oid_t *dev)
+{
+	char root[MP_ROOT_MAX];
+	struct mp_ns_record r;
+	mp_oid_t srv;
+	size_t plen;
+	int err;
+
+	if (!file && !dev)
+		return -EINVAL;
+	err = mp_ns_path_check(path);
+	if (err && path_is_root(path))
+		err = 0;	/* only the root mount point has that name */
+	if (!err)
+		err = mp_root_get(root, sizeof(root));
+	if (err)
+		return err;
+	err = entry_get(root, path, &r);
+	if (err == 0 || err == -EACCES || path_is_root(path)) {
+		if (!err) {
+			oid_from_record(file, &r);
+			oid_from_record(dev, &r);
+		}
+		return err == -EACCES ? err : (err ? -ENOENT : 0);
+	}
+	err = prefix_find(root, path, err == -ENOTDIR, &r, &plen);
+	if (err)
+		return err;
+	oid_from_record(&srv, &r);
+	return mp_mount_resolve(srv, path + plen + 1, file, dev);
+}
+
+int mp_lookup(const char *path, mp_oid_t *oid)
+{
+	mp_oid_t file, dev;
+	int err;
+
+	if (!oid || path_is_root(path))
+		return -EINVAL;	/* "/" is no entry name: see mp_lookup_dev() */
+	err = mp_lookup_dev(path, &file, &dev);
+	if (!err)
+		*oid = dev.port ? dev : file;
+	return err;
 }
 
 /* ----------------------------------------------------- unregister */
@@ -369,7 +469,8 @@ struct ns_walk {
 	size_t ns_len;		/* strlen(ROOT/ns) */
 };
 
-static int list_entry(struct ns_walk *w, const char *epath)
+/* List the entry at epath under the name path (NULL: its place in ns/). */
+static int list_entry(struct ns_walk *w, const char *epath, const char *path)
 {
 	mp_ns_entry_t e;
 	struct mp_ns_record r;
@@ -378,7 +479,7 @@ static int list_entry(struct ns_walk *w, const char *epath)
 	if (record_load(epath, &r, &st) != 0)
 		return 0;	/* unreadable or half-written: not listed */
 	memset(&e, 0, sizeof(e));
-	snprintf(e.path, sizeof(e.path), "%s", epath + w->ns_len);
+	snprintf(e.path, sizeof(e.path), "%s", path ? path : epath + w->ns_len);
 	e.oid.port = r.port;
 	e.oid.id = r.id;
 	e.owner_pid = r.pid;
@@ -395,7 +496,7 @@ static int list_dir(struct ns_walk *w, char *epath, size_t cap)
 
 	n = scandir(epath, &names, NULL, alphasort);
 	if (n < 0)
-		return errno == ENOTDIR ? list_entry(w, epath) : -errno;
+		return errno == ENOTDIR ? list_entry(w, epath, NULL) : -errno;
 	for (int k = 0; k < n; k++) {
 		const char *name = names[k]->d_name;
 
@@ -427,5 +528,15 @@ int mp_ns_list(const char *prefix, mp_ns_list_fn fn, void *arg)
 	w.ns_len = strlen(root) + 3;
 	if (lstat(epath, &st) != 0)
 		return -ENOENT;
+	if (!prefix || strcmp(prefix, "/") == 0) {
+		char rpath[MP_ROOT_PATH_MAX];
+
+		/* The root mount point first: "/" sorts before every path. */
+		if (entry_path(rpath, sizeof(rpath), root, "/") == 0 && access(rpath, F_OK) == 0) {
+			err = list_entry(&w, rpath, "/");
+			if (err)
+				return err;
+		}
+	}
 	return list_dir(&w, epath, sizeof(epath));
 }

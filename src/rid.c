@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "data.h"
+#include "pages.h"
 
 #define RID_NONE UINT32_MAX
 
@@ -75,14 +76,33 @@ void mp_rid_table_fini(struct mp_rid_table *t, void (*fn)(struct mp_call *, void
 	memset(t, 0, sizeof(*t));
 }
 
+void mp_buf_release(void *p, size_t size, int kind, uint64_t id)
+{
+	switch (kind) {
+	case MP_BUF_MAPPED:
+		mp_data_unmap(p, size);
+		break;
+	case MP_BUF_PAGES:
+		mp_pages_auto_release(p, id);
+		break;
+	case MP_BUF_CACHE:
+		mp_buf_put(p, size);
+		break;
+	case MP_BUF_LENT:
+		mp_pages_lend_unmap(p, size);
+		break;
+	case MP_BUF_SHARED:
+		break;
+	default:
+		free(p);
+		break;
+	}
+}
+
 void mp_call_free_buffers(struct mp_call *call)
 {
-	if (call->in_mapped)
-		mp_data_unmap(call->in, call->in_size);
-	else
-		free(call->in);
-	if (!call->out_shared)
-		free(call->out);
+	mp_buf_release(call->in, call->in_size, call->in_kind, call->in_id);
+	mp_buf_release(call->out, call->out_cap, call->out_kind, 0);
 	call->in = NULL;
 	call->out = NULL;
 }

@@ -18,10 +18,12 @@ struct mp_call {
 	uint64_t seq;		/* the caller's call number */
 	void *in;		/* input data as given to the server */
 	size_t in_size;
-	int in_mapped;
-	void *out;		/* library output buffer, out_cap bytes */
+	int in_kind;		/* enum mp_buf_kind */
+	uint64_t in_id;		/* MP_BUF_PAGES: the region */
+	void *out;		/* output buffer given to the server, out_cap bytes */
 	size_t out_cap;
-	int out_shared;		/* out is the transport's shared memory */
+	int out_kind;		/* enum mp_buf_kind */
+	uint64_t out_addr;	/* OUT_VM: the caller's output buffer; 0: not offered */
 	uint64_t t_recv;	/* mp_ticks() when it was received */
 };
 
@@ -45,6 +47,9 @@ struct mp_call *mp_rid_find(struct mp_rid_table *t, mp_rid_t rid);
 void mp_rid_free(struct mp_rid_table *t, mp_rid_t rid);
 /* Free the table; fn is called for each live call first. */
 void mp_rid_table_fini(struct mp_rid_table *t, void (*fn)(struct mp_call *, void *), void *arg);
+
+/* Release a buffer the way its kind (enum mp_buf_kind) says. */
+void mp_buf_release(void *p, size_t size, int kind, uint64_t id);
 
 /* Release a call's buffers (not its connection). */
 void mp_call_free_buffers(struct mp_call *call);

@@ -5,6 +5,7 @@
  * mp_respond() sends the answer on the connection the call came from.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include "compiler.h"
+#include "data.h"
+#include "pages.h"
 #include "msgcheck.h"
 #include "port.h"
 #include "sockio.h"
@@ -61,9 +64,32 @@ static void port_enter(struct mp_port_obj *p, bool polling)
 	pthread_mutex_unlock(&p->lock);
 }
 
+static bool rings_pending_locked(struct mp_port_obj *p);
+
+/*
+ * Doorbells coalesce: two messages can ring while two receivers sleep and
+ * wake only one.  So a receiver that took a message passes the wake-up on
+ * when another message waits and another receiver sleeps (the doorbell
+ * count is above its own share: mine, plus one for "unattended").  Under
+ * the port lock.  Checked in model/port.pml (CHAIN).
+ */
+static void wake_pass_on_locked(struct mp_port_obj *p, unsigned mine)
+{
+	uint32_t others = mine + (atomic_load_explicit(&p->unattended, memory_order_relaxed) ? 1 : 0);
+	uint64_t one = 1;
+
+	if (atomic_load(&p->page->doorbell) <= others || !rings_pending_locked(p))
+		return;
+	if (write(p->kick_efd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: already kicked */
+	}
+}
+
 /* Try each polled connection once, round-robin from a moving start so
- * that no client starves another: 1 took a message, 0 none. */
-static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from)
+ * that no client starves another: 1 took a message, 0 none.  mine: this
+ * receiver is counted as asleep in the doorbell (port_sleep). */
+static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from,
+			     unsigned mine)
 {
 	struct mp_tls *tls = mp_tls_get();
 	uint32_t n = p->nconns;
@@ -83,6 +109,7 @@ static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_
 			*from = c;
 			p->scan_pos = idx + 1;
 			p->peer_cpu = c->peer_cpu;
+			wake_pass_on_locked(p, mine);
 			return 1;
 		}
 		if (r == -ENOMEM)
@@ -94,7 +121,8 @@ static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_
 }
 
 /* Scan the rings; when spinning, leave them to a thread already scanning. */
-static int rings_scan(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from, bool spinning)
+static int rings_scan(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from, bool spinning,
+		      unsigned mine)
 {
 	int r;
 
@@ -106,7 +134,7 @@ static int rings_scan(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 	} else {
 		pthread_mutex_lock(&p->lock);
 	}
-	r = rings_scan_locked(p, rx, from);
+	r = rings_scan_locked(p, rx, from, mine);
 	pthread_mutex_unlock(&p->lock);
 	return r;
 }
@@ -216,7 +244,7 @@ static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 
 	doorbell_add(p, 1);
 	full_fence();
-	r = rings_scan(p, rx, from, false);
+	r = rings_scan(p, rx, from, false, 1);
 	if (r == 0)
 		r = port_events(p, rx, from, mp_deadline_ms(d));
 	doorbell_add(p, -1);
@@ -243,7 +271,7 @@ static int port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **
 
 		if (p->dead)
 			return -EPIPE;
-		r = rings_scan(p, rx, from, true);
+		r = rings_scan(p, rx, from, true, 0);
 		if (r != 0)
 			return r;
 		/* Sockets, new clients and destroy are looked at now and then. */
@@ -334,6 +362,10 @@ static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *r
 
 	memset(msg, 0, sizeof(*msg));
 	msg->type = f->type;
+	if (f->flags & MP_FRAME_DATA_PAGES)
+		msg->flags = (f->flags & MP_FRAME_PAGES_SHARE) ? MP_SHARE : MP_MOVE;
+	else if (rx->in_bulk == MP_RX_BULK_SHARE)
+		msg->flags = MP_SHARE;	/* the caller can still write it */
 	msg->oid.port = f->oid_port;
 	msg->oid.id = f->oid_id;
 	msg->pid = c->pid;
@@ -347,14 +379,112 @@ static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *r
 	rx->nfds = 0;	/* the user owns them now */
 }
 
+/* Nothing was delivered: wait for the next message. */
+#define DELIVER_SKIP 2
+
+/*
+ * Long data that is not in memory yet: map received pages, or read the
+ * caller's buffer (it is blocked in its call) straight into ours.
+ * 1 ready; 0 the kernel does not let us read the caller; <0 a bad
+ * message or a caller that is gone (-EPROTO, -EPIPE), -ENOMEM.
+ */
+static int rx_fetch(struct mp_sconn *c, struct mp_rx *rx)
+{
+	const struct mp_frame *f = &rx->hdr;
+	void *buf;
+	int err;
+
+	if (f->flags & MP_FRAME_DATA_PAGES) {
+		err = mp_pages_rx_map(rx->pages_fd, f->data_size, f->flags & MP_FRAME_PAGES_SHARE,
+				      MP_PAGES_RX_AUTO, &rx->data, &rx->pages_id);
+		rx->pages_fd = -1;
+		if (err)
+			return err;
+		rx->data_kind = MP_BUF_PAGES;
+	} else if (f->flags & MP_FRAME_DATA_VM) {
+		buf = mp_buf_get(f->data_size);
+		if (!buf)
+			return -ENOMEM;
+		err = mp_vm_read(c->pid, f->in_addr, buf, f->data_size);
+		if (err) {
+			mp_buf_put(buf, f->data_size);
+			return err == -EPERM ? 0 : err == -ESRCH ? -EPIPE : -EPROTO;
+		}
+		rx->data = buf;
+		rx->data_kind = MP_BUF_CACHE;
+	} else if (rx->in_bulk == MP_RX_BULK_COPY && f->data_size) {
+		buf = mp_buf_get(f->data_size);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, rx->data, f->data_size);	/* read once: the caller can still write */
+		rx->data = buf;
+		rx->data_kind = MP_BUF_CACHE;
+		rx->in_bulk = 0;
+	}
+	return 1;
+}
+
+/* Tell the caller to send its data along after all; a caller that
+ * cannot be told is dropped. */
+static void refuse_vm(struct mp_port_obj *p, struct mp_sconn *c, const struct mp_rx *rx)
+{
+	mp_msg_t m;
+	struct mp_xfer x;
+
+	memset(&m, 0, sizeof(m));
+	mp_xfer_init(&x);
+	x.fflags = MP_FRAME_VM_REFUSED;
+	if (c->tp->srv_reply(c, rx->hdr.seq, &m, 0, &x) != 0)
+		mp_sconn_kill(p, c);
+}
+
 /* A one-way message's data lives until this thread's next mp_recv(). */
-static int deliver_oneway(struct mp_rx *rx, mp_rid_t *rid)
+static int deliver_oneway(struct mp_rx *rx, mp_msg_t *msg, mp_rid_t *rid)
 {
 	struct mp_tls *tls = mp_tls_get();
 
-	mp_tls_oneway_set(tls, rx->data, rx->hdr.data_size, rx->data_mapped);
+	if (rx->data_kind == MP_BUF_PAGES) {
+		mp_pages_oneway_hold(rx->data, rx->pages_id);
+		mp_tls_oneway_set(tls, NULL, 0, 0);
+	} else if (rx->data_kind == MP_BUF_CACHE || rx->data_kind == MP_BUF_SHARED) {
+		/* Our clients use these for calls only; a one-way that came
+		 * this way anyway gets a plain copy. */
+		void *copy = malloc(rx->hdr.data_size ? rx->hdr.data_size : 1);
+
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, rx->data, rx->hdr.data_size);
+		mp_rx_release(rx);
+		msg->i.data = copy;
+		msg->flags = 0;
+		mp_tls_oneway_set(tls, copy, rx->hdr.data_size, 0);
+	} else {
+		mp_tls_oneway_set(tls, rx->data, rx->hdr.data_size, rx->data_kind == MP_BUF_MAPPED);
+	}
 	*rid = 0;
 	return 1;
+}
+
+/* The buffer the server writes its answer into: the caller's lent pages,
+ * the transport's shared memory, or one of ours. */
+static int call_out_buf(struct mp_sconn *c, struct mp_rx *rx, struct mp_call *call)
+{
+	int err;
+
+	if (rx->hdr.flags & MP_FRAME_OUT_PAGES) {
+		err = mp_pages_lend_map(rx->out_fd, call->out_cap, &call->out);
+		rx->out_fd = -1;
+		call->out_kind = MP_BUF_LENT;
+		return err;
+	}
+	if (c->tp->srv_out_buf && (call->out = c->tp->srv_out_buf(c, call->out_cap))) {
+		call->out_kind = MP_BUF_SHARED;
+		return 0;
+	}
+	call->out_kind = MP_BUF_CACHE;
+	if (call->out_cap && !(call->out = mp_buf_get(call->out_cap)))
+		return -ENOMEM;
+	return 0;
 }
 
 static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
@@ -362,24 +492,22 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 {
 	struct mp_call call = {
 		.conn = c, .seq = rx->hdr.seq,
-		.in = rx->data, .in_size = rx->hdr.data_size, .in_mapped = rx->data_mapped,
-		.out_cap = rx->hdr.out_capacity,
+		.in = rx->data, .in_size = rx->hdr.data_size,
+		.in_kind = rx->data_kind, .in_id = rx->pages_id,
+		.out_cap = rx->hdr.out_capacity, .out_addr = rx->hdr.out_addr,
 		.t_recv = mp_ticks(),
 	};
 	mp_rid_t r = 0;
+	int err = call_out_buf(c, rx, &call);
 
-	if (c->tp->srv_out_buf)
-		call.out = c->tp->srv_out_buf(c, call.out_cap);
-	call.out_shared = call.out != NULL;
-	if (call.out_cap && !call.out && !(call.out = malloc(call.out_cap)))
-		return -ENOMEM;
+	if (err)
+		return err;
 	pthread_mutex_lock(&p->lock);
 	if (!p->dead)
 		r = mp_rid_alloc(&p->rids, &call);
 	pthread_mutex_unlock(&p->lock);
 	if (!r) {
-		if (!call.out_shared)
-			free(call.out);
+		mp_buf_release(call.out, call.out_cap, call.out_kind, 0);
 		return p->dead ? -EPIPE : -ENOMEM;
 	}
 	msg->o.data = call.out;
@@ -388,23 +516,39 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 	return 0;
 }
 
+/* Hand the message over: 0 a call, 1 one-way, DELIVER_SKIP none (it was
+ * bad, or refused), <0 error. */
 static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		   mp_msg_t *msg, mp_rid_t *rid)
 {
-	int r;
+	int r = rx_fetch(c, rx);
 
+	if (r == 0)
+		refuse_vm(p, c, rx);
+	if (r <= 0) {
+		if (r == -EPROTO || r == -EPIPE)
+			mp_sconn_kill(p, c);	/* it lied, or it is gone */
+		r = r == -ENOMEM ? r : DELIVER_SKIP;
+		mp_rx_release(rx);
+		goto put;
+	}
 	msg_fill_in(msg, c, rx);
 	if (rx->hdr.kind == MP_FRAME_ONEWAY)
-		r = deliver_oneway(rx, rid);
+		r = deliver_oneway(rx, msg, rid);
 	else
 		r = deliver_call(p, c, rx, msg, rid);
 	if (r >= 0 && rx->hdr.kind == MP_FRAME_CALL)
 		return r;	/* the rid keeps the connection reference */
 	if (r < 0) {
+		if (r == -EPROTO) {
+			mp_sconn_kill(p, c);
+			r = DELIVER_SKIP;
+		}
 		mp_fds_close(msg->i.fds, msg->i.nfds);
 		mp_rx_release(rx);
 		memset(msg, 0, sizeof(*msg));
 	}
+put:
 	pthread_mutex_lock(&p->lock);
 	mp_sconn_put_locked(p, c);
 	pthread_mutex_unlock(&p->lock);
@@ -413,6 +557,8 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 
 int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 {
+	struct mp_deadline d = mp_deadline_in(timeout_ns);
+	bool polling = timeout_ns == 0;
 	struct mp_port_obj *p;
 	struct mp_sconn *c = NULL;
 	struct mp_rx rx;
@@ -426,11 +572,15 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	if (!p)
 		return -ENOENT;
 	mp_tls_oneway_release(mp_tls_get());
-	port_enter(p, timeout_ns == 0);
-	r = port_next(p, &rx, &c, mp_deadline_in(timeout_ns), timeout_ns == 0);
-	port_leave(p, timeout_ns == 0);
-	if (r == 1)
-		r = deliver(p, c, &rx, msg, rid);
+	mp_pages_oneway_hold(NULL, 0);
+	mp_buf_trim();
+	do {
+		port_enter(p, polling);
+		r = port_next(p, &rx, &c, d, polling);
+		port_leave(p, polling);
+		if (r == 1)
+			r = deliver(p, c, &rx, msg, rid);
+	} while (r == DELIVER_SKIP);
 	mp_port_put(p);
 	return r;
 }
@@ -456,13 +606,52 @@ static int call_take(struct mp_port_obj *p, mp_rid_t rid, const mp_msg_t *msg,
 	return err;
 }
 
+/* The client hung up (it died, or dropped the connection). */
+static bool peer_gone(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+/*
+ * How the answer's data travels, besides the usual copy: o.data is pages
+ * of ours (moved or shared), the caller's lent pages that we wrote in
+ * place, or the caller's buffer, written now with process_vm_writev()
+ * (only while it waits: it offered OUT_VM for a call without timeout).
+ */
+static void reply_placed(struct mp_call *call, const mp_msg_t *msg, struct mp_xfer *x)
+{
+	struct mp_sconn *c = call->conn;
+	size_t vmin = mp_vm_min();
+	int err;
+
+	if (call->out_kind == MP_BUF_LENT && msg->o.data == call->out) {
+		if (msg->o.size > MP_FRAME_INLINE_MAX)
+			x->fflags = MP_FRAME_DATA_PLACED;
+		return;
+	}
+	if (!call->out_addr || !vmin || msg->o.size < vmin || atomic_load(&c->vm_denied))
+		return;
+	if (call->out_kind == MP_BUF_SHARED && msg->o.data == call->out)
+		return;	/* written in the bulk area already: one copy either way */
+	if (peer_gone(c->fd))
+		return;	/* never write into a pid that may be reused */
+	err = mp_vm_write(c->pid, call->out_addr, msg->o.data, msg->o.size);
+	if (err == 0)
+		x->fflags = MP_FRAME_DATA_PLACED;
+	else if (err == -EPERM)
+		atomic_store(&c->vm_denied, true);
+}
+
 int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 {
 	struct mp_port_obj *p;
 	struct mp_call call;
+	struct mp_xfer x;
 	int err;
 
-	if (!msg || port == 0)
+	if (!msg || port == 0 || mp_msg_check_flags(msg->flags))
 		return -EINVAL;
 	err = mp_msg_check_out(&msg->o);
 	if (err)
@@ -470,11 +659,19 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 	p = mp_port_get(port);
 	if (!p)
 		return -ENOENT;
-	err = call_take(p, rid, msg, &call);
+	mp_xfer_init(&x);
+	err = mp_pages_tx_begin(&x.in, msg->o.data, msg->o.size,
+				msg->flags & MP_SHARE ? MP_SHARE : MP_MOVE);
+	if (err == 1)
+		x.fflags = MP_FRAME_DATA_PAGES | (x.in.share ? MP_FRAME_PAGES_SHARE : 0);
+	if (err >= 0)
+		err = call_take(p, rid, msg, &call);
 	if (!err) {
 		unsigned flags = mp_ticks() - call.t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
 
-		err = call.conn->tp->srv_reply(call.conn, call.seq, msg, flags);
+		if (!x.fflags)
+			reply_placed(&call, msg, &x);
+		err = call.conn->tp->srv_reply(call.conn, call.seq, msg, flags, &x);
 		if (err == -EAGAIN)
 			mp_sconn_kill(p, call.conn);	/* it does not read its replies */
 		if (err)
@@ -484,6 +681,7 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 		mp_sconn_put_locked(p, call.conn);
 		pthread_mutex_unlock(&p->lock);
 	}
+	mp_pages_tx_end(&x.in, x.sent);
 	mp_port_put(p);
 	return err;
 }

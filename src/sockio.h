@@ -13,8 +13,8 @@
 #include "deadline.h"
 #include "msgport.h"
 
-/* User fds plus one data memfd. */
-#define MP_SOCK_FDS_MAX (MP_FDS_MAX + 1)
+/* User fds plus a data memfd and a lent output memfd. */
+#define MP_SOCK_FDS_MAX (MP_FDS_MAX + 2)
 
 /*
  * Send one datagram with nfds descriptors, waiting for room until d.

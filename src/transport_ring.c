@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "bulk.h"
+#include "data.h"
 #include "port.h"
 #include "portpage.h"
 #include "sockio.h"
@@ -37,6 +38,9 @@
 #include "wait.h"
 
 #define REGION_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
+/* In a call's bulk offset: the caller sent with MP_SHARE, so the server may
+ * read the input in place (offsets are far below this bit). */
+#define MP_BULK_OFF_SHARE ((uint64_t)1 << 63)
 #define MSG_BUF (MP_SLOT_MSG_SLOTS * MP_SLOT_SIZE)
 /* A connection idle this long is checked for a hang-up before use. */
 #define MP_RING_IDLE_NS 100000
@@ -467,14 +471,15 @@ static int cli_bulk_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
 	if (msg->i.size > MP_SLOT_DATA_MAX) {
 		memcpy(rc->bulk.c2s, msg->i.data, msg->i.size);
 		m->flags = MP_SLOT_F_BULK;
-		m->bulk_off = 0;
+		m->bulk_off = (msg->flags & MP_SHARE) ? MP_BULK_OFF_SHARE : 0;
 	}
 	return cli_reserve(c, rc, mp_slot_count(m), d);
 }
 
 /* Long data or fds: a side frame on the socket, a marker on the ring. */
 static int cli_side_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
-			const mp_msg_t *msg, struct mp_slot_msg *m, struct mp_deadline d)
+			const mp_msg_t *msg, struct mp_slot_msg *m, struct mp_deadline d,
+			struct mp_xfer *x)
 {
 	/* Reserve the marker first: a frame must never wait for it. */
 	int err = cli_reserve(c, rc, 1, d);
@@ -482,14 +487,14 @@ static int cli_side_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
 	*m = (struct mp_slot_msg){ .kind = MP_SLOT_SIDE, .seq = (uint16_t)c->seq };
 	if (!err)
 		err = mp_sockt_send(c->fd, kind == MP_SLOT_CALL ? MP_FRAME_CALL : MP_FRAME_ONEWAY,
-				    c->seq, msg, d);
+				    c->seq, msg, d, x);
 	return err;
 }
 
 /* Send a request: inline on the ring, through the bulk areas, or as a
- * side frame with a marker. */
+ * side frame with a marker (always when x has pages or VM data). */
 static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
-		    struct mp_deadline d)
+		    struct mp_deadline d, struct mp_xfer *x)
 {
 	struct mp_slot_msg m;
 	uint64_t pos;
@@ -499,13 +504,15 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
 		return -ECONNRESET;	/* the server dropped us: nothing was sent */
 	if (cli_idle_check(c, rc))
 		return -ECONNRESET;	/* it died while we were idle */
-	if (use_bulk(rc, kind, msg)) {
+	if (x->fflags) {
+		err = cli_side_msg(c, rc, kind, msg, &m, d, x);
+	} else if (use_bulk(rc, kind, msg)) {
 		err = cli_bulk_msg(c, rc, kind, msg, &m, d);
 	} else if (fits_ring(msg->i.nfds, msg->i.size)) {
 		slot_msg_from(&m, kind, (uint16_t)c->seq, msg);
 		err = cli_reserve(c, rc, mp_slot_count(&m), d);
 	} else {
-		err = cli_side_msg(c, rc, kind, msg, &m, d);
+		err = cli_side_msg(c, rc, kind, msg, &m, d, x);
 	}
 	if (err)
 		return err == -EPROTO ? -ECONNRESET : err;
@@ -540,8 +547,10 @@ static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m
 	return 0;
 }
 
-/* Read the reply to call seq: 1 done, 0 keep waiting, <0 error. */
-static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg)
+/* Read the reply to call seq: 1 done, 2 the server refused DATA_VM,
+ * 0 keep waiting, <0 error. */
+static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
+			  const struct mp_xfer *x)
 {
 	struct mp_slot_msg m;
 	int n = ring_take(&rc->rx, rc->buf), r;
@@ -558,19 +567,26 @@ static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg
 		return cli_reply_fill(rc, &m, msg) ? -EPROTO : 1;
 	if (!rc->page && (r = cli_take_welcome(c, rc)) <= 0)
 		return -EPROTO;
-	r = mp_sockt_recv_reply(c->fd, (uint16_t)c->seq, msg);	/* the ring carries 16 bits */
-	return r == 1 ? 1 : -EPROTO;
+	r = mp_sockt_recv_reply(c->fd, (uint16_t)c->seq, msg, x);	/* the ring carries 16 bits */
+	return r == 1 || r == 2 ? r : -EPROTO;
 }
 
-static int ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d)
+static int ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x)
 {
 	struct ring_cli *rc = c->tp_priv;
 	int r;
 
 	c->seq++;
-	r = cli_send(c, rc, MP_SLOT_CALL, msg, d);
+	r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
 	while (!r) {
-		r = cli_reply_take(c, rc, msg);
+		r = cli_reply_take(c, rc, msg, x);
+		if (r == 2) {
+			/* The server may not read our memory: again, with the data. */
+			mp_xfer_vm_refused(c, x);
+			c->seq++;
+			r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
+			continue;
+		}
 		if (r)
 			return r < 0 ? r : 0;
 		r = cli_wait(c, rc, cli_reply_ready, 0, d);
@@ -580,11 +596,12 @@ static int ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d)
 	return r;
 }
 
-static int ring_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d)
+static int ring_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
+		       struct mp_xfer *x)
 {
 	struct ring_cli *rc = c->tp_priv;
 
-	return cli_send(c, rc, MP_SLOT_ONEWAY, msg, d);
+	return cli_send(c, rc, MP_SLOT_ONEWAY, msg, d, x);
 }
 
 static int ring_receiver_waiting(struct mp_cconn *c)
@@ -765,22 +782,28 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 }
 
 /* Input data into private memory: the client can still write the ring
- * and its bulk area, so the server never reads them twice. */
+ * and its bulk area, so the server never reads them twice.  Bulk data is
+ * only pointed at here: server.c copies it outside the port lock, or, when
+ * the caller asked for MP_SHARE, leaves it in place (the server is then
+ * told that the caller can still change it). */
 static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struct mp_rx *rx)
 {
-	const void *src = m->data;
+	uint64_t off = m->bulk_off & ~MP_BULK_OFF_SHARE;
 
 	if (m->flags & MP_SLOT_F_BULK) {
-		if (!mp_bulk_fits(&rs->bulk, m->bulk_off, m->data_size))
+		if (!mp_bulk_fits(&rs->bulk, off, m->data_size))
 			return -EPROTO;
-		src = rs->bulk.c2s + m->bulk_off;
+		rx->data = rs->bulk.c2s + off;
+		rx->data_kind = MP_BUF_SHARED;
+		rx->in_bulk = (m->bulk_off & MP_BULK_OFF_SHARE) ? MP_RX_BULK_SHARE : MP_RX_BULK_COPY;
+		return 0;
 	}
 	if (m->data_size == 0)
 		return 0;
 	rx->data = malloc(m->data_size);
 	if (!rx->data)
 		return -ENOMEM;
-	memcpy(rx->data, src, m->data_size);
+	memcpy(rx->data, m->data, m->data_size);
 	return 0;
 }
 
@@ -887,16 +910,18 @@ static bool srv_reply_data(struct ring_srv *rs, const mp_msg_t *msg, struct mp_s
 	return true;
 }
 
-static int ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags)
+static int ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags,
+			  struct mp_xfer *x)
 {
 	struct ring_srv *rs = c->tp_priv;
 	struct mp_slot_msg m = { .kind = MP_SLOT_REPLY, .seq = (uint16_t)seq };
 	int err = 0;
 
 	pthread_mutex_lock(&rs->txlock);
-	if (!srv_reply_data(rs, msg, &m)) {
-		m.kind = MP_SLOT_SIDE;
-		err = ring_has_space(&rs->tx, 1) == 1 ? mp_sockt_srv_reply(c->fd, (uint16_t)seq, msg) : -EAGAIN;
+	if (x->fflags || !srv_reply_data(rs, msg, &m)) {
+		m = (struct mp_slot_msg){ .kind = MP_SLOT_SIDE, .seq = (uint16_t)seq };
+		err = ring_has_space(&rs->tx, 1) == 1 ? mp_sockt_srv_reply(c->fd, (uint16_t)seq, msg, x)
+						       : -EAGAIN;
 	}
 	if (!err)
 		err = srv_put_reply(c, rs, &m, flags);

@@ -17,28 +17,52 @@
 
 void mp_rx_release(struct mp_rx *rx)
 {
-	if (rx->data_mapped)
+	switch (rx->data_kind) {
+	case MP_BUF_MAPPED:
 		mp_data_unmap(rx->data, rx->hdr.data_size);
-	else
+		break;
+	case MP_BUF_PAGES:
+		mp_pages_auto_release(rx->data, rx->pages_id);
+		break;
+	case MP_BUF_CACHE:
+		mp_buf_put(rx->data, rx->hdr.data_size);
+		break;
+	default:
 		free(rx->data);
+		break;
+	}
 	rx->data = NULL;
+	rx->data_kind = MP_BUF_HEAP;
+	if ((rx->hdr.flags & MP_FRAME_DATA_PAGES) && rx->pages_fd >= 0)
+		close(rx->pages_fd);
+	if ((rx->hdr.flags & MP_FRAME_OUT_PAGES) && rx->out_fd >= 0)
+		close(rx->out_fd);
+	rx->pages_fd = rx->out_fd = -1;
 	mp_fds_close(rx->fds, rx->nfds);
 	rx->nfds = 0;
 }
 
 /*
- * Send a frame with its data (inline or memfd) and the user's fds.
- * A data memfd is appended after the user's descriptors.
+ * Send a frame with its data and the user's fds.  The data goes inline,
+ * in a sealed data memfd, or as x says (pages memfd, left in the caller
+ * for process_vm_readv, already placed); extra memfds follow the user's
+ * descriptors: the data's, then the lent output pages'.
  */
 static int frame_send(int fd, struct mp_frame *f, const void *data, const int *fds,
-		      unsigned nfds, struct mp_deadline d)
+		      unsigned nfds, struct mp_deadline d, struct mp_xfer *x)
 {
 	int all[MP_SOCK_FDS_MAX];
 	struct iovec iov[2] = { { f, sizeof(*f) }, { (void *)data, 0 } };
+	unsigned xf = x ? x->fflags : 0;
 	int iovcnt = 1, memfd = -1, err;
 
 	memcpy(all, fds, sizeof(int) * nfds);
-	if (f->data_size > MP_FRAME_INLINE_MAX) {
+	f->flags |= (uint16_t)xf;
+	if (xf & MP_FRAME_DATA_PAGES) {
+		all[nfds++] = x->in.fd;
+	} else if (xf & (MP_FRAME_DATA_VM | MP_FRAME_DATA_PLACED | MP_FRAME_VM_REFUSED)) {
+		/* nothing travels with the frame */
+	} else if (f->data_size > MP_FRAME_INLINE_MAX) {
 		memfd = mp_data_memfd(data, f->data_size);
 		if (memfd < 0)
 			return memfd;
@@ -48,14 +72,21 @@ static int frame_send(int fd, struct mp_frame *f, const void *data, const int *f
 		iov[1].iov_len = f->data_size;
 		iovcnt = 2;
 	}
+	if (xf & MP_FRAME_OUT_PAGES)
+		all[nfds++] = x->out.fd;
 	err = mp_sock_send(fd, iov, iovcnt, all, nfds, d);
 	if (memfd >= 0)
 		close(memfd);
+	if (!err && x)
+		x->sent = true;
 	return err;
 }
 
-static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, const mp_msg_t *m)
+static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, const mp_msg_t *m,
+			   const struct mp_xfer *x)
 {
+	unsigned xf = x ? x->fflags : 0;
+
 	memset(f, 0, sizeof(*f));
 	f->magic = MP_FRAME_MAGIC;
 	f->kind = (uint8_t)kind;
@@ -67,19 +98,23 @@ static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, cons
 	f->data_size = m->i.size;
 	f->out_capacity = kind == MP_FRAME_CALL ? m->o.size : 0;
 	memcpy(f->raw, m->i.raw, MP_RAW_SIZE);
+	if (xf & MP_FRAME_DATA_VM)
+		f->in_addr = (uintptr_t)m->i.data;
+	if (xf & MP_FRAME_OUT_VM)
+		f->out_addr = (uintptr_t)m->o.data;
 }
 
-int mp_sockt_send(int fd, unsigned kind, uint64_t seq, const mp_msg_t *msg, struct mp_deadline d)
+int mp_sockt_send(int fd, unsigned kind, uint64_t seq, const mp_msg_t *msg, struct mp_deadline d,
+		  struct mp_xfer *x)
 {
 	struct mp_frame f;
-	int err;
 
-	frame_from_msg(&f, kind, seq, msg);
-	err = frame_send(fd, &f, msg->i.data, msg->i.fds, msg->i.nfds, d);
-	return err;
+	frame_from_msg(&f, kind, seq, msg, x);
+	return frame_send(fd, &f, msg->i.data, msg->i.fds, msg->i.nfds, d, x);
 }
 
-/* Data of a memfd reply goes straight into the caller's buffer. */
+/* Data of a memfd or pages reply goes straight into the caller's buffer
+ * (pages: mapped in place when it is a whole region of ours). */
 static int reply_take_data(const struct mp_frame *f, int *fds, unsigned *nfds, mp_msg_t *msg)
 {
 	int err = 0;
@@ -89,6 +124,9 @@ static int reply_take_data(const struct mp_frame *f, int *fds, unsigned *nfds, m
 
 		err = mp_data_read(memfd, msg->o.data, f->data_size);
 		close(memfd);
+	} else if (f->flags & MP_FRAME_DATA_PAGES) {
+		err = mp_pages_rx_into(fds[--*nfds], f->data_size, f->flags & MP_FRAME_PAGES_SHARE,
+				       msg->o.data, msg->o.size);
 	}
 	return err;
 }
@@ -102,7 +140,20 @@ static void reply_fill(const struct mp_frame *f, const int *fds, unsigned nfds, 
 	msg->o.nfds = nfds;
 }
 
-int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg)
+/* A reply may only say its data is placed, or refuse our memory, when the
+ * call offered that: 0 fine, 2 refused, -EPROTO a lie. */
+static int reply_check_offer(const struct mp_frame *f, const struct mp_xfer *x)
+{
+	unsigned offered = x ? x->fflags : 0;
+
+	if ((f->flags & MP_FRAME_VM_REFUSED))
+		return (offered & MP_FRAME_DATA_VM) ? 2 : -EPROTO;
+	if ((f->flags & MP_FRAME_DATA_PLACED) && !(offered & (MP_FRAME_OUT_VM | MP_FRAME_OUT_PAGES)))
+		return -EPROTO;
+	return 0;
+}
+
+int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg, const struct mp_xfer *x)
 {
 	int fds[MP_SOCK_FDS_MAX];
 	struct mp_frame raw, f;
@@ -122,6 +173,10 @@ int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg)
 		return 0;
 	}
 	if (!err)
+		err = reply_check_offer(&f, x);
+	if (err == 2)
+		return 2;	/* carries nothing */
+	if (!err)
 		err = reply_take_data(&f, fds, &nfds, msg);
 	if (err) {
 		mp_fds_close(fds, nfds);
@@ -131,41 +186,58 @@ int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg)
 	return 1;
 }
 
-static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d)
+static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x)
 {
-	int err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d);
+	int err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
 
 	while (!err) {
 		int r = mp_sock_wait_readable(c->fd, d);
 
 		if (r <= 0)
 			return r == 0 ? -ETIME : r;	/* sent, no answer in time */
-		r = mp_sockt_recv_reply(c->fd, c->seq, msg);
+		r = mp_sockt_recv_reply(c->fd, c->seq, msg, x);
 		if (r == 1)
 			return 0;
+		if (r == 2) {
+			mp_xfer_vm_refused(c, x);
+			err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
+			continue;
+		}
 		if (r < 0 && r != -EAGAIN)
 			return r;
 	}
 	return err;
 }
 
-static int sock_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d)
+static int sock_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
+		       struct mp_xfer *x)
 {
-	return mp_sockt_send(c->fd, MP_FRAME_ONEWAY, 0, msg, d);
+	return mp_sockt_send(c->fd, MP_FRAME_ONEWAY, 0, msg, d, x);
 }
 
-/* Move received data into a buffer that outlives the receive buffer. */
+/* Move received data into a buffer that outlives the receive buffer.
+ * Pages, lent output pages and data left in the caller are only noted
+ * here: server.c maps or reads them outside the port lock. */
 static int rx_take_data(struct mp_rx *rx, const void *inline_data)
 {
 	size_t len = rx->hdr.data_size;
+	unsigned fl = rx->hdr.flags;
 	int err;
 
-	if (rx->hdr.flags & MP_FRAME_DATA_MEMFD) {
+	if (fl & MP_FRAME_OUT_PAGES)
+		rx->out_fd = rx->fds[--rx->nfds];
+	if (fl & MP_FRAME_DATA_PAGES) {
+		rx->pages_fd = rx->fds[--rx->nfds];
+		return 0;
+	}
+	if (fl & MP_FRAME_DATA_VM)
+		return 0;
+	if (fl & MP_FRAME_DATA_MEMFD) {
 		int memfd = rx->fds[--rx->nfds];
 
 		err = mp_data_map(memfd, len, &rx->data);
 		close(memfd);
-		rx->data_mapped = !err;
+		rx->data_kind = err ? MP_BUF_HEAP : MP_BUF_MAPPED;
 		return err;
 	}
 	if (len == 0)
@@ -184,6 +256,7 @@ int mp_sockt_srv_recv(int fd, struct mp_rx *rx, void *buf, size_t buflen)
 	int err;
 
 	memset(rx, 0, sizeof(*rx));
+	rx->pages_fd = rx->out_fd = -1;
 	n = mp_sock_recv(fd, &iov, 1, rx->fds, &rx->nfds);
 	if (n <= 0)
 		return (int)n;
@@ -203,7 +276,7 @@ static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t
 	return mp_sockt_srv_recv(c->fd, rx, buf, buflen);
 }
 
-int mp_sockt_srv_reply(int fd, uint64_t seq, const mp_msg_t *msg)
+int mp_sockt_srv_reply(int fd, uint64_t seq, const mp_msg_t *msg, struct mp_xfer *x)
 {
 	struct mp_frame f;
 
@@ -216,13 +289,14 @@ int mp_sockt_srv_reply(int fd, uint64_t seq, const mp_msg_t *msg)
 	f.data_size = msg->o.size;
 	memcpy(f.raw, msg->o.raw, MP_RAW_SIZE);
 	/* Polling deadline: a client that does not read blocks only itself. */
-	return frame_send(fd, &f, msg->o.data, msg->o.fds, msg->o.nfds, mp_deadline_in(0));
+	return frame_send(fd, &f, msg->o.data, msg->o.fds, msg->o.nfds, mp_deadline_in(0), x);
 }
 
-static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags)
+static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags,
+			  struct mp_xfer *x)
 {
 	(void)flags;	/* the send itself fails on a dead client */
-	return mp_sockt_srv_reply(c->fd, seq, msg);
+	return mp_sockt_srv_reply(c->fd, seq, msg, x);
 }
 
 const struct mp_transport mp_transport_sock = {

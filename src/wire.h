@@ -9,6 +9,24 @@
  *
  * or, when MP_FRAME_DATA_MEMFD is set, the header alone and the data in a
  * sealed memfd passed as one more descriptor after the user's.
+ *
+ * Long data (see pages.h) has more ways to travel, each with the header
+ * alone (no inline bytes):
+ *   MP_FRAME_DATA_PAGES  the data is the start of a pages memfd, passed as
+ *                        one more descriptor after the user's (moved, or
+ *                        shared with MP_FRAME_PAGES_SHARE);
+ *   MP_FRAME_DATA_VM     (call) the data stays in the caller at in_addr;
+ *                        the server reads it with process_vm_readv();
+ *   MP_FRAME_OUT_VM      (call) the server may write its answer at
+ *                        out_addr in the caller (out_capacity bytes);
+ *   MP_FRAME_OUT_PAGES   (call) the caller lends its output pages: their
+ *                        memfd is the last descriptor;
+ *   MP_FRAME_DATA_PLACED (reply) the answer's data_size bytes are already
+ *                        in the caller's output buffer (OUT_VM, OUT_PAGES);
+ *   MP_FRAME_VM_REFUSED  (reply) the server may not read the caller's
+ *                        memory: the call is to be sent again with its data.
+ * Descriptors: the user's nfds, then the data memfd (DATA_MEMFD or
+ * DATA_PAGES), then the lent output memfd (OUT_PAGES).
  * The frame comes from a peer: mp_frame_decode() reads it once into
  * private memory and validates every field before anything uses it.
  */
@@ -35,9 +53,19 @@ enum mp_frame_kind {
 };
 
 enum mp_frame_flags {
-	MP_FRAME_DATA_MEMFD = 1u << 0,	/* data is in the last passed fd */
+	MP_FRAME_DATA_MEMFD = 1u << 0,	/* data is in a sealed data memfd */
+	MP_FRAME_DATA_PAGES = 1u << 1,	/* data is a pages memfd (moved or shared) */
+	MP_FRAME_PAGES_SHARE = 1u << 2,	/* DATA_PAGES: shared, not moved */
+	MP_FRAME_DATA_VM = 1u << 3,	/* call: data at in_addr in the caller */
+	MP_FRAME_OUT_VM = 1u << 4,	/* call: answer may go to out_addr */
+	MP_FRAME_OUT_PAGES = 1u << 5,	/* call: the output pages are lent */
+	MP_FRAME_DATA_PLACED = 1u << 6,	/* reply: data already in the output buffer */
+	MP_FRAME_VM_REFUSED = 1u << 7,	/* reply: send the call again with its data */
 };
-#define MP_FRAME_FLAGS_KNOWN (MP_FRAME_DATA_MEMFD)
+#define MP_FRAME_FLAGS_KNOWN 0xffu
+/* Flags that say where the data is; at most one is set (none: inline). */
+#define MP_FRAME_DATA_WHERE                                                     \
+	(MP_FRAME_DATA_MEMFD | MP_FRAME_DATA_PAGES | MP_FRAME_DATA_VM | MP_FRAME_DATA_PLACED)
 
 struct mp_frame {
 	uint32_t magic;
@@ -53,16 +81,38 @@ struct mp_frame {
 	uint64_t data_size;	/* bytes of data, inline or in the memfd */
 	uint64_t out_capacity;	/* call: the caller's output buffer size */
 	uint8_t raw[MP_RAW_SIZE];
+	uint64_t in_addr;	/* DATA_VM: the input's address in the caller, else 0 */
+	uint64_t out_addr;	/* OUT_VM: the output buffer's address in the caller, else 0 */
 };
-_Static_assert(sizeof(struct mp_frame) == 120, "frame layout is wire ABI");
+_Static_assert(sizeof(struct mp_frame) == 136, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, seq) == 16, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, raw) == 56, "frame layout is wire ABI");
+_Static_assert(offsetof(struct mp_frame, in_addr) == 120, "frame layout is wire ABI");
+_Static_assert(offsetof(struct mp_frame, out_addr) == 128, "frame layout is wire ABI");
+
+/* Descriptors a frame carries beyond the user's: data memfd, lent output. */
+static inline unsigned mp_frame_extra_fds(const struct mp_frame *f)
+{
+	return ((f->flags & (MP_FRAME_DATA_MEMFD | MP_FRAME_DATA_PAGES)) ? 1u : 0u) +
+	       ((f->flags & MP_FRAME_OUT_PAGES) ? 1u : 0u);
+}
+
+/* Inline data bytes that follow the header. */
+static inline uint64_t mp_frame_inline_len(const struct mp_frame *f)
+{
+	return (f->flags & MP_FRAME_DATA_WHERE) ? 0 : f->data_size;
+}
 
 /*
  * Validate a received datagram of len bytes (header and inline data) that
  * came with nfds descriptors.  On success *out is a private copy of the
  * header and 0 is returned; -EPROTO otherwise.  expect_kind 0 accepts a
- * call, a one-way or a HELLO frame.
+ * call, a one-way or a HELLO frame.  Checked: the data flags fit the kind
+ * (at most one place for the data; VM and OUT_* only on calls, PLACED and
+ * VM_REFUSED only on replies), addresses are non-zero exactly when their
+ * flag is set and [addr, addr + size) does not wrap, descriptors and
+ * inline bytes account exactly for what arrived.  What the addresses and
+ * memfds contain is checked where they are used (pages.c).
  */
 int mp_frame_decode(const void *buf, size_t len, unsigned nfds, unsigned expect_kind,
 		    struct mp_frame *out);

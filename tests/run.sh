@@ -21,5 +21,23 @@ for t in sock ring hybrid; do
 	passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
 	failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
 done
+# The examples of the compatibility front-ends (docs/compat.md), once per
+# transport, each counted as one test; not when a test filter is given.
+if [ $# -eq 0 ]; then
+	log=$(mktemp)
+	for t in sock ring hybrid; do
+		for ex in examples/fs/run.sh examples/moroso/run.sh; do
+			if MSGPORT_TRANSPORT=$t "./$ex" "$build" >"$log" 2>&1; then
+				echo "[$t] ok example $ex"
+				passed=$((passed + 1))
+			else
+				sed -e "s/^/[$t]   /" "$log"
+				echo "[$t] FAIL example $ex"
+				failed=$((failed + 1))
+			fi
+		done
+	done
+	rm -f "$log"
+fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

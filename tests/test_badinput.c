@@ -121,7 +121,9 @@ static void bi_send_errors(bi_send_fn send, const char *name, bool is_call)
 	EXPECT(send(0, &m, BI_T), -EINVAL);
 
 	h_msg_init(&m);
-	m.flags = 1;
+	m.flags = MP_MOVE | MP_SHARE;	/* both: contradictory */
+	EXPECT(send(port, &m, BI_T), -EINVAL);
+	m.flags = 0x4;			/* an unknown bit */
 	EXPECT(send(port, &m, BI_T), -EINVAL);
 	m.flags = 0x80000000u;
 	EXPECT(send(port, &m, BI_T), -EINVAL);
