@@ -1,0 +1,76 @@
+# bench/bench.mk - the benchmark, as a fragment for the top-level Makefile:
+#
+#     include bench/bench.mk
+#
+# Paths are relative to the repository root, the directory make runs in.
+#   make bench                        build bench/msgport-bench and run it
+#   make bench BENCH_ARGS='-q'        a quick smoke run (see msgport-bench -h)
+#   make bench-build                  build only
+#   make bench-clean                  remove the program and bench/out/
+# Defines only bench* targets and BENCH_* variables. The program links the
+# msgport library, BENCH_MSGPORT_LIB (default build/libmsgport.a), and
+# depends on it, so the including Makefile's rule for it builds it first.
+
+# Whatever includes this keeps its own default goal (restored at the end).
+BENCH_SAVED_GOAL := $(.DEFAULT_GOAL)
+
+BENCH_DIR  := bench
+BENCH_BIN  := $(BENCH_DIR)/msgport-bench
+BENCH_OUT  := $(BENCH_DIR)/out
+BENCH_SRCS := $(addprefix $(BENCH_DIR)/, \
+	bench.c runner.c peer.c stats.c results.c fmt.c report.c report_msgport.c \
+	targets.c csv.c plot.c sysinfo.c util.c tmpdir.c backends.c \
+	base_spin.c base_ring.c base_futex.c base_pipe.c base_unix.c base_iceoryx.c \
+	mp_backend.c)
+BENCH_HDRS := $(BENCH_DIR)/pingpong.h $(BENCH_DIR)/harness.h $(BENCH_DIR)/job.h
+BENCH_CFLAGS ?= -O2 -std=c11 -D_GNU_SOURCE -pthread -Wall -Wextra -Iinclude
+# The msgport library: built by the including Makefile's rule for it.
+BENCH_MSGPORT_LIB ?= build/libmsgport.a
+BENCH_LDLIBS ?= -pthread
+BENCH_ARGS ?=
+
+# Found when the recipe runs (after bench-deps may have installed them),
+# hence `=` and $(shell) rather than `:=` or $(wildcard), which caches.
+BENCH_IOX_INC = $(shell ls -d /usr/include/iceoryx/*/iceoryx_binding_c 2>/dev/null | sort -V | tail -n 1 | sed 's|/iceoryx_binding_c$$||')
+BENCH_IOX_FLAGS = $(if $(BENCH_IOX_INC),-DPP_HAVE_ICEORYX=1 -isystem $(BENCH_IOX_INC))
+BENCH_IOX_LIBS = $(if $(BENCH_IOX_INC),-liceoryx_binding_c)
+BENCH_CONFIG := $(BENCH_OUT)/build-config
+
+.PHONY: bench bench-build bench-deps bench-clean
+
+bench: bench-build
+	./$(BENCH_BIN) $(BENCH_ARGS)
+
+bench-build: $(BENCH_BIN)
+
+# As root on Debian, install what is missing; otherwise say what would help.
+# BENCH_NO_INSTALL=1 skips this step.
+bench-deps:
+	@missing=""; \
+	[ -n "$$(ls -d /usr/include/iceoryx/*/iceoryx_binding_c 2>/dev/null)" ] && command -v iox-roudi >/dev/null \
+		|| missing="iceoryx libiceoryx-binding-c-dev"; \
+	command -v gnuplot >/dev/null || missing="$$missing gnuplot-nox"; \
+	if [ -z "$$missing" ] || [ -n "$(BENCH_NO_INSTALL)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "bench: installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing \
+			|| echo "bench: could not install$$missing; going on without"; \
+	else \
+		echo "bench: missing$$missing (as root: apt-get install$$missing); going on without"; \
+	fi
+
+# Rewritten only when the iceoryx flags change, so that installing iceoryx
+# rebuilds the program and nothing else does.
+$(BENCH_CONFIG): bench-deps
+	@mkdir -p $(@D)
+	@echo '$(BENCH_IOX_FLAGS) $(BENCH_IOX_LIBS)' | cmp -s - $@ || \
+		echo '$(BENCH_IOX_FLAGS) $(BENCH_IOX_LIBS)' > $@
+
+$(BENCH_BIN): $(BENCH_SRCS) $(BENCH_HDRS) $(BENCH_CONFIG) $(BENCH_MSGPORT_LIB)
+	$(CC) $(BENCH_CFLAGS) $(BENCH_IOX_FLAGS) -o $@ $(BENCH_SRCS) $(BENCH_MSGPORT_LIB) \
+		$(BENCH_IOX_LIBS) $(BENCH_LDLIBS)
+
+bench-clean:
+	rm -rf $(BENCH_BIN) $(BENCH_OUT)
+
+.DEFAULT_GOAL := $(BENCH_SAVED_GOAL)
