@@ -336,7 +336,7 @@ MP_API const char *mp_strerror(int err);
  * written by the server straight into them and copied out once.  With
  * MP_SHARE the server instead reads the input in place, where the caller
  * could still change it (msg->flags tells it MP_SHARE): one copy each way.
- * Other calls with at least 64 KiB of data ($MSGPORT_VM_MIN) leave it
+ * Other calls with over 32 KiB of data ($MSGPORT_VM_MIN) leave it
  * where it is: the server reads the input with process_vm_readv() and,
  * when the caller waits without limit (MP_FOREVER), writes the answer
  * with process_vm_writev() into [o.data, o.data + capacity) and nowhere

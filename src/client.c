@@ -188,7 +188,7 @@ static bool bulk_covers(const struct mp_cconn *c, const mp_msg_t *msg)
 /*
  * How the message's long data travels (struct mp_xfer): pages by their
  * memfd; output pages lent to the server (MP_SHARE); ordinary buffers of
- * at least mp_vm_min() bytes left in our memory for the server to read,
+ * more than mp_vm_min() bytes left in our memory for the server to read,
  * and to write while we wait without limit (a caller that gives up must
  * not have its buffer written after it returned).
  */
@@ -213,9 +213,9 @@ static int xfer_prepare(struct mp_cconn *c, const mp_msg_t *msg, int how, struct
 	vmin = mp_vm_min();
 	if (!vmin || c->vm_denied || (!x->fflags && bulk_covers(c, msg)))
 		return 0;
-	if (!(x->fflags & MP_FRAME_DATA_PAGES) && msg->i.size >= vmin)
+	if (!(x->fflags & MP_FRAME_DATA_PAGES) && msg->i.size > vmin)
 		x->fflags |= MP_FRAME_DATA_VM;
-	if (!(x->fflags & MP_FRAME_OUT_PAGES) && msg->o.size >= vmin && mp_deadline_forever(d))
+	if (!(x->fflags & MP_FRAME_OUT_PAGES) && msg->o.size > vmin && mp_deadline_forever(d))
 		x->fflags |= MP_FRAME_OUT_VM;
 	return 0;
 }

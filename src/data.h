@@ -59,8 +59,10 @@ void mp_buf_trim(void);
  * server with process_vm_readv()/process_vm_writev() where the kernel lets
  * it ($MSGPORT_VM=0 turns it off; $MSGPORT_VM_MIN sets the threshold).
  */
-#define MP_VM_MIN_DEFAULT ((size_t)64 << 10)
-/* The smallest data that goes this way; 0 when it is off. */
+/* Data over this goes that way by default: what does not fit in a frame
+ * (measured: much faster than a data memfd from there on). */
+#define MP_VM_MIN_DEFAULT ((size_t)32 << 10)
+/* Data over this many bytes goes this way; 0 when it is off. */
 size_t mp_vm_min(void);
 /* Copy len bytes between local and remote in pid: 0, -EPERM (the kernel
  * refuses), -ESRCH (no such process), -EFAULT (a bad or short range). */

@@ -631,7 +631,7 @@ static void reply_placed(struct mp_call *call, const mp_msg_t *msg, struct mp_xf
 			x->fflags = MP_FRAME_DATA_PLACED;
 		return;
 	}
-	if (!call->out_addr || !vmin || msg->o.size < vmin || atomic_load(&c->vm_denied))
+	if (!call->out_addr || !vmin || msg->o.size <= vmin || atomic_load(&c->vm_denied))
 		return;
 	if (call->out_kind == MP_BUF_SHARED && msg->o.data == call->out)
 		return;	/* written in the bulk area already: one copy either way */
