@@ -929,36 +929,30 @@ static int ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg,
 	return err;
 }
 
+/* Ring and hybrid share every operation; the connection's hybrid flag
+ * (set from the transport at HELLO) is the only difference. */
+#define RING_TRANSPORT_OPS				\
+	.polled = 1,					\
+	.call = ring_call,				\
+	.oneway = ring_oneway,				\
+	.close = ring_close,				\
+	.receiver_waiting = ring_receiver_waiting,	\
+	.srv_recv = ring_srv_recv,			\
+	.srv_reply = ring_srv_reply,			\
+	.srv_event = ring_srv_event,			\
+	.srv_pending = ring_srv_pending,		\
+	.srv_closing = ring_srv_closing,		\
+	.srv_release = ring_srv_release,		\
+	.srv_out_buf = ring_srv_out_buf
+
 const struct mp_transport mp_transport_ring = {
 	.name = "ring",
-	.polled = 1,
-	.call = ring_call,
-	.oneway = ring_oneway,
-	.close = ring_close,
-	.receiver_waiting = ring_receiver_waiting,
-	.srv_recv = ring_srv_recv,
-	.srv_reply = ring_srv_reply,
-	.srv_event = ring_srv_event,
-	.srv_pending = ring_srv_pending,
-	.srv_closing = ring_srv_closing,
-	.srv_release = ring_srv_release,
-	.srv_out_buf = ring_srv_out_buf,
+	RING_TRANSPORT_OPS,
 };
 
 /* FLMP: the ring for control and short messages, the bulk areas for the
  * long data of calls (one-way long data and fds take the side path). */
 const struct mp_transport mp_transport_hybrid = {
 	.name = "hybrid",
-	.polled = 1,
-	.call = ring_call,
-	.oneway = ring_oneway,
-	.close = ring_close,
-	.receiver_waiting = ring_receiver_waiting,
-	.srv_recv = ring_srv_recv,
-	.srv_reply = ring_srv_reply,
-	.srv_event = ring_srv_event,
-	.srv_pending = ring_srv_pending,
-	.srv_closing = ring_srv_closing,
-	.srv_release = ring_srv_release,
-	.srv_out_buf = ring_srv_out_buf,
+	RING_TRANSPORT_OPS,
 };
