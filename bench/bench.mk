@@ -36,10 +36,24 @@ BENCH_IOX_FLAGS = $(if $(BENCH_IOX_INC),-DPP_HAVE_ICEORYX=1 -isystem $(BENCH_IOX
 BENCH_IOX_LIBS = $(if $(BENCH_IOX_INC),-liceoryx_binding_c)
 BENCH_CONFIG := $(BENCH_OUT)/build-config
 
-.PHONY: bench bench-build bench-deps bench-clean
+.PHONY: bench bench-build bench-deps bench-clean bench-pages
 
-bench: bench-build
+BENCH_PAGES_BIN := $(BENCH_DIR)/pages/pages-bench
+BENCH_PAGES_ARGS ?= -t 0.3
+
+# The 64-byte, size and concurrency cases, then long data (bench/pages/).
+bench: bench-build $(BENCH_PAGES_BIN)
 	./$(BENCH_BIN) $(BENCH_ARGS)
+	./$(BENCH_PAGES_BIN) $(BENCH_PAGES_ARGS)
+
+bench-pages: $(BENCH_PAGES_BIN)
+	./$(BENCH_PAGES_BIN) $(BENCH_PAGES_ARGS)
+
+# Long data: zero-copy pages, ordinary buffers, Unix socket, pipe, iceoryx
+# (when installed) and memcpy, 4 KiB to 1 GiB.
+$(BENCH_PAGES_BIN): $(BENCH_DIR)/pages/pages-bench.c $(BENCH_CONFIG) $(BENCH_MSGPORT_LIB)
+	$(CC) $(BENCH_CFLAGS) -Iinclude $(if $(BENCH_IOX_INC),-DPB_HAVE_ICEORYX=1 -isystem $(BENCH_IOX_INC)) \
+		-o $@ $< $(BENCH_MSGPORT_LIB) $(BENCH_IOX_LIBS) $(BENCH_LDLIBS)
 
 bench-build: $(BENCH_BIN)
 
