@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data.h"
+
 #define BULK_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
 
 static size_t bulk_size_for(size_t need)
@@ -21,21 +23,7 @@ static size_t bulk_size_for(size_t need)
 
 static int area_create(size_t len, void **addr)
 {
-	int fd = memfd_create("msgport-bulk", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	void *p;
-
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)len) != 0 || fcntl(fd, F_ADD_SEALS, BULK_SEALS | F_SEAL_SEAL) != 0)
-		goto err;
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		goto err;
-	*addr = p;
-	return fd;
-err:
-	close(fd);
-	return -errno;
+	return mp_memfd_new("msgport-bulk", len, F_SEAL_SEAL, addr);
 }
 
 static void areas_unmap(void *c2s, void *s2c, size_t len)

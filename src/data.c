@@ -32,6 +32,28 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+int mp_memfd_new(const char *name, size_t len, int seals, void **addr)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, seals | F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+		goto err;
+	if (addr) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			goto err;
+		*addr = p;
+	}
+	return fd;
+err:
+	close(fd);
+	return -errno;
+}
+
 int mp_data_memfd(const void *data, size_t len)
 {
 	int fd, err;

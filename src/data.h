@@ -13,6 +13,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/*
+ * Every shared memory of the library is a memfd made here: len bytes,
+ * never named (a crash leaves nothing behind), sealed with seals (always
+ * against shrinking and growing, so a peer that maps it can never fault on
+ * a truncation), and mapped shared read-write at *addr when addr is not
+ * NULL.  Returns the fd or -errno.
+ */
+int mp_memfd_new(const char *name, size_t len, int seals, void **addr);
+
 /* A sealed memfd holding len bytes of data; returns the fd or -errno. */
 int mp_data_memfd(const void *data, size_t len);
 

@@ -156,17 +156,8 @@ static void region_drop(struct pg_region *r)
 
 static int memfd_new(size_t len)
 {
-	int fd = memfd_create("msgport-pages", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, (off_t)len) != 0 || fcntl(fd, F_ADD_SEALS, PG_SEALS) != 0) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+	/* no F_SEAL_SEAL: a receiver of moved pages adds F_SEAL_WRITE */
+	return mp_memfd_new("msgport-pages", len, 0, NULL);
 }
 
 /* A peer's memfd: sealed against size changes, at least len bytes.

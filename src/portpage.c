@@ -7,27 +7,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "data.h"
+
 #define MP_PAGE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
 
 int mp_portpage_create(struct mp_port_page **page)
 {
-	int fd = memfd_create("msgport-port", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	void *p;
+	int fd = mp_memfd_new("msgport-port", MP_PORTPAGE_SIZE, F_SEAL_SEAL, &p);
 
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, MP_PORTPAGE_SIZE) != 0 ||
-	    fcntl(fd, F_ADD_SEALS, MP_PAGE_SEALS | F_SEAL_SEAL) != 0)
-		goto err;
-	p = mmap(NULL, MP_PORTPAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		goto err;
+		return fd;
 	*page = p;
 	atomic_store(&(*page)->doorbell, 1);	/* no receiver yet */
 	return fd;
-err:
-	close(fd);
-	return -errno;
 }
 
 const struct mp_port_page *mp_portpage_map(int fd)

@@ -88,25 +88,18 @@ static void views_init(struct mp_ring_region *r, struct mp_ring_view *c2s,
 /* A fresh region: the client writes its header before anyone sees it. */
 static int region_create(struct mp_ring_region **out)
 {
-	int fd = memfd_create("msgport-ring", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	struct mp_ring_region *r;
+	void *p;
+	int fd = mp_memfd_new("msgport-ring", sizeof(struct mp_ring_region), F_SEAL_SEAL, &p);
+	struct mp_ring_region *r = p;
 
 	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, sizeof(*r)) != 0 || fcntl(fd, F_ADD_SEALS, REGION_SEALS | F_SEAL_SEAL))
-		goto err;
-	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (r == MAP_FAILED)
-		goto err;
+		return fd;
 	r->magic = MP_RING_MAGIC;
 	r->nslots = MP_RING_SLOTS;
 	atomic_store(&r->client.cpu, -1);
 	atomic_store(&r->server.cpu, -1);
 	*out = r;
 	return fd;
-err:
-	close(fd);
-	return -errno;
 }
 
 /* The client's region, once checked: sealed, of the exact size, our layout. */
