@@ -42,7 +42,9 @@ static void *tt_receiver(void *arg)
 		unsigned char *out;
 		int r = mp_recv(s->port, &m, &rid, MP_FOREVER);
 
-		if (r == -EPIPE)
+		/* -EPIPE when the destroy finds us waiting; -ENOENT when it
+		 * comes while we answer and we come back to no port */
+		if (r == -EPIPE || r == -ENOENT)
 			break;
 		CHECK_GE(r, 0);
 		memcpy(&caller, m.i.raw, 4);
