@@ -353,15 +353,29 @@ int h_echo_call(mp_port_t port, uint32_t tag, size_t len, int64_t timeout_ns)
 	return r;
 }
 
-void h_echo_quit(mp_port_t port, pid_t pid)
+mp_port_t h_server_start(void (*fn)(void *path), const char *path, pid_t *pid)
+{
+	mp_oid_t oid;
+
+	*pid = h_fork(fn, (void *)path);
+	CHECK_OK(h_wait_lookup(path, &oid, 10000));
+	return oid.port;
+}
+
+void h_server_quit(mp_port_t port, pid_t pid, uint32_t quit)
 {
 	mp_msg_t m;
 
 	h_msg_init(&m);
-	m.type = H_T_QUIT;
+	m.type = quit;
 	m.oid.port = port;
 	CHECK_OK(mp_send(port, &m, MP_FOREVER));
 	CHECK_EQ(h_reap(pid, 10000), 0);
+}
+
+void h_echo_quit(mp_port_t port, pid_t pid)
+{
+	h_server_quit(port, pid, H_T_QUIT);
 }
 
 /* --------------------------------------------------- warm-up and settle */

@@ -174,5 +174,10 @@ int h_echo_call(mp_port_t port, uint32_t tag, size_t len, int64_t timeout_ns);
 /* Make an echo server started with h_echo_server on port exit and reap it
  * (checks that it exited with status 0). */
 void h_echo_quit(mp_port_t port, pid_t pid);
+/* Fork a server process running fn(path) and wait until path is
+ * registered: its port, and *pid. */
+mp_port_t h_server_start(void (*fn)(void *path), const char *path, pid_t *pid);
+/* Send the server a call of type quit (it answers, then exits) and reap it. */
+void h_server_quit(mp_port_t port, pid_t pid, uint32_t quit);
 
 #endif /* MSGPORT_TEST_HARNESS_H */

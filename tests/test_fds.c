@@ -73,21 +73,12 @@ static void fd_server(void *arg)
 
 static mp_port_t fd_start(const char *path, pid_t *pid)
 {
-	mp_oid_t oid;
-
-	*pid = h_fork(fd_server, (void *)path);
-	CHECK_OK(h_wait_lookup(path, &oid, 10000));
-	return oid.port;
+	return h_server_start(fd_server, path, pid);
 }
 
 static void fd_stop(mp_port_t port, pid_t pid)
 {
-	mp_msg_t m;
-
-	h_msg_init(&m);
-	m.type = T_QUIT;
-	CHECK_OK(mp_send(port, &m, MP_FOREVER));
-	CHECK_EQ(h_reap(pid, 10000), 0);
+	h_server_quit(port, pid, T_QUIT);
 }
 
 /* n fds each way: the server writes through ours, we read from its. */

@@ -117,22 +117,12 @@ static void refl_server(void *arg)
 
 static mp_port_t refl_start(const char *path, pid_t *pid)
 {
-	mp_oid_t oid;
-
-	*pid = h_fork(refl_server, (void *)path);
-	CHECK_OK(h_wait_lookup(path, &oid, 10000));
-	return oid.port;
+	return h_server_start(refl_server, path, pid);
 }
 
 static void refl_stop(mp_port_t port, pid_t pid)
 {
-	mp_msg_t m;
-
-	h_msg_init(&m);
-	m.type = T_QUIT;
-	m.oid.port = port;
-	CHECK_OK(mp_send(port, &m, MP_FOREVER));
-	CHECK_EQ(h_reap(pid, 10000), 0);
+	h_server_quit(port, pid, T_QUIT);
 }
 
 /* One REFLECT call with len bytes each way; checks everything. */

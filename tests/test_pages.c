@@ -387,21 +387,12 @@ static void pg_server(void *arg)
 
 static mp_port_t srv_start(const char *path, pid_t *pid)
 {
-	mp_oid_t oid;
-
-	*pid = h_fork(pg_server, (void *)path);
-	CHECK_OK(h_wait_lookup(path, &oid, 10000));
-	return oid.port;
+	return h_server_start(pg_server, path, pid);
 }
 
 static void srv_stop(mp_port_t port, pid_t pid)
 {
-	mp_msg_t m;
-
-	h_msg_init(&m);
-	m.type = T_QUIT;
-	CHECK_OK(mp_send(port, &m, MP_FOREVER));
-	CHECK_EQ(h_reap(pid, 10000), 0);
+	h_server_quit(port, pid, T_QUIT);
 }
 
 /* A call of type with input (in, ilen), output (out, ocap) and ask a. */
