@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data.h"
@@ -63,15 +62,10 @@ int mp_bulk_reserve(struct mp_bulk *b, size_t need, int fds[2])
 /* A peer's area: sealed, exactly len bytes, mapped shared. */
 static void *area_map_peer(int fd, size_t *len)
 {
-	int seals = fcntl(fd, F_GET_SEALS);
-	struct stat st;
 	void *p;
 
-	if (seals < 0 || (seals & BULK_SEALS) != BULK_SEALS || fstat(fd, &st) != 0)
+	if (mp_memfd_peer(fd, BULK_SEALS, MP_BULK_MIN, MP_BULK_MAX, len) < 0)
 		return NULL;
-	if (st.st_size < (off_t)MP_BULK_MIN || st.st_size > (off_t)MP_BULK_MAX)
-		return NULL;
-	*len = (size_t)st.st_size;
 	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	return p == MAP_FAILED ? NULL : p;
 }

@@ -74,16 +74,26 @@ int mp_data_memfd(const void *data, size_t len)
 }
 
 /* The peer's memfd must be sealed and at least len bytes long. */
+int mp_memfd_peer(int fd, int need, size_t min, size_t max, size_t *len)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	struct stat st;
+
+	if (seals < 0 || (seals & need) != need)
+		return -EPROTO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size < min || (uint64_t)st.st_size > max)
+		return -EPROTO;
+	if (len)
+		*len = (size_t)st.st_size;
+	return seals;
+}
+
 static int memfd_check(int fd, size_t len)
 {
-	struct stat st;
-	int seals = fcntl(fd, F_GET_SEALS);
+	int seals = mp_memfd_peer(fd, MP_SEALS_REQUIRED, len, SIZE_MAX, NULL);
 
-	if (seals < 0 || (seals & MP_SEALS_REQUIRED) != MP_SEALS_REQUIRED)
-		return -EPROTO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (size_t)st.st_size < len)
-		return -EPROTO;
-	return 0;
+	return seals < 0 ? seals : 0;
 }
 
 int mp_data_map(int fd, size_t len, void **out)

@@ -22,6 +22,14 @@
  */
 int mp_memfd_new(const char *name, size_t len, int seals, void **addr);
 
+/*
+ * A peer's memfd, checked before it is mapped: a regular file carrying at
+ * least the seals in need, between min and max bytes long (a sealed size
+ * cannot change afterwards).  Returns its seals, its size in *len when len
+ * is not NULL, or -EPROTO.
+ */
+int mp_memfd_peer(int fd, int need, size_t min, size_t max, size_t *len);
+
 /* A sealed memfd holding len bytes of data; returns the fd or -errno. */
 int mp_data_memfd(const void *data, size_t len);
 

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "compiler.h"
@@ -164,15 +163,7 @@ static int memfd_new(size_t len)
  * Returns its seals, or -EPROTO. */
 static int memfd_fits(int fd, size_t len)
 {
-	int seals = fcntl(fd, F_GET_SEALS);
-	struct stat st;
-
-	if (seals < 0 || (seals & PG_SEALS) != PG_SEALS)
-		return -EPROTO;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
-	    (uint64_t)st.st_size < len)
-		return -EPROTO;
-	return seals;
+	return mp_memfd_peer(fd, PG_SEALS, len, SIZE_MAX, NULL);
 }
 
 /* Seal fd against every write: 0 when no one can change it any more. */

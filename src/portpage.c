@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "data.h"
@@ -25,13 +24,9 @@ int mp_portpage_create(struct mp_port_page **page)
 
 const struct mp_port_page *mp_portpage_map(int fd)
 {
-	int seals = fcntl(fd, F_GET_SEALS);
-	struct stat st;
 	void *p;
 
-	if (seals < 0 || (seals & MP_PAGE_SEALS) != MP_PAGE_SEALS)
-		return NULL;
-	if (fstat(fd, &st) != 0 || st.st_size != MP_PORTPAGE_SIZE)
+	if (mp_memfd_peer(fd, MP_PAGE_SEALS, MP_PORTPAGE_SIZE, MP_PORTPAGE_SIZE, NULL) < 0)
 		return NULL;
 	p = mmap(NULL, MP_PORTPAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
 	return p == MAP_FAILED ? NULL : p;

@@ -25,7 +25,6 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bulk.h"
@@ -105,13 +104,9 @@ static int region_create(struct mp_ring_region **out)
 /* The client's region, once checked: sealed, of the exact size, our layout. */
 static struct mp_ring_region *region_map_peer(int fd)
 {
-	int seals = fcntl(fd, F_GET_SEALS);
 	struct mp_ring_region *r;
-	struct stat st;
 
-	if (seals < 0 || (seals & REGION_SEALS) != REGION_SEALS)
-		return NULL;
-	if (fstat(fd, &st) != 0 || (size_t)st.st_size != sizeof(*r))
+	if (mp_memfd_peer(fd, REGION_SEALS, sizeof(*r), sizeof(*r), NULL) < 0)
 		return NULL;
 	r = mmap(NULL, sizeof(*r), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (r == MAP_FAILED)
