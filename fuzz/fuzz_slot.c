@@ -52,8 +52,9 @@ static int raw_zero(const uint8_t *raw)
 /* The flags and size the encoder should produce, computed independently. */
 static unsigned expect_flags(const struct mp_slot_msg *m)
 {
-	unsigned f = m->flags & MP_SLOT_F_BULK;
+	unsigned f = m->flags & (MP_SLOT_F_BULK | MP_SLOT_F_PAGES);
 
+	f |= m->forget ? MP_SLOT_F_FORGET : 0;
 	f |= (m->oid.port || m->oid.id) ? MP_SLOT_F_OID : 0;
 	f |= m->out_capacity ? MP_SLOT_F_OUTCAP : 0;
 	f |= m->err ? MP_SLOT_F_ERR : 0;
@@ -68,7 +69,9 @@ static size_t expect_size(const struct mp_slot_msg *m, unsigned f)
 	n += (f & MP_SLOT_F_OID) ? 16 : 0;
 	n += (f & MP_SLOT_F_OUTCAP) ? 8 : 0;
 	n += (f & MP_SLOT_F_ERR) ? 8 : 0;
-	n += (f & MP_SLOT_F_BULK) ? 16 : m->data_size;
+	n += (f & (MP_SLOT_F_BULK | MP_SLOT_F_PAGES)) ? 16 : m->data_size;
+	n += ((f & MP_SLOT_F_BULK) && (f & MP_SLOT_F_PAGES)) ? 16 : 0;
+	n += (f & MP_SLOT_F_FORGET) ? 8 : 0;
 	n += (f & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0;
 	return n;
 }
@@ -86,7 +89,16 @@ static int msg_valid(const struct mp_slot_msg *m)
 		return 0;
 	if ((f & MP_SLOT_F_BULK) && m->data_size > MP_DATA_MAX)
 		return 0;
-	if (m->kind == MP_SLOT_SIDE && (f || m->data_size))
+	if ((f & MP_SLOT_F_BULK) && (f & MP_SLOT_F_PAGES))
+		return 0;
+	if ((f & MP_SLOT_F_PAGES) && (m->pages_slot >= MP_SLOT_PAGES_SLOTS || m->data_size == 0 ||
+				      m->data_size > MP_DATA_MAX))
+		return 0;
+	if ((f & MP_SLOT_F_FORGET) && m->forget >> MP_SLOT_PAGES_SLOTS)
+		return 0;
+	if ((f & (MP_SLOT_F_PAGES | MP_SLOT_F_FORGET)) && m->kind == MP_SLOT_REPLY)
+		return 0;
+	if (m->kind == MP_SLOT_SIDE && ((f & ~(unsigned)MP_SLOT_F_FORGET) || m->data_size))
 		return 0;
 	return 1;
 }
@@ -113,10 +125,26 @@ static void check_decoded(const uint8_t *buf, size_t len, const struct mp_slot_m
 		CHECK(m->out_capacity == 0);
 	if (!(m->flags & MP_SLOT_F_ERR))
 		CHECK(m->err == 0);
-	if (m->flags & MP_SLOT_F_BULK) {
+	CHECK(!((m->flags & MP_SLOT_F_BULK) && (m->flags & MP_SLOT_F_PAGES)));
+	if (m->flags & MP_SLOT_F_PAGES) {
+		CHECK(m->kind == MP_SLOT_CALL || m->kind == MP_SLOT_ONEWAY);
+		CHECK(m->pages_slot < MP_SLOT_PAGES_SLOTS);
+		CHECK(m->data_size > 0);
+	} else {
+		CHECK(m->pages_slot == 0);
+	}
+	if (m->flags & MP_SLOT_F_FORGET) {
+		CHECK(m->kind != MP_SLOT_REPLY);
+		CHECK(m->forget != 0 && !(m->forget >> MP_SLOT_PAGES_SLOTS));
+	} else {
+		CHECK(m->forget == 0);
+	}
+	if (m->flags & (MP_SLOT_F_BULK | MP_SLOT_F_PAGES)) {
 		CHECK(m->data == NULL);
 		CHECK(m->data_size <= MP_DATA_MAX);
 		CHECK(h.data_size == 0);
+		if (!(m->flags & MP_SLOT_F_BULK))
+			CHECK(m->bulk_off == 0);
 	} else {
 		CHECK(m->bulk_off == 0);
 		CHECK(m->data_size <= MP_SLOT_DATA_MAX);
@@ -132,7 +160,7 @@ static void check_decoded(const uint8_t *buf, size_t len, const struct mp_slot_m
 		CHECK(m->raw == NULL);
 	}
 	if (m->kind == MP_SLOT_SIDE)
-		CHECK(m->flags == 0 && m->data_size == 0);
+		CHECK((m->flags & ~(unsigned)MP_SLOT_F_FORGET) == 0 && m->data_size == 0);
 }
 
 /* a and b describe the same message (raw NULL reads as all zero). */
@@ -145,8 +173,12 @@ static void check_same(const struct mp_slot_msg *a, const struct mp_slot_msg *b)
 	CHECK(a->out_capacity == b->out_capacity);
 	CHECK(a->err == b->err);
 	CHECK((a->flags & MP_SLOT_F_BULK) == (b->flags & MP_SLOT_F_BULK));
+	CHECK((a->flags & MP_SLOT_F_PAGES) == (b->flags & MP_SLOT_F_PAGES));
+	CHECK(a->forget == b->forget);
 	CHECK(a->data_size == b->data_size);
-	if (a->flags & MP_SLOT_F_BULK) {
+	if (a->flags & MP_SLOT_F_PAGES) {
+		CHECK(a->pages_slot == b->pages_slot);
+	} else if (a->flags & MP_SLOT_F_BULK) {
 		CHECK(a->bulk_off == b->bulk_off);
 	} else if (a->data_size) {
 		CHECK(memcmp(a->data, b->data, a->data_size) == 0);
@@ -256,7 +288,13 @@ static void msg_build(struct reader *r, struct mp_slot_msg *m, uint8_t raw[MP_RA
 		m->flags = MP_SLOT_F_BULK;
 		m->bulk_off = rd(r, 8);
 		m->data_size = (size_t)rd_size(r, MP_DATA_MAX, wild);
+	} else if (sel & 0x40) {
+		m->flags = MP_SLOT_F_PAGES;
+		m->pages_slot = wild ? (uint32_t)rd(r, 4) : (uint32_t)rd(r, 1) % MP_SLOT_PAGES_SLOTS;
+		m->data_size = (size_t)rd_size(r, MP_DATA_MAX, wild);
 	}
+	if (sel & 0x80)
+		m->forget = wild ? (uint32_t)rd(r, 4) : (uint32_t)rd(r, 2);
 	if (sel & 0x10) {
 		for (unsigned k = 0; k < MP_RAW_SIZE; k++)
 			raw[k] = (uint8_t)rd(r, 1);
@@ -265,7 +303,7 @@ static void msg_build(struct reader *r, struct mp_slot_msg *m, uint8_t raw[MP_RA
 		memset(raw, 0, MP_RAW_SIZE);
 		m->raw = raw;	/* all zero: must travel as no raw part */
 	}
-	if (!(sel & 0x08)) {
+	if (!(sel & 0x48)) {
 		size_t want = (size_t)rd(r, 2) % (MP_SLOT_DATA_MAX + 1);
 
 		m->data_size = want < r->left ? want : r->left;

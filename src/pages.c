@@ -31,7 +31,9 @@ struct pg_region {
 	uint8_t moving;		/* a move is in flight: addr holds the reservation */
 	uint8_t autofree;	/* received, left to the library */
 	uint8_t doomed;		/* released while in flight: drop when the send ends */
+	uint8_t kept;		/* received shared, kept mapped by a connection */
 	uint32_t busy;		/* shares (and lends) in flight */
+	uint32_t uses;		/* kept: deliveries not yet released */
 	uint64_t id;
 };
 
@@ -42,6 +44,7 @@ static size_t pg_n, pg_cap;
 static uint64_t pg_next_id;
 static _Atomic size_t pg_size;
 _Atomic unsigned mp_pages_count;
+_Atomic unsigned mp_pages_drops;
 
 /* This thread's last one-way pages; the key's destructor releases them. */
 static pthread_key_t hold_key;
@@ -149,6 +152,7 @@ static void region_drop(struct pg_region *r)
 	memmove(&pg_tab[k], &pg_tab[k + 1], sizeof(*pg_tab) * (pg_n - k - 1));
 	pg_n--;
 	atomic_fetch_sub_explicit(&mp_pages_count, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&mp_pages_drops, 1, memory_order_release);
 }
 
 /* ------------------------------------------------------------ memfds */
@@ -261,6 +265,8 @@ int mp_pages_free(void *addr, size_t len)
 		err = -EINVAL;
 	else if (r->busy || r->moving)
 		err = -EBUSY;
+	else if (r->kept)
+		r->autofree = 1;	/* the connection still maps them: back to the library */
 	else
 		region_drop(r);
 	pthread_mutex_unlock(&pg_lock);
@@ -371,8 +377,10 @@ int mp_pages_tx_begin(struct mp_pages_tx *tx, const void *data, size_t size, uns
 		return 0;
 	pthread_mutex_lock(&pg_lock);
 	r = tab_find(data);
-	if (!r || size > r->len)
-		goto out;	/* not pages: copied like any memory */
+	/* Not pages, or pages a connection keeps mapped (they cannot leave
+	 * this address): copied like any memory. */
+	if (!r || size > r->len || (r->kept && !share))
+		goto out;
 	if (r->moving || (!share && r->busy)) {
 		err = -EBUSY;
 		goto out;
@@ -457,6 +465,17 @@ static int map_moved(int *fd, int seals, size_t size, size_t len, uint8_t *kind,
 	return 0;
 }
 
+/* Kept pages are mapped whole: later messages may send more of them. */
+static int kept_len(int fd, size_t *len)
+{
+	size_t flen;
+
+	if (mp_memfd_peer(fd, PG_SEALS, *len, round_pages(MP_DATA_MAX), &flen) < 0)
+		return -EPROTO;
+	*len = round_pages(flen);
+	return 0;
+}
+
 int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **addr, uint64_t *id)
 {
 	struct pg_region r = { 0 };
@@ -467,6 +486,8 @@ int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **ad
 	r.len = round_pages(size);
 	seals = memfd_fits(fd, r.len);
 	err = seals < 0 ? seals : 0;
+	if (!err && share && (rxflags & MP_PAGES_RX_KEPT))
+		err = kept_len(fd, &r.len);
 	if (!err && share) {
 		p = mmap(NULL, r.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		err = p == MAP_FAILED ? (errno == ENOMEM ? -ENOMEM : -EPROTO) : 0;
@@ -481,6 +502,10 @@ int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **ad
 	r.addr = (uintptr_t)p;
 	r.fd = fd;
 	r.autofree = (rxflags & MP_PAGES_RX_AUTO) != 0;
+	if (share && (rxflags & MP_PAGES_RX_KEPT)) {
+		r.kept = 1;
+		r.uses = 1;
+	}
 	pthread_mutex_lock(&pg_lock);
 	err = tab_insert(&r);
 	if (!err)
@@ -501,13 +526,60 @@ void mp_pages_auto_release(void *addr, uint64_t id)
 
 	pthread_mutex_lock(&pg_lock);
 	r = tab_find(addr);
-	if (r && r->id == id && r->autofree) {
+	if (r && r->id == id && r->uses)
+		r->uses--;
+	if (r && r->id == id && r->autofree && !r->kept && !r->uses) {
 		if (r->busy || r->moving)
 			r->doomed = 1;
 		else
 			region_drop(r);
 	}
 	pthread_mutex_unlock(&pg_lock);
+}
+
+int mp_pages_kept_use(void *addr, uint64_t id, size_t size)
+{
+	struct pg_region *r;
+	int err = -EPROTO;
+
+	pthread_mutex_lock(&pg_lock);
+	r = tab_find(addr);
+	if (r && r->id == id && r->kept && size <= r->len) {
+		r->uses++;
+		err = 0;
+	}
+	pthread_mutex_unlock(&pg_lock);
+	return err;
+}
+
+void mp_pages_kept_forget(void *addr, uint64_t id)
+{
+	struct pg_region *r;
+
+	pthread_mutex_lock(&pg_lock);
+	r = tab_find(addr);
+	if (r && r->id == id && r->kept) {
+		r->kept = 0;
+		if (r->autofree && !r->uses) {
+			if (r->busy)
+				r->doomed = 1;
+			else
+				region_drop(r);
+		}
+	}
+	pthread_mutex_unlock(&pg_lock);
+}
+
+bool mp_pages_alive(const void *addr, uint64_t id)
+{
+	struct pg_region *r;
+	bool alive;
+
+	pthread_mutex_lock(&pg_lock);
+	r = tab_find(addr);
+	alive = r && r->id == id && !r->moving;
+	pthread_mutex_unlock(&pg_lock);
+	return alive;
 }
 
 void mp_pages_oneway_hold(void *addr, uint64_t id)

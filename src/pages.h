@@ -53,6 +53,9 @@
 
 /* Regions in the table; 0 lets the send path skip the lookup. */
 extern _Atomic unsigned mp_pages_count;
+/* Regions dropped so far: a change tells a connection to look again at
+ * the pages its peer keeps mapped (mp_pages_alive()). */
+extern _Atomic unsigned mp_pages_drops;
 
 size_t mp_page_size(void);
 
@@ -94,6 +97,10 @@ static inline void mp_pages_tx_init(struct mp_pages_tx *tx)
 /* Received pages are left to the library (released at mp_respond or at
  * the next mp_recv) until mp_pages_keep() is called on them. */
 #define MP_PAGES_RX_AUTO 1u
+/* Shared pages a connection keeps mapped for the peer's later messages
+ * (see transport_ring.c): they stay mapped after their release until
+ * mp_pages_kept_forget(); the delivery counts as one use. */
+#define MP_PAGES_RX_KEPT 2u
 
 /*
  * Map a peer's pages memfd for size bytes (fd is consumed).  share:
@@ -106,6 +113,17 @@ int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **ad
 /* Release received pages that the library still holds (addr and id as
  * given by mp_pages_rx_map); pages kept, freed or sent on are left alone. */
 void mp_pages_auto_release(void *addr, uint64_t id);
+
+/* A kept region delivered once more (size bytes): 0, or -EPROTO when it
+ * is not a kept region that long. */
+int mp_pages_kept_use(void *addr, uint64_t id, size_t size);
+
+/* The connection no longer keeps the region: dropped once released,
+ * unless the user kept it (mp_pages_keep()). */
+void mp_pages_kept_forget(void *addr, uint64_t id);
+
+/* Whether the region addr/id is still ours and not being moved. */
+bool mp_pages_alive(const void *addr, uint64_t id);
 
 /* One-way pages of this thread, released at its next mp_recv() or exit
  * (addr NULL: just release the previous ones). */

@@ -394,7 +394,7 @@ static int rx_fetch(struct mp_sconn *c, struct mp_rx *rx)
 	void *buf;
 	int err;
 
-	if (f->flags & MP_FRAME_DATA_PAGES) {
+	if ((f->flags & MP_FRAME_DATA_PAGES) && rx->data_kind != MP_BUF_PAGES) {
 		err = mp_pages_rx_map(rx->pages_fd, f->data_size, f->flags & MP_FRAME_PAGES_SHARE,
 				      MP_PAGES_RX_AUTO, &rx->data, &rx->pages_id);
 		rx->pages_fd = -1;

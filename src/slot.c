@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <string.h>
 
+/* The data is elsewhere (bulk area, pages); the slot holds its size. */
+#define SLOT_F_DATA_AWAY (MP_SLOT_F_BULK | MP_SLOT_F_PAGES)
+
 static size_t parts_size(const struct mp_slot_msg *m, unsigned flags)
 {
 	size_t n = sizeof(struct mp_slot_hdr);
@@ -12,8 +15,10 @@ static size_t parts_size(const struct mp_slot_msg *m, unsigned flags)
 	n += (flags & MP_SLOT_F_OUTCAP) ? 8 : 0;
 	n += (flags & MP_SLOT_F_ERR) ? 8 : 0;
 	n += (flags & MP_SLOT_F_BULK) ? 16 : 0;
+	n += (flags & MP_SLOT_F_PAGES) ? 16 : 0;
+	n += (flags & MP_SLOT_F_FORGET) ? 8 : 0;
 	n += (flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0;
-	return n + ((flags & MP_SLOT_F_BULK) ? 0 : m->data_size);
+	return n + ((flags & SLOT_F_DATA_AWAY) ? 0 : m->data_size);
 }
 
 static int raw_is_zero(const uint8_t *raw)
@@ -30,7 +35,7 @@ static int raw_is_zero(const uint8_t *raw)
 /* The optional parts this message needs. */
 static unsigned flags_for(const struct mp_slot_msg *m)
 {
-	unsigned f = m->flags & MP_SLOT_F_BULK;
+	unsigned f = m->flags & SLOT_F_DATA_AWAY;
 
 	if (m->oid.port || m->oid.id)
 		f |= MP_SLOT_F_OID;
@@ -38,6 +43,8 @@ static unsigned flags_for(const struct mp_slot_msg *m)
 		f |= MP_SLOT_F_OUTCAP;
 	if (m->err)
 		f |= MP_SLOT_F_ERR;
+	if (m->forget)
+		f |= MP_SLOT_F_FORGET;
 	if (m->raw && !raw_is_zero(m->raw))
 		f |= MP_SLOT_F_RAW;
 	return f;
@@ -102,7 +109,7 @@ unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
 	struct mp_slot_hdr h = {
 		.kind = (uint8_t)m->kind, .flags = (uint8_t)flags, .nslots = (uint16_t)nslots,
 		.type = m->type, .seq = m->seq,
-		.data_size = (flags & MP_SLOT_F_BULK) ? 0 : (uint16_t)m->data_size,
+		.data_size = (flags & SLOT_F_DATA_AWAY) ? 0 : (uint16_t)m->data_size,
 	};
 	uint64_t pair[2];
 	uint8_t *p = put(lin, &h, sizeof(h));
@@ -124,9 +131,19 @@ unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
 		pair[1] = m->data_size;
 		p = put(p, pair, 16);
 	}
+	if (flags & MP_SLOT_F_PAGES) {
+		pair[0] = m->pages_slot;
+		pair[1] = m->data_size;
+		p = put(p, pair, 16);
+	}
+	if (flags & MP_SLOT_F_FORGET) {
+		uint64_t w = m->forget;
+
+		p = put(p, &w, 8);
+	}
 	if (flags & MP_SLOT_F_RAW)
 		p = put(p, m->raw, MP_RAW_SIZE);
-	if (!(flags & MP_SLOT_F_BULK) && m->data_size)
+	if (!(flags & SLOT_F_DATA_AWAY) && m->data_size)
 		put(p, m->data, m->data_size);
 	spread(buf, lin, len, nslots);
 	return nslots;
@@ -138,9 +155,14 @@ static int hdr_ok(const struct mp_slot_hdr *h, size_t len)
 		return 0;
 	if (h->nslots == 0 || h->nslots > MP_SLOT_MSG_SLOTS || (size_t)h->nslots * MP_SLOT_SIZE != len)
 		return 0;
-	if (h->data_size > MP_SLOT_DATA_MAX || ((h->flags & MP_SLOT_F_BULK) && h->data_size))
+	if (h->data_size > MP_SLOT_DATA_MAX || ((h->flags & SLOT_F_DATA_AWAY) && h->data_size))
 		return 0;
-	return h->kind != MP_SLOT_SIDE || (h->flags == 0 && h->data_size == 0);
+	if ((h->flags & SLOT_F_DATA_AWAY) == SLOT_F_DATA_AWAY)
+		return 0;	/* one place for the data */
+	if ((h->flags & (MP_SLOT_F_PAGES | MP_SLOT_F_FORGET)) && h->kind == MP_SLOT_REPLY)
+		return 0;	/* the client's pages only */
+	return h->kind != MP_SLOT_SIDE ||
+	       ((h->flags & ~(unsigned)MP_SLOT_F_FORGET) == 0 && h->data_size == 0);
 }
 
 static const uint8_t *get(const uint8_t *p, void *dst, size_t n)
@@ -180,11 +202,26 @@ static int parts_decode(const uint8_t *p, struct mp_slot_msg *m)
 		m->bulk_off = pair[0];
 		m->data_size = pair[1];
 	}
+	if (m->flags & MP_SLOT_F_PAGES) {
+		p = get(p, pair, 16);
+		if (pair[0] >= MP_SLOT_PAGES_SLOTS || pair[1] == 0 || pair[1] > MP_DATA_MAX)
+			return -EPROTO;
+		m->pages_slot = (uint32_t)pair[0];
+		m->data_size = pair[1];
+	}
+	if (m->flags & MP_SLOT_F_FORGET) {
+		uint64_t w;
+
+		p = get(p, &w, 8);
+		if (w == 0 || w >> MP_SLOT_PAGES_SLOTS)
+			return -EPROTO;
+		m->forget = (uint32_t)w;
+	}
 	if (m->flags & MP_SLOT_F_RAW) {
 		m->raw = p;
 		p += MP_RAW_SIZE;
 	}
-	m->data = (m->flags & MP_SLOT_F_BULK) ? NULL : p;
+	m->data = (m->flags & SLOT_F_DATA_AWAY) ? NULL : p;
 	return 0;
 }
 

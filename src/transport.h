@@ -36,12 +36,14 @@ struct mp_xfer {
 				 * _OUT_PAGES, _DATA_PLACED, _VM_REFUSED */
 	struct mp_pages_tx in;	/* DATA_PAGES: the region sent */
 	struct mp_pages_tx out;	/* OUT_PAGES: the caller's output pages, lent */
+	unsigned pages_slot;	/* PAGES_KEEP: where the server keeps them */
 	bool sent;		/* set once a frame carrying them left */
 };
 
 static inline void mp_xfer_init(struct mp_xfer *x)
 {
 	x->fflags = 0;
+	x->pages_slot = 0;
 	x->sent = false;
 	mp_pages_tx_init(&x->in);
 	mp_pages_tx_init(&x->out);

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "bulk.h"
+#include "kept.h"
 #include "data.h"
 #include "port.h"
 #include "portpage.h"
@@ -57,6 +58,8 @@ struct ring_cli {
 	uint64_t last_use;		/* mp_ticks() when we last sent */
 	bool hybrid;			/* FLMP: long data through the bulk areas */
 	struct mp_bulk bulk;
+	struct mp_kept_tx kept;		/* shared pages the server keeps mapped */
+	uint32_t forget;		/* kept slots the message being built drops */
 	uint8_t buf[MSG_BUF];
 };
 
@@ -72,6 +75,7 @@ struct ring_srv {
 	_Atomic int hup;		/* the client hung up: drain, then drop */
 	bool hybrid;
 	struct mp_bulk bulk;		/* the client's areas, every size it sent */
+	struct mp_kept_rx kept;		/* the client's shared pages we keep mapped */
 	uint8_t buf[MSG_BUF];
 };
 
@@ -462,6 +466,7 @@ static int cli_bulk_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
 		m->flags = MP_SLOT_F_BULK;
 		m->bulk_off = (msg->flags & MP_SHARE) ? MP_BULK_OFF_SHARE : 0;
 	}
+	m->forget = rc->forget;
 	return cli_reserve(c, rc, mp_slot_count(m), d);
 }
 
@@ -473,10 +478,45 @@ static int cli_side_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
 	/* Reserve the marker first: a frame must never wait for it. */
 	int err = cli_reserve(c, rc, 1, d);
 
-	*m = (struct mp_slot_msg){ .kind = MP_SLOT_SIDE, .seq = (uint16_t)c->seq };
+	*m = (struct mp_slot_msg){ .kind = MP_SLOT_SIDE, .seq = (uint16_t)c->seq,
+				   .forget = rc->forget };
 	if (!err)
 		err = mp_sockt_send(c->fd, kind == MP_SLOT_CALL ? MP_FRAME_CALL : MP_FRAME_ONEWAY,
 				    c->seq, msg, d, x);
+	return err;
+}
+
+/* Shared pages alone (no fds, nothing else lent or left in our memory)
+ * may stay mapped in the server (kept.h). */
+static bool pages_keepable(const mp_msg_t *msg, const struct mp_xfer *x)
+{
+	return x->fflags == (MP_FRAME_DATA_PAGES | MP_FRAME_PAGES_SHARE) && msg->i.nfds == 0;
+}
+
+/* Shared pages: named by their slot when the server keeps them, else
+ * sent as a side frame that asks it to keep them in a slot. */
+static int cli_pages_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
+			 const mp_msg_t *msg, struct mp_slot_msg *m, struct mp_deadline d,
+			 struct mp_xfer *x)
+{
+	int h = mp_kept_tx_find(&rc->kept, x->in.addr, x->in.id), err;
+
+	if (h >= 0) {
+		slot_msg_from(m, kind, (uint16_t)c->seq, msg);
+		m->flags = MP_SLOT_F_PAGES;
+		m->pages_slot = (uint32_t)h;
+		m->data = NULL;
+		m->forget = rc->forget;
+		err = cli_reserve(c, rc, mp_slot_count(m), d);
+		x->sent = !err;
+		return err;
+	}
+	h = (int)mp_kept_tx_pick(&rc->kept);
+	x->fflags |= MP_FRAME_PAGES_KEEP;
+	x->pages_slot = (unsigned)h;
+	err = cli_side_msg(c, rc, kind, msg, m, d, x);
+	if (!err)
+		mp_kept_tx_set(&rc->kept, (unsigned)h, x->in.addr, x->in.id);
 	return err;
 }
 
@@ -493,12 +533,16 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
 		return -ECONNRESET;	/* the server dropped us: nothing was sent */
 	if (cli_idle_check(c, rc))
 		return -ECONNRESET;	/* it died while we were idle */
-	if (x->fflags) {
+	rc->forget = mp_kept_tx_stale(&rc->kept, &x->in);
+	if (pages_keepable(msg, x)) {
+		err = cli_pages_msg(c, rc, kind, msg, &m, d, x);
+	} else if (x->fflags) {
 		err = cli_side_msg(c, rc, kind, msg, &m, d, x);
 	} else if (use_bulk(rc, kind, msg)) {
 		err = cli_bulk_msg(c, rc, kind, msg, &m, d);
 	} else if (fits_ring(msg->i.nfds, msg->i.size)) {
 		slot_msg_from(&m, kind, (uint16_t)c->seq, msg);
+		m.forget = rc->forget;
 		err = cli_reserve(c, rc, mp_slot_count(&m), d);
 	} else {
 		err = cli_side_msg(c, rc, kind, msg, &m, d, x);
@@ -507,6 +551,7 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
 		return err == -EPROTO ? -ECONNRESET : err;
 	pos = rc->tx.pos;
 	ring_put(&rc->tx, rc->buf, &m);
+	mp_kept_tx_sent(&rc->kept, m.forget);
 	rc->sent_at = pos;
 	err = cli_doorbell(c, rc);
 	return err && !cli_taken(rc, pos) ? -ECONNRESET : 0;
@@ -619,6 +664,7 @@ static void srv_free(struct ring_srv *rs)
 		close(rs->wake_epfd);
 	if (rs->r)
 		munmap(rs->r, sizeof(*rs->r));
+	mp_kept_rx_drop(&rs->kept, ~0u);
 	mp_bulk_fini(&rs->bulk);
 	pthread_mutex_destroy(&rs->txlock);
 	free(rs);
@@ -756,6 +802,23 @@ static int srv_take_bulk(struct ring_srv *rs, struct mp_rx *rx)
 	return err ? -EPROTO : 2;
 }
 
+/* Shared pages to keep mapped: mapped here (not by server.c) so that the
+ * next message, which may name their slot, finds them. */
+static int srv_keep_pages(struct ring_srv *rs, struct mp_rx *rx)
+{
+	int err = mp_pages_rx_map(rx->pages_fd, rx->hdr.data_size, true,
+				  MP_PAGES_RX_AUTO | MP_PAGES_RX_KEPT, &rx->data, &rx->pages_id);
+
+	rx->pages_fd = -1;
+	if (err) {
+		mp_rx_release(rx);
+		return -EPROTO;
+	}
+	rx->data_kind = MP_BUF_PAGES;
+	mp_kept_rx_install(&rs->kept, rx->hdr.pages_slot, rx->data, rx->pages_id);
+	return 1;
+}
+
 static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, void *buf, size_t len)
 {
 	struct ring_srv *rs = c->tp_priv;
@@ -767,6 +830,8 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 		mp_rx_release(rx);
 		return -EPROTO;
 	}
+	if (rx->hdr.flags & MP_FRAME_PAGES_KEEP)
+		return srv_keep_pages(rs, rx);
 	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
 }
 
@@ -779,6 +844,14 @@ static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struc
 {
 	uint64_t off = m->bulk_off & ~MP_BULK_OFF_SHARE;
 
+	if (m->flags & MP_SLOT_F_PAGES) {
+		rx->pages_fd = rx->out_fd = -1;
+		if (mp_kept_rx_use(&rs->kept, m->pages_slot, m->data_size, &rx->data, &rx->pages_id))
+			return -EPROTO;
+		rx->data_kind = MP_BUF_PAGES;
+		rx->hdr.flags = MP_FRAME_DATA_PAGES | MP_FRAME_PAGES_SHARE;
+		return 0;
+	}
 	if (m->flags & MP_SLOT_F_BULK) {
 		if (!mp_bulk_fits(&rs->bulk, off, m->data_size))
 			return -EPROTO;
@@ -813,6 +886,8 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 	cpu_publish(&rs->r->server.cpu);
 	c->peer_cpu = atomic_load_explicit(&rs->r->client.cpu, memory_order_relaxed);
 	memset(rx, 0, sizeof(*rx));
+	if (m.forget)
+		mp_kept_rx_drop(&rs->kept, m.forget);
 	if (m.kind == MP_SLOT_SIDE) {
 		srv_consumed(rs, (uint64_t)n, oneway);
 		return srv_take_side(c, rx, m.seq, buf, buflen);

@@ -102,6 +102,8 @@ static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, cons
 		f->in_addr = (uintptr_t)m->i.data;
 	if (xf & MP_FRAME_OUT_VM)
 		f->out_addr = (uintptr_t)m->o.data;
+	if (xf & MP_FRAME_PAGES_KEEP)
+		f->pages_slot = x->pages_slot;
 }
 
 int mp_sockt_send(int fd, unsigned kind, uint64_t seq, const mp_msg_t *msg, struct mp_deadline d,

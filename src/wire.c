@@ -51,6 +51,12 @@ static int flags_ok(const struct mp_frame *f)
 		return 0;
 	if ((fl & MP_FRAME_PAGES_SHARE) && !(fl & MP_FRAME_DATA_PAGES))
 		return 0;
+	if (fl & MP_FRAME_PAGES_KEEP) {
+		if (!(fl & MP_FRAME_PAGES_SHARE) || f->kind == MP_FRAME_REPLY || f->pages_slot >= MP_FRAME_PAGES_SLOTS)
+			return 0;
+	} else if (f->pages_slot) {
+		return 0;
+	}
 	if ((fl & call_only) && f->kind != MP_FRAME_CALL)
 		return 0;
 	if ((fl & reply_only) && f->kind != MP_FRAME_REPLY)
@@ -75,7 +81,7 @@ int mp_frame_decode(const void *buf, size_t len, unsigned nfds, unsigned expect_
 	memcpy(&f, buf, sizeof(f));	/* read once: the peer may still write */
 	if (unlikely(f.magic != MP_FRAME_MAGIC || !kind_ok(f.kind, expect_kind)))
 		return -EPROTO;
-	if (unlikely(!flags_ok(&f) || f.reserved))
+	if (unlikely(!flags_ok(&f)))
 		return -EPROTO;
 	if (unlikely(!sizes_ok(&f, len, nfds)))
 		return -EPROTO;

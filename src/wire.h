@@ -24,7 +24,11 @@
  *   MP_FRAME_DATA_PLACED (reply) the answer's data_size bytes are already
  *                        in the caller's output buffer (OUT_VM, OUT_PAGES);
  *   MP_FRAME_VM_REFUSED  (reply) the server may not read the caller's
- *                        memory: the call is to be sent again with its data.
+ *                        memory: the call is to be sent again with its data;
+ *   MP_FRAME_PAGES_KEEP  (ring transports, with DATA_PAGES | PAGES_SHARE) the
+ *                        server keeps the shared pages mapped as pages_slot
+ *                        of this connection: later messages name them by
+ *                        that number in a ring slot (MP_SLOT_F_PAGES).
  * Descriptors: the user's nfds, then the data memfd (DATA_MEMFD or
  * DATA_PAGES), then the lent output memfd (OUT_PAGES).
  * The frame comes from a peer: mp_frame_decode() reads it once into
@@ -61,8 +65,11 @@ enum mp_frame_flags {
 	MP_FRAME_OUT_PAGES = 1u << 5,	/* call: the output pages are lent */
 	MP_FRAME_DATA_PLACED = 1u << 6,	/* reply: data already in the output buffer */
 	MP_FRAME_VM_REFUSED = 1u << 7,	/* reply: send the call again with its data */
+	MP_FRAME_PAGES_KEEP = 1u << 8,	/* shared pages: keep them mapped as pages_slot */
 };
-#define MP_FRAME_FLAGS_KNOWN 0xffu
+#define MP_FRAME_FLAGS_KNOWN 0x1ffu
+/* Kept shared pages per connection (MP_SLOT_PAGES_SLOTS on the ring). */
+#define MP_FRAME_PAGES_SLOTS 16u
 /* Flags that say where the data is; at most one is set (none: inline). */
 #define MP_FRAME_DATA_WHERE                                                     \
 	(MP_FRAME_DATA_MEMFD | MP_FRAME_DATA_PAGES | MP_FRAME_DATA_VM | MP_FRAME_DATA_PLACED)
@@ -77,7 +84,7 @@ struct mp_frame {
 	uint64_t seq;		/* call number on this connection */
 	uint64_t oid_id;
 	uint32_t oid_port;
-	uint32_t reserved;	/* zero */
+	uint32_t pages_slot;	/* PAGES_KEEP: < MP_FRAME_PAGES_SLOTS, else zero */
 	uint64_t data_size;	/* bytes of data, inline or in the memfd */
 	uint64_t out_capacity;	/* call: the caller's output buffer size */
 	uint8_t raw[MP_RAW_SIZE];

@@ -684,6 +684,72 @@ TEST(pages_share_both_ways)
 	srv_stop(port, pid);
 }
 
+/* More shared regions than a ring connection keeps mapped (16), each
+ * shared again after we changed it: the server sees every region's
+ * current bytes, and its writes reach the right region. */
+TEST(pages_share_many_regions)
+{
+	enum { NREG = 21 };
+	pid_t pid;
+	mp_port_t port = srv_start("/pg/sharemany", &pid);
+	size_t len = 3 * PG + 5;
+	unsigned char *r[NREG], *want = xmalloc(len);
+	mp_msg_t m;
+
+	for (int k = 0; k < NREG; k++) {
+		r[k] = pages(len);
+		h_fill(r[k], len, (uint32_t)k);
+	}
+	for (int round = 0; round < 3; round++) {
+		for (int k = 0; k < NREG; k++) {
+			uint32_t seed = (uint32_t)(round * 100 + k);
+
+			h_fill(r[k], len, seed);
+			CHECK_OK(call(port, T_INFO, MP_SHARE, r[k], len, NULL, 0, (struct ask){ 0 }, &m));
+			CHECK_EQ(seen_of(&m).csum, fnv(r[k], len));
+			CHECK_EQ(seen_of(&m).size, len);
+			CHECK_EQ(seen_of(&m).flags, MP_SHARE);
+		}
+		/* the server writes into one of them */
+		CHECK_OK(call(port, T_WRITE_IN, MP_SHARE, r[round], len, NULL, 0,
+			      (struct ask){ .seed = 77u + (uint32_t)round }, &m));
+		h_fill(want, len, 77u + (uint32_t)round);
+		CHECK_MEM(r[round], want, len);
+	}
+	for (int k = 0; k < NREG; k++)
+		CHECK_OK(mp_pages_free(r[k], len));
+	free(want);
+	srv_stop(port, pid);
+}
+
+/* Pages shared (and released by the server) and then moved are still
+ * moved without a copy, frozen: a ring server that kept them mapped
+ * lets go of them first. */
+TEST(pages_move_after_released_share_zero_copy)
+{
+	pid_t pid;
+	mp_port_t port = srv_start("/pg/sharethenmove", &pid);
+	size_t len = 128 * KIB;
+	unsigned char *p = pages(len);
+	uint64_t ino = map_inode(p);
+	uint32_t sum;
+	mp_msg_t m;
+	struct seen s;
+
+	h_fill(p, len, 31);
+	CHECK_OK(call(port, T_INFO, MP_SHARE, p, len, NULL, 0, (struct ask){ 0 }, &m));
+	CHECK_OK(call(port, T_INFO, MP_SHARE, p, len, NULL, 0, (struct ask){ 0 }, &m));
+	sum = fnv(p, len);
+	CHECK_OK(call(port, T_INFO, MP_MOVE, p, len, NULL, 0, (struct ask){ 0 }, &m));
+	s = seen_of(&m);
+	CHECK_EQ(s.flags, MP_MOVE);
+	CHECK_EQ(s.csum, sum);
+	CHECK_EQ(s.ino, ino);	/* the same pages */
+	CHECK(s.seals >= 0 && (s.seals & F_SEAL_WRITE));
+	CHECK_ERR(mp_pages_free(p, len), -EINVAL);
+	srv_stop(port, pid);
+}
+
 /* Pages shared before and then moved cannot be frozen: the receiver gets
  * a copy, and the sharer's later writes do not reach it. */
 TEST(pages_move_after_share_copies)
@@ -1016,12 +1082,20 @@ TEST(pages_many_transfers_bounded)
 	CHECK_EQ(b.fds1, b.fds0);
 	CHECK_LE(b.rss1, b.rss0 + 2 * MIB);
 	CHECK_EQ(count_pages_fds(0), 1);	/* the shared pages */
+	/* On the ring transports the server keeps the shared pages mapped
+	 * while we have them; freed, the next message tells it to let go. */
+	CHECK_OK(mp_pages_free(shared, big));
+	CHECK_EQ(count_pages_fds(0), 0);
+	{
+		mp_msg_t m;
+
+		CHECK_OK(call(port, T_INFO, 0, NULL, 0, NULL, 0, (struct ask){ 0 }, &m));
+	}
 	/* The server let go of everything (it releases the input after
 	 * sending the answer: give it a moment). */
 	for (int k = 0; k < 1000 && count_pages_fds(pid) != 0; k++)
 		h_sleep_ms(1);
 	CHECK_EQ(count_pages_fds(pid), 0);
-	CHECK_OK(mp_pages_free(shared, big));
 	free(in);
 	free(out);
 	srv_stop(port, pid);

@@ -73,15 +73,17 @@ static _Noreturn void die(const char *what, int err)
 	exit(1);
 }
 
+/* The CPUs we may use, saved before the first pin: a child forked after
+ * its parent pinned itself inherits that one CPU only. */
+static cpu_set_t allowed_cpus;
+
 static void pin(int cpu)
 {
-	cpu_set_t set, allowed;
+	cpu_set_t set;
 	int n = 0;
 
-	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
-		return;
 	for (int k = 0; k < CPU_SETSIZE; k++) {
-		if (!CPU_ISSET(k, &allowed))
+		if (!CPU_ISSET(k, &allowed_cpus))
 			continue;
 		if (n++ == cpu) {
 			CPU_ZERO(&set);
@@ -849,6 +851,8 @@ int main(int argc, char **argv)
 	setenv("MSGPORT_ROOT", root, 1);
 	mkdir(opt_out, 0755);
 	signal(SIGPIPE, SIG_IGN);
+	if (sched_getaffinity(0, sizeof(allowed_cpus), &allowed_cpus) != 0)
+		die("sched_getaffinity", errno);
 	pin(0);
 	fprintf(stderr, "pages-bench: transport %s, %.1f s per case\n",
 		getenv("MSGPORT_TRANSPORT") ? getenv("MSGPORT_TRANSPORT") : "default", opt_sec);
