@@ -20,12 +20,18 @@
  *
  * Moving (MP_MOVE) a SHARED region: the sender first replaces its mapping
  * by an inaccessible reservation (PROT_NONE, so the address stays taken),
- * which drops its writable mapping before the peer can see the memfd;
- * then it sends.  Delivered: the reservation is unmapped and the memfd
- * closed.  Not sent: the mapping is put back as it was.  The receiver
- * seals F_SEAL_WRITE; if that is refused (the pages are still mapped
+ * which drops its writable mapping before the peer can see the memfd,
+ * and seals the memfd F_SEAL_WRITE itself (cheap on the CPU that wrote
+ * the pages, see region_freeze()); then it sends.  Delivered: the
+ * reservation is unmapped and the memfd closed.  Not sent: the mapping is
+ * put back (privately, when sealed).  The receiver checks for the seal and
+ * adds it if missing; if that is refused (the pages are still mapped
  * writable somewhere: they were shared before, or the sender is hostile),
  * it copies them into a region of its own instead.
+ *
+ * Shared pages on the ring transports stay mapped in the server across
+ * messages (kept.h); such a "kept" region is released when the client
+ * forgets it or the connection ends, and is copied rather than moved.
  * What a hostile sender can still do: read the pages it moved (they were
  * its own), race the receiver's copy when it kept a writable mapping (the
  * receiver then copies whatever is there at that moment, once, and nothing

@@ -613,6 +613,34 @@ TEST(pages_move_touch_faults)
 	srv_stop(port, pid);
 }
 
+/* A move that cannot be delivered (the server died) leaves the pages
+ * with us, as they were and still writable; they can then be moved. */
+TEST(pages_move_undelivered_stays)
+{
+	pid_t pid;
+	mp_port_t port = srv_start("/pg/undelivered", &pid), port2;
+	size_t len = 64 * KIB + 1;
+	unsigned char *p = pages(len), *want = xmalloc(len);
+	mp_msg_t m;
+	int err;
+
+	CHECK_OK(call(port, T_INFO, 0, NULL, 0, NULL, 0, (struct ask){ 0 }, &m));	/* connected */
+	h_kill(pid);
+	h_fill(p, len, 41);
+	h_fill(want, len, 41);
+	err = call(port, T_INFO, MP_MOVE, p, len, NULL, 0, (struct ask){ 0 }, &m);
+	CHECK(err == -EPIPE || err == -ENOENT || err == -ECONNREFUSED);
+	CHECK_MEM(p, want, len);
+	p[len - 1] ^= 1;	/* still ours to write */
+	want[len - 1] ^= 1;
+	port2 = srv_start("/pg/undelivered2", &pid);
+	CHECK_OK(call(port2, T_INFO, MP_MOVE, p, len, NULL, 0, (struct ask){ 0 }, &m));
+	CHECK_EQ(seen_of(&m).csum, fnv(want, len));
+	CHECK_ERR(mp_pages_free(p, len), -EINVAL);
+	free(want);
+	srv_stop(port2, pid);
+}
+
 /* Moved pages the receiver never wrote go on as they are; written ones
  * go on as a copy with the writes. */
 TEST(pages_move_forward)
