@@ -14,7 +14,12 @@
  *   iceoryx    iceoryx request/response, the payload in a loaned request chunk
  *              (built with -DPB_HAVE_ICEORYX; sizes its default RouDi pools hold)
  *
- * and single-thread memcpy of the same size (the copy limit).  In every
+ * and single-thread memcpy of the same size (the copy limit), and
+ *
+ *   revoke     no message: take a mapping of that size away and give it back
+ *              (mprotect PROT_NONE, then read-write, one page written), the
+ *              least a move must do in the sender so that a touch faults
+ *  In every
  * case the sender writes the payload's first and last 8 bytes (a sequence
  * number) and the receiver reads and checks them: the same work for all,
  * and no case can skip the transfer.  Ordinary buffers are touched once
@@ -205,6 +210,33 @@ static void run_memcpy(size_t size)
 	measure("memcpy", size, mc_rt, &c);
 	munmap(c.a, size);
 	munmap(c.b, size);
+}
+
+/* ------------------------------------------------------------ revoke */
+
+static int rv_rt(void *ctx, uint64_t seq)
+{
+	struct mc_ctx *c = ctx;
+
+	if (mprotect(c->a, c->n, PROT_NONE) || mprotect(c->a, c->n, PROT_READ | PROT_WRITE))
+		return 1;
+	stamp(c->a, c->n, seq);
+	return !stamped(c->a, c->n, seq);
+}
+
+/* The floor of a move: pages of that size (a memfd, as mp_pages_alloc's)
+ * made inaccessible and accessible again.  Only the stamped pages are
+ * touched, as in zc-move (the cost grows with the pages mapped). */
+static void run_revoke(size_t size)
+{
+	struct mc_ctx c = { .n = size };
+	void *p = mp_pages_alloc(size);
+
+	if (!p)
+		die("mp_pages_alloc", errno);
+	c.a = p;
+	measure("revoke", size, rv_rt, &c);
+	mp_pages_free(p, size);
 }
 
 /* ------------------------------------------------------------ msgport */
@@ -677,7 +709,7 @@ static const struct result *find(const char *name, size_t size)
 }
 
 static const char *all_cases[] = { "zc-move", "zc-share", "zc-out",  "copy-in", "copy-insh",
-				   "copy-out", "unix",    "pipe",    "iceoryx", "memcpy" };
+				   "copy-out", "unix",    "pipe",    "iceoryx", "memcpy",   "revoke" };
 #define NCASES (sizeof(all_cases) / sizeof(all_cases[0]))
 
 static bool wanted(const char *name)
@@ -774,6 +806,10 @@ static void targets(void)
 		printf("- zero-copy (move) 1 MiB / iceoryx 1 MiB: %.2f (target <= 0.5)\n", c->p50 / d->p50);
 	if ((c = find("zc-share", MIB)) && d)
 		printf("- zero-copy (share) 1 MiB / iceoryx 1 MiB: %.2f (target <= 0.5)\n", c->p50 / d->p50);
+	if ((c = find("revoke", MIB)) && d)
+		printf("- a move's floor, revoke 1 MiB (no message) / iceoryx 1 MiB: %.2f\n", c->p50 / d->p50);
+	if ((a = find("revoke", 4 * KIB)) && (b = find("revoke", GIB)))
+		printf("- a move's floor, revoke 1 GiB / 4 KiB: %.2f\n", b->p50 / a->p50);
 	for (size_t s = MIB; s <= 256 * MIB && s <= opt_max; s *= 4) {
 		const struct result *mc = find("memcpy", s), *in = find("copy-in", s), *out = find("copy-out", s);
 		const struct result *sh = find("copy-insh", s);
@@ -841,7 +877,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-t SEC per case] [-m MAXSIZE] [-c case,...] [-o DIR] [-q]\n"
-				"cases: zc-move zc-share zc-out copy-in copy-insh copy-out unix pipe iceoryx memcpy\n",
+				"cases: zc-move zc-share zc-out copy-in copy-insh copy-out unix pipe iceoryx memcpy revoke\n",
 				argv[0]);
 			return o == 'h' ? 0 : 2;
 		}
@@ -868,6 +904,8 @@ int main(int argc, char **argv)
 			run_iceoryx(s);
 		if (wanted("memcpy"))
 			run_memcpy(s);
+		if (wanted("revoke"))
+			run_revoke(s);
 	}
 	report();
 	targets();
