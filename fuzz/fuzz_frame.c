@@ -149,6 +149,8 @@ static void check_ok(const uint8_t *buf, size_t len, unsigned nfds, unsigned exp
 	CHECK((f->flags & ~MP_FRAME_FLAGS_KNOWN) == 0);
 	CHECK(f->pages_slot == 0 || (f->flags & MP_FRAME_PAGES_KEEP));
 	CHECK(f->pages_slot < MP_FRAME_PAGES_SLOTS);
+	CHECK(f->out_slot == 0 || ((f->flags & MP_FRAME_OUT_KEEP) && (f->flags & MP_FRAME_OUT_PAGES)));
+	CHECK(f->out_slot < MP_FRAME_PAGES_SLOTS);
 	CHECK(f->nfds <= MP_FDS_MAX);
 	CHECK(f->data_size <= MP_DATA_MAX);
 	CHECK(f->out_capacity <= MP_DATA_MAX);

@@ -52,7 +52,7 @@ static int raw_zero(const uint8_t *raw)
 /* The flags and size the encoder should produce, computed independently. */
 static unsigned expect_flags(const struct mp_slot_msg *m)
 {
-	unsigned f = m->flags & (MP_SLOT_F_BULK | MP_SLOT_F_PAGES);
+	unsigned f = m->flags & (MP_SLOT_F_BULK | MP_SLOT_F_PAGES | MP_SLOT_F_OUTPAGES);
 
 	f |= m->forget ? MP_SLOT_F_FORGET : 0;
 	f |= (m->oid.port || m->oid.id) ? MP_SLOT_F_OID : 0;
@@ -71,6 +71,7 @@ static size_t expect_size(const struct mp_slot_msg *m, unsigned f)
 	n += (f & MP_SLOT_F_ERR) ? 8 : 0;
 	n += (f & (MP_SLOT_F_BULK | MP_SLOT_F_PAGES)) ? 16 : m->data_size;
 	n += ((f & MP_SLOT_F_BULK) && (f & MP_SLOT_F_PAGES)) ? 16 : 0;
+	n += (f & MP_SLOT_F_OUTPAGES) ? 8 : 0;
 	n += (f & MP_SLOT_F_FORGET) ? 8 : 0;
 	n += (f & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0;
 	return n;
@@ -96,7 +97,12 @@ static int msg_valid(const struct mp_slot_msg *m)
 		return 0;
 	if ((f & MP_SLOT_F_FORGET) && m->forget >> MP_SLOT_PAGES_SLOTS)
 		return 0;
-	if ((f & (MP_SLOT_F_PAGES | MP_SLOT_F_FORGET)) && m->kind == MP_SLOT_REPLY)
+	if ((f & MP_SLOT_F_FORGET) && m->kind == MP_SLOT_REPLY)
+		return 0;
+	if ((f & MP_SLOT_F_PAGES) && m->kind == MP_SLOT_REPLY && m->pages_slot != 0)
+		return 0;
+	if ((f & MP_SLOT_F_OUTPAGES) && (m->kind != MP_SLOT_CALL || !(f & MP_SLOT_F_OUTCAP) ||
+					 m->out_slot >= MP_SLOT_PAGES_SLOTS))
 		return 0;
 	if (m->kind == MP_SLOT_SIDE && ((f & ~(unsigned)MP_SLOT_F_FORGET) || m->data_size))
 		return 0;
@@ -127,11 +133,19 @@ static void check_decoded(const uint8_t *buf, size_t len, const struct mp_slot_m
 		CHECK(m->err == 0);
 	CHECK(!((m->flags & MP_SLOT_F_BULK) && (m->flags & MP_SLOT_F_PAGES)));
 	if (m->flags & MP_SLOT_F_PAGES) {
-		CHECK(m->kind == MP_SLOT_CALL || m->kind == MP_SLOT_ONEWAY);
+		CHECK(m->kind != MP_SLOT_SIDE);
 		CHECK(m->pages_slot < MP_SLOT_PAGES_SLOTS);
+		CHECK(m->kind != MP_SLOT_REPLY || m->pages_slot == 0);
 		CHECK(m->data_size > 0);
 	} else {
 		CHECK(m->pages_slot == 0);
+	}
+	if (m->flags & MP_SLOT_F_OUTPAGES) {
+		CHECK(m->kind == MP_SLOT_CALL);
+		CHECK(m->flags & MP_SLOT_F_OUTCAP);
+		CHECK(m->out_slot < MP_SLOT_PAGES_SLOTS);
+	} else {
+		CHECK(m->out_slot == 0);
 	}
 	if (m->flags & MP_SLOT_F_FORGET) {
 		CHECK(m->kind != MP_SLOT_REPLY);
@@ -174,6 +188,8 @@ static void check_same(const struct mp_slot_msg *a, const struct mp_slot_msg *b)
 	CHECK(a->err == b->err);
 	CHECK((a->flags & MP_SLOT_F_BULK) == (b->flags & MP_SLOT_F_BULK));
 	CHECK((a->flags & MP_SLOT_F_PAGES) == (b->flags & MP_SLOT_F_PAGES));
+	CHECK((a->flags & MP_SLOT_F_OUTPAGES) == (b->flags & MP_SLOT_F_OUTPAGES));
+	CHECK(a->out_slot == b->out_slot);
 	CHECK(a->forget == b->forget);
 	CHECK(a->data_size == b->data_size);
 	if (a->flags & MP_SLOT_F_PAGES) {
@@ -295,6 +311,10 @@ static void msg_build(struct reader *r, struct mp_slot_msg *m, uint8_t raw[MP_RA
 	}
 	if (sel & 0x80)
 		m->forget = wild ? (uint32_t)rd(r, 4) : (uint32_t)rd(r, 2);
+	if (sel & 0x200) {
+		m->flags |= MP_SLOT_F_OUTPAGES;
+		m->out_slot = wild ? (uint32_t)rd(r, 4) : (uint32_t)rd(r, 1) % MP_SLOT_PAGES_SLOTS;
+	}
 	if (sel & 0x10) {
 		for (unsigned k = 0; k < MP_RAW_SIZE; k++)
 			raw[k] = (uint8_t)rd(r, 1);

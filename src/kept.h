@@ -2,13 +2,17 @@
 /*
  * Shared pages kept mapped across messages (ring transports).
  *
- * Sending pages with MP_SHARE passes their memfd, and the server maps it:
- * two system calls on each side and a wake-up on the socket, every time.
- * A connection instead lets the server keep up to MP_SLOT_PAGES_SLOTS
- * shared regions mapped, each under a slot number the client chooses:
+ * Sending pages with MP_SHARE (as the input, or lent as the output
+ * buffer) passes their memfd, and the server maps it: system calls on each
+ * side and a wake-up on the socket, every time.  A connection instead lets
+ * the server keep up to MP_SLOT_PAGES_SLOTS shared regions mapped, each
+ * under a slot number the client chooses:
  *
- *   first send of a region   side frame with the memfd, PAGES_KEEP, slot h
- *   later sends              a ring slot naming h and the size (F_PAGES)
+ *   first send of a region   side frame with the memfd, PAGES_KEEP (input)
+ *                            or OUT_KEEP (output), slot h
+ *   later sends              a ring slot naming h: F_PAGES and the size
+ *                            (input), F_OUTPAGES (output, its capacity)
+ *   answer written in place  the reply slot says so (F_PAGES on a reply)
  *   region freed or moved    the next message's F_FORGET bit h
  *
  * The client's table (mp_kept_tx) says which of its regions the server

@@ -102,7 +102,7 @@ void mp_buf_release(void *p, size_t size, int kind, uint64_t id)
 void mp_call_free_buffers(struct mp_call *call)
 {
 	mp_buf_release(call->in, call->in_size, call->in_kind, call->in_id);
-	mp_buf_release(call->out, call->out_cap, call->out_kind, 0);
+	mp_buf_release(call->out, call->out_cap, call->out_kind, call->out_id);
 	call->in = NULL;
 	call->out = NULL;
 }

@@ -23,6 +23,7 @@ struct mp_call {
 	void *out;		/* output buffer given to the server, out_cap bytes */
 	size_t out_cap;
 	int out_kind;		/* enum mp_buf_kind */
+	uint64_t out_id;	/* MP_BUF_PAGES: the region */
 	uint64_t out_addr;	/* OUT_VM: the caller's output buffer; 0: not offered */
 	uint64_t t_recv;	/* mp_ticks() when it was received */
 };

@@ -471,6 +471,13 @@ static int call_out_buf(struct mp_sconn *c, struct mp_rx *rx, struct mp_call *ca
 {
 	int err;
 
+	if (rx->out_data) {	/* lent pages the connection keeps mapped */
+		call->out = rx->out_data;
+		call->out_kind = MP_BUF_PAGES;
+		call->out_id = rx->out_id;
+		rx->out_data = NULL;
+		return 0;
+	}
 	if (rx->hdr.flags & MP_FRAME_OUT_PAGES) {
 		err = mp_pages_lend_map(rx->out_fd, call->out_cap, &call->out);
 		rx->out_fd = -1;
@@ -507,7 +514,7 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 		r = mp_rid_alloc(&p->rids, &call);
 	pthread_mutex_unlock(&p->lock);
 	if (!r) {
-		mp_buf_release(call.out, call.out_cap, call.out_kind, 0);
+		mp_buf_release(call.out, call.out_cap, call.out_kind, call.out_id);
 		return p->dead ? -EPIPE : -ENOMEM;
 	}
 	msg->o.data = call.out;
@@ -626,6 +633,11 @@ static void reply_placed(struct mp_call *call, const mp_msg_t *msg, struct mp_xf
 	size_t vmin = mp_vm_min();
 	int err;
 
+	if (call->out_kind == MP_BUF_PAGES && msg->o.data == call->out) {
+		if (msg->o.size)	/* kept lent pages (ring): never sent twice */
+			x->fflags = MP_FRAME_DATA_PLACED;
+		return;
+	}
 	if (call->out_kind == MP_BUF_LENT && msg->o.data == call->out) {
 		if (msg->o.size > MP_FRAME_INLINE_MAX)
 			x->fflags = MP_FRAME_DATA_PLACED;

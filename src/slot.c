@@ -16,6 +16,7 @@ static size_t parts_size(const struct mp_slot_msg *m, unsigned flags)
 	n += (flags & MP_SLOT_F_ERR) ? 8 : 0;
 	n += (flags & MP_SLOT_F_BULK) ? 16 : 0;
 	n += (flags & MP_SLOT_F_PAGES) ? 16 : 0;
+	n += (flags & MP_SLOT_F_OUTPAGES) ? 8 : 0;
 	n += (flags & MP_SLOT_F_FORGET) ? 8 : 0;
 	n += (flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0;
 	return n + ((flags & SLOT_F_DATA_AWAY) ? 0 : m->data_size);
@@ -35,7 +36,7 @@ static int raw_is_zero(const uint8_t *raw)
 /* The optional parts this message needs. */
 static unsigned flags_for(const struct mp_slot_msg *m)
 {
-	unsigned f = m->flags & SLOT_F_DATA_AWAY;
+	unsigned f = m->flags & (SLOT_F_DATA_AWAY | MP_SLOT_F_OUTPAGES);
 
 	if (m->oid.port || m->oid.id)
 		f |= MP_SLOT_F_OID;
@@ -136,6 +137,11 @@ unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
 		pair[1] = m->data_size;
 		p = put(p, pair, 16);
 	}
+	if (flags & MP_SLOT_F_OUTPAGES) {
+		uint64_t w = m->out_slot;
+
+		p = put(p, &w, 8);
+	}
 	if (flags & MP_SLOT_F_FORGET) {
 		uint64_t w = m->forget;
 
@@ -159,8 +165,11 @@ static int hdr_ok(const struct mp_slot_hdr *h, size_t len)
 		return 0;
 	if ((h->flags & SLOT_F_DATA_AWAY) == SLOT_F_DATA_AWAY)
 		return 0;	/* one place for the data */
-	if ((h->flags & (MP_SLOT_F_PAGES | MP_SLOT_F_FORGET)) && h->kind == MP_SLOT_REPLY)
-		return 0;	/* the client's pages only */
+	if ((h->flags & MP_SLOT_F_FORGET) && h->kind == MP_SLOT_REPLY)
+		return 0;	/* the client's kept pages only */
+	if ((h->flags & MP_SLOT_F_OUTPAGES) &&
+	    (h->kind != MP_SLOT_CALL || !(h->flags & MP_SLOT_F_OUTCAP)))
+		return 0;	/* an output buffer is a call's, with its capacity */
 	return h->kind != MP_SLOT_SIDE ||
 	       ((h->flags & ~(unsigned)MP_SLOT_F_FORGET) == 0 && h->data_size == 0);
 }
@@ -206,8 +215,18 @@ static int parts_decode(const uint8_t *p, struct mp_slot_msg *m)
 		p = get(p, pair, 16);
 		if (pair[0] >= MP_SLOT_PAGES_SLOTS || pair[1] == 0 || pair[1] > MP_DATA_MAX)
 			return -EPROTO;
+		if (m->kind == MP_SLOT_REPLY && pair[0] != 0)
+			return -EPROTO;
 		m->pages_slot = (uint32_t)pair[0];
 		m->data_size = pair[1];
+	}
+	if (m->flags & MP_SLOT_F_OUTPAGES) {
+		uint64_t w;
+
+		p = get(p, &w, 8);
+		if (w >= MP_SLOT_PAGES_SLOTS)
+			return -EPROTO;
+		m->out_slot = (uint32_t)w;
 	}
 	if (m->flags & MP_SLOT_F_FORGET) {
 		uint64_t w;

@@ -2,7 +2,7 @@
 /*
  * Messages in ring slots.  A message is the byte string
  *
- *   | hdr (16) | oid? (16) | outcap? (8) | err? (8) | bulk? (16) | pages? (16) | forget? (8) | raw? (64) | data |
+ *   | hdr (16) | oid? (16) | outcap? (8) | err? (8) | bulk? (16) | pages? (16) | outpages? (8) | forget? (8) | raw? (64) | data |
  *
  * laid out in a run of whole 64-byte slots: the first slot holds its first
  * 64 bytes (word 0 is the header's stamp), every further slot 60 more
@@ -28,7 +28,7 @@
 /* Message bytes a continuation slot carries (after its zero word 0). */
 #define MP_SLOT_CONT_BYTES (MP_SLOT_SIZE - 4u)
 /* Longest message, in bytes and slots. */
-#define MP_SLOT_MSG_MAX (16u + 16u + 8u + 8u + 16u + 16u + 8u + MP_RAW_SIZE + MP_SLOT_DATA_MAX)
+#define MP_SLOT_MSG_MAX (16u + 16u + 8u + 8u + 16u + 16u + 8u + 8u + MP_RAW_SIZE + MP_SLOT_DATA_MAX)
 /* Shared pages a connection's server keeps mapped (see transport_ring.c). */
 #define MP_SLOT_PAGES_SLOTS 16u
 #define MP_SLOT_MSG_SLOTS \
@@ -47,10 +47,14 @@ enum mp_slot_flags {
 	MP_SLOT_F_ERR = 1u << 2,
 	MP_SLOT_F_BULK = 1u << 3,	/* data is in the bulk area */
 	MP_SLOT_F_RAW = 1u << 4,
-	MP_SLOT_F_PAGES = 1u << 5,	/* data is shared pages the server keeps mapped */
+	/* call, one-way: the data is shared pages the server keeps mapped;
+	 * reply: the answer is already in the caller's output buffer (its
+	 * lent pages, or written there with process_vm_writev) */
+	MP_SLOT_F_PAGES = 1u << 5,
 	MP_SLOT_F_FORGET = 1u << 6,	/* client: drop these kept mappings first */
+	MP_SLOT_F_OUTPAGES = 1u << 7,	/* call: the output buffer is kept pages */
 };
-#define MP_SLOT_F_KNOWN 0x7fu
+#define MP_SLOT_F_KNOWN 0xffu
 
 struct mp_slot_hdr {
 	uint32_t stamp;		/* ring_stamp_for(pos): written last, by ring_publish() */
@@ -74,7 +78,8 @@ struct mp_slot_msg {
 	uint64_t out_capacity;
 	int32_t err;
 	uint64_t bulk_off;
-	uint32_t pages_slot;	/* F_PAGES: which kept mapping, < MP_SLOT_PAGES_SLOTS */
+	uint32_t pages_slot;	/* F_PAGES: which kept mapping, < MP_SLOT_PAGES_SLOTS (reply: 0) */
+	uint32_t out_slot;	/* F_OUTPAGES: the kept mapping to answer into */
 	uint32_t forget;	/* F_FORGET: mask of kept mappings to drop, nonzero */
 	const void *data;
 	size_t data_size;

@@ -37,13 +37,14 @@ struct mp_xfer {
 	struct mp_pages_tx in;	/* DATA_PAGES: the region sent */
 	struct mp_pages_tx out;	/* OUT_PAGES: the caller's output pages, lent */
 	unsigned pages_slot;	/* PAGES_KEEP: where the server keeps them */
+	unsigned out_slot;	/* OUT_KEEP: where it keeps the lent output pages */
 	bool sent;		/* set once a frame carrying them left */
 };
 
 static inline void mp_xfer_init(struct mp_xfer *x)
 {
 	x->fflags = 0;
-	x->pages_slot = 0;
+	x->pages_slot = x->out_slot = 0;
 	x->sent = false;
 	mp_pages_tx_init(&x->in);
 	mp_pages_tx_init(&x->out);
@@ -85,6 +86,8 @@ struct mp_rx {
 	uint64_t pages_id;	/* MP_BUF_PAGES: the region */
 	int pages_fd;		/* DATA_PAGES: the memfd, -1 once taken */
 	int out_fd;		/* OUT_PAGES: the memfd, -1 once taken */
+	void *out_data;		/* OUT_PAGES kept by the connection: where they are */
+	uint64_t out_id;	/* and their region (released with mp_pages_auto_release) */
 	int in_bulk;		/* data is in the client's bulk area (MP_BUF_SHARED):
 				 * MP_RX_BULK_COPY copy it, MP_RX_BULK_SHARE use it there */
 	int fds[MP_FDS_MAX];

@@ -486,37 +486,87 @@ static int cli_side_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
 	return err;
 }
 
-/* Shared pages alone (no fds, nothing else lent or left in our memory)
- * may stay mapped in the server (kept.h). */
+/* Shared pages in, lent pages out, or both, and nothing else (no fds,
+ * nothing left in our memory) may stay mapped in the server (kept.h). */
 static bool pages_keepable(const mp_msg_t *msg, const struct mp_xfer *x)
 {
-	return x->fflags == (MP_FRAME_DATA_PAGES | MP_FRAME_PAGES_SHARE) && msg->i.nfds == 0;
+	const unsigned in = MP_FRAME_DATA_PAGES | MP_FRAME_PAGES_SHARE;
+	unsigned f = x->fflags;
+
+	if (msg->i.nfds || (f & ~(in | MP_FRAME_OUT_PAGES)))
+		return false;
+	if ((f & in) == in)
+		return true;
+	return (f & MP_FRAME_OUT_PAGES) && fits_ring(0, msg->i.size);	/* short input inline */
 }
 
-/* Shared pages: named by their slot when the server keeps them, else
- * sent as a side frame that asks it to keep them in a slot. */
+/* The slot the server keeps tx's region in; -1 when none (or no region). */
+static int kept_slot(const struct ring_cli *rc, const struct mp_pages_tx *tx)
+{
+	return tx->fd >= 0 ? mp_kept_tx_find(&rc->kept, tx->addr, tx->id) : -1;
+}
+
+/* A slot for tx's region (its own, or a new one), noted as taken. */
+static unsigned kept_claim(struct ring_cli *rc, const struct mp_pages_tx *tx)
+{
+	int h = kept_slot(rc, tx);
+
+	if (h < 0) {
+		h = (int)mp_kept_tx_pick(&rc->kept);
+		mp_kept_tx_set(&rc->kept, (unsigned)h, tx->addr, tx->id);
+	}
+	return (unsigned)h;
+}
+
+/* Every region of the message the server keeps: one ring slot names them. */
+static int cli_kept_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
+			const mp_msg_t *msg, struct mp_slot_msg *m, struct mp_deadline d,
+			struct mp_xfer *x, int hin, int hout)
+{
+	int err;
+
+	slot_msg_from(m, kind, (uint16_t)c->seq, msg);
+	if (hin >= 0) {
+		m->flags |= MP_SLOT_F_PAGES;
+		m->pages_slot = (uint32_t)hin;
+		m->data = NULL;
+	}
+	if (hout >= 0) {
+		m->flags |= MP_SLOT_F_OUTPAGES;
+		m->out_slot = (uint32_t)hout;
+	}
+	m->forget = rc->forget;
+	err = cli_reserve(c, rc, mp_slot_count(m), d);
+	x->sent = !err;
+	return err;
+}
+
+/* Shared pages: named by their slots when the server keeps them all,
+ * else sent as a side frame that asks it to keep them (in slots we note
+ * as taken; a failed send forgets them again). */
 static int cli_pages_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
 			 const mp_msg_t *msg, struct mp_slot_msg *m, struct mp_deadline d,
 			 struct mp_xfer *x)
 {
-	int h = mp_kept_tx_find(&rc->kept, x->in.addr, x->in.id), err;
+	int hin = kept_slot(rc, &x->in), hout = kept_slot(rc, &x->out), err;
 
-	if (h >= 0) {
-		slot_msg_from(m, kind, (uint16_t)c->seq, msg);
-		m->flags = MP_SLOT_F_PAGES;
-		m->pages_slot = (uint32_t)h;
-		m->data = NULL;
-		m->forget = rc->forget;
-		err = cli_reserve(c, rc, mp_slot_count(m), d);
-		x->sent = !err;
-		return err;
+	if ((x->in.fd < 0 || hin >= 0) && (x->out.fd < 0 || hout >= 0))
+		return cli_kept_msg(c, rc, kind, msg, m, d, x, hin, hout);
+	if (x->in.fd >= 0) {
+		x->fflags |= MP_FRAME_PAGES_KEEP;
+		x->pages_slot = kept_claim(rc, &x->in);
 	}
-	h = (int)mp_kept_tx_pick(&rc->kept);
-	x->fflags |= MP_FRAME_PAGES_KEEP;
-	x->pages_slot = (unsigned)h;
+	if (x->out.fd >= 0) {
+		x->fflags |= MP_FRAME_OUT_KEEP;
+		x->out_slot = kept_claim(rc, &x->out);
+	}
 	err = cli_side_msg(c, rc, kind, msg, m, d, x);
-	if (!err)
-		mp_kept_tx_set(&rc->kept, (unsigned)h, x->in.addr, x->in.id);
+	if (err) {
+		if (x->fflags & MP_FRAME_PAGES_KEEP)
+			mp_kept_tx_set(&rc->kept, x->pages_slot, NULL, 0);
+		if (x->fflags & MP_FRAME_OUT_KEEP)
+			mp_kept_tx_set(&rc->kept, x->out_slot, NULL, 0);
+	}
 	return err;
 }
 
@@ -557,19 +607,25 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
 	return err && !cli_taken(rc, pos) ? -ECONNRESET : 0;
 }
 
-/* Copy a ring reply into the caller's output part. */
-static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t *msg)
+/* Copy a ring reply into the caller's output part.  An answer the server
+ * says it placed must be one we let it place (lent pages, our memory). */
+static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t *msg,
+			  const struct mp_xfer *x)
 {
 	const void *src = m->data;
 
 	if (m->data_size > msg->o.size)
 		return -EPROTO;
-	if (m->flags & MP_SLOT_F_BULK) {
+	if (m->flags & MP_SLOT_F_PAGES) {
+		if (!(x->fflags & (MP_FRAME_OUT_PAGES | MP_FRAME_OUT_VM)))
+			return -EPROTO;
+		src = NULL;	/* already there */
+	} else if (m->flags & MP_SLOT_F_BULK) {
 		if (!mp_bulk_fits(&rc->bulk, m->bulk_off, m->data_size))
 			return -EPROTO;
 		src = rc->bulk.s2c + m->bulk_off;
 	}
-	if (m->data_size)
+	if (m->data_size && src)
 		memcpy(msg->o.data, src, m->data_size);
 	msg->o.size = m->data_size;
 	msg->o.err = m->err;
@@ -598,7 +654,7 @@ static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg
 	if (m.seq != (uint16_t)c->seq)
 		return -EPROTO;	/* one call in flight: any other reply is a lie */
 	if (m.kind == MP_SLOT_REPLY)
-		return cli_reply_fill(rc, &m, msg) ? -EPROTO : 1;
+		return cli_reply_fill(rc, &m, msg, x) ? -EPROTO : 1;
 	if (!rc->page && (r = cli_take_welcome(c, rc)) <= 0)
 		return -EPROTO;
 	r = mp_sockt_recv_reply(c->fd, (uint16_t)c->seq, msg, x);	/* the ring carries 16 bits */
@@ -802,20 +858,40 @@ static int srv_take_bulk(struct ring_srv *rs, struct mp_rx *rx)
 	return err ? -EPROTO : 2;
 }
 
-/* Shared pages to keep mapped: mapped here (not by server.c) so that the
- * next message, which may name their slot, finds them. */
+/* Map a client's shared pages (fd, consumed) to keep in slot h. */
+static int srv_keep_one(struct ring_srv *rs, int fd, size_t size, unsigned h, void **addr,
+			uint64_t *id)
+{
+	int err = mp_pages_rx_map(fd, size, true, MP_PAGES_RX_AUTO | MP_PAGES_RX_KEPT, addr, id);
+
+	if (!err)
+		mp_kept_rx_install(&rs->kept, h, *addr, *id);
+	return err;
+}
+
+/* Shared pages (in, lent out) to keep mapped: mapped here, not by
+ * server.c, so that the next message, which may name their slot, finds
+ * them. */
 static int srv_keep_pages(struct ring_srv *rs, struct mp_rx *rx)
 {
-	int err = mp_pages_rx_map(rx->pages_fd, rx->hdr.data_size, true,
-				  MP_PAGES_RX_AUTO | MP_PAGES_RX_KEPT, &rx->data, &rx->pages_id);
+	int err = 0;
 
-	rx->pages_fd = -1;
+	if (rx->hdr.flags & MP_FRAME_PAGES_KEEP) {
+		err = srv_keep_one(rs, rx->pages_fd, rx->hdr.data_size, rx->hdr.pages_slot,
+				   &rx->data, &rx->pages_id);
+		rx->pages_fd = -1;
+		if (!err)
+			rx->data_kind = MP_BUF_PAGES;
+	}
+	if (!err && (rx->hdr.flags & MP_FRAME_OUT_KEEP)) {
+		err = srv_keep_one(rs, rx->out_fd, rx->hdr.out_capacity, rx->hdr.out_slot,
+				   &rx->out_data, &rx->out_id);
+		rx->out_fd = -1;
+	}
 	if (err) {
 		mp_rx_release(rx);
 		return -EPROTO;
 	}
-	rx->data_kind = MP_BUF_PAGES;
-	mp_kept_rx_install(&rs->kept, rx->hdr.pages_slot, rx->data, rx->pages_id);
 	return 1;
 }
 
@@ -830,7 +906,7 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 		mp_rx_release(rx);
 		return -EPROTO;
 	}
-	if (rx->hdr.flags & MP_FRAME_PAGES_KEEP)
+	if (rx->hdr.flags & (MP_FRAME_PAGES_KEEP | MP_FRAME_OUT_KEEP))
 		return srv_keep_pages(rs, rx);
 	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
 }
@@ -844,12 +920,17 @@ static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struc
 {
 	uint64_t off = m->bulk_off & ~MP_BULK_OFF_SHARE;
 
+	rx->pages_fd = rx->out_fd = -1;
+	if (m->flags & MP_SLOT_F_OUTPAGES) {
+		if (mp_kept_rx_use(&rs->kept, m->out_slot, m->out_capacity, &rx->out_data, &rx->out_id))
+			return -EPROTO;
+		rx->hdr.flags |= MP_FRAME_OUT_PAGES;
+	}
 	if (m->flags & MP_SLOT_F_PAGES) {
-		rx->pages_fd = rx->out_fd = -1;
 		if (mp_kept_rx_use(&rs->kept, m->pages_slot, m->data_size, &rx->data, &rx->pages_id))
 			return -EPROTO;
 		rx->data_kind = MP_BUF_PAGES;
-		rx->hdr.flags = MP_FRAME_DATA_PAGES | MP_FRAME_PAGES_SHARE;
+		rx->hdr.flags |= MP_FRAME_DATA_PAGES | MP_FRAME_PAGES_SHARE;
 		return 0;
 	}
 	if (m->flags & MP_SLOT_F_BULK) {
@@ -894,8 +975,10 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 	}
 	rx_from_slot(rx, &m);
 	err = srv_take_data(rs, &m, rx);
-	if (err)
+	if (err) {
+		mp_rx_release(rx);
 		return err;
+	}
 	srv_consumed(rs, (uint64_t)n, oneway);
 	return 1;
 }
@@ -982,7 +1065,13 @@ static int ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg,
 	int err = 0;
 
 	pthread_mutex_lock(&rs->txlock);
-	if (x->fflags || !srv_reply_data(rs, msg, &m)) {
+	if (x->fflags == MP_FRAME_DATA_PLACED && msg->o.nfds == 0) {
+		/* in the caller's output buffer already: say so on the ring */
+		m.flags = MP_SLOT_F_PAGES;
+		m.data_size = msg->o.size;
+		m.err = msg->o.err;
+		m.raw = msg->o.raw;
+	} else if (x->fflags || !srv_reply_data(rs, msg, &m)) {
 		m = (struct mp_slot_msg){ .kind = MP_SLOT_SIDE, .seq = (uint16_t)seq };
 		err = ring_has_space(&rs->tx, 1) == 1 ? mp_sockt_srv_reply(c->fd, (uint16_t)seq, msg, x)
 						       : -EAGAIN;

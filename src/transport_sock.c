@@ -38,6 +38,9 @@ void mp_rx_release(struct mp_rx *rx)
 	if ((rx->hdr.flags & MP_FRAME_OUT_PAGES) && rx->out_fd >= 0)
 		close(rx->out_fd);
 	rx->pages_fd = rx->out_fd = -1;
+	if (rx->out_data)
+		mp_pages_auto_release(rx->out_data, rx->out_id);
+	rx->out_data = NULL;
 	mp_fds_close(rx->fds, rx->nfds);
 	rx->nfds = 0;
 }
@@ -103,7 +106,9 @@ static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, cons
 	if (xf & MP_FRAME_OUT_VM)
 		f->out_addr = (uintptr_t)m->o.data;
 	if (xf & MP_FRAME_PAGES_KEEP)
-		f->pages_slot = x->pages_slot;
+		f->pages_slot = (uint16_t)x->pages_slot;
+	if (xf & MP_FRAME_OUT_KEEP)
+		f->out_slot = (uint16_t)x->out_slot;
 }
 
 int mp_sockt_send(int fd, unsigned kind, uint64_t seq, const mp_msg_t *msg, struct mp_deadline d,

@@ -42,7 +42,7 @@ static int addr_ok(uint64_t addr, uint64_t len, int flag)
 static int flags_ok(const struct mp_frame *f)
 {
 	unsigned fl = f->flags, where = fl & MP_FRAME_DATA_WHERE;
-	unsigned call_only = MP_FRAME_DATA_VM | MP_FRAME_OUT_VM | MP_FRAME_OUT_PAGES;
+	unsigned call_only = MP_FRAME_DATA_VM | MP_FRAME_OUT_VM | MP_FRAME_OUT_PAGES | MP_FRAME_OUT_KEEP;
 	unsigned reply_only = MP_FRAME_DATA_PLACED | MP_FRAME_VM_REFUSED;
 
 	if (fl & ~MP_FRAME_FLAGS_KNOWN)
@@ -52,9 +52,16 @@ static int flags_ok(const struct mp_frame *f)
 	if ((fl & MP_FRAME_PAGES_SHARE) && !(fl & MP_FRAME_DATA_PAGES))
 		return 0;
 	if (fl & MP_FRAME_PAGES_KEEP) {
-		if (!(fl & MP_FRAME_PAGES_SHARE) || f->kind == MP_FRAME_REPLY || f->pages_slot >= MP_FRAME_PAGES_SLOTS)
+		if (!(fl & MP_FRAME_PAGES_SHARE) || f->kind == MP_FRAME_REPLY ||
+		    f->pages_slot >= MP_FRAME_PAGES_SLOTS)
 			return 0;
 	} else if (f->pages_slot) {
+		return 0;
+	}
+	if (fl & MP_FRAME_OUT_KEEP) {
+		if (!(fl & MP_FRAME_OUT_PAGES) || f->out_slot >= MP_FRAME_PAGES_SLOTS)
+			return 0;
+	} else if (f->out_slot) {
 		return 0;
 	}
 	if ((fl & call_only) && f->kind != MP_FRAME_CALL)

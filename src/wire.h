@@ -28,7 +28,9 @@
  *   MP_FRAME_PAGES_KEEP  (ring transports, with DATA_PAGES | PAGES_SHARE) the
  *                        server keeps the shared pages mapped as pages_slot
  *                        of this connection: later messages name them by
- *                        that number in a ring slot (MP_SLOT_F_PAGES).
+ *                        that number in a ring slot (MP_SLOT_F_PAGES);
+ *   MP_FRAME_OUT_KEEP    (ring transports, call, with OUT_PAGES) the same for
+ *                        the lent output pages, as out_slot.
  * Descriptors: the user's nfds, then the data memfd (DATA_MEMFD or
  * DATA_PAGES), then the lent output memfd (OUT_PAGES).
  * The frame comes from a peer: mp_frame_decode() reads it once into
@@ -66,8 +68,9 @@ enum mp_frame_flags {
 	MP_FRAME_DATA_PLACED = 1u << 6,	/* reply: data already in the output buffer */
 	MP_FRAME_VM_REFUSED = 1u << 7,	/* reply: send the call again with its data */
 	MP_FRAME_PAGES_KEEP = 1u << 8,	/* shared pages: keep them mapped as pages_slot */
+	MP_FRAME_OUT_KEEP = 1u << 9,	/* lent output pages: keep them mapped as out_slot */
 };
-#define MP_FRAME_FLAGS_KNOWN 0x1ffu
+#define MP_FRAME_FLAGS_KNOWN 0x3ffu
 /* Kept shared pages per connection (MP_SLOT_PAGES_SLOTS on the ring). */
 #define MP_FRAME_PAGES_SLOTS 16u
 /* Flags that say where the data is; at most one is set (none: inline). */
@@ -84,7 +87,8 @@ struct mp_frame {
 	uint64_t seq;		/* call number on this connection */
 	uint64_t oid_id;
 	uint32_t oid_port;
-	uint32_t pages_slot;	/* PAGES_KEEP: < MP_FRAME_PAGES_SLOTS, else zero */
+	uint16_t pages_slot;	/* PAGES_KEEP: < MP_FRAME_PAGES_SLOTS, else zero */
+	uint16_t out_slot;	/* OUT_KEEP: < MP_FRAME_PAGES_SLOTS, else zero */
 	uint64_t data_size;	/* bytes of data, inline or in the memfd */
 	uint64_t out_capacity;	/* call: the caller's output buffer size */
 	uint8_t raw[MP_RAW_SIZE];

@@ -833,6 +833,69 @@ TEST(pages_lent_output)
 	srv_stop(port, pid);
 }
 
+/* Output pages lent again and again (kept mapped by a ring server), more
+ * regions than it keeps, answers of every length (none, inline, long):
+ * each answer lands in the right pages, o.size exact, nothing beyond it
+ * written. */
+TEST(pages_lent_output_again)
+{
+	enum { NREG = 19 };
+	static const size_t lens[] = { 0, 1, 100, 4096, 5000, 40000, 3 * MIB + 7 };
+	pid_t pid;
+	mp_port_t port = srv_start("/pg/lendagain", &pid);
+	size_t cap = 4 * MIB;
+	unsigned char *out[NREG], *want = xmalloc(cap);
+	unsigned char in[16] = "again";
+	mp_msg_t m;
+
+	for (int k = 0; k < NREG; k++)
+		out[k] = pages(cap);
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < NREG; k++) {
+			size_t n = lens[(size_t)(k + round) % (sizeof(lens) / sizeof(lens[0]))];
+			uint32_t seed = (uint32_t)(round * 50 + k);
+
+			memset(out[k], 0x11, n + 1);
+			CHECK_OK(call(port, T_OUT_WRITE, MP_SHARE, in, sizeof(in), out[k], cap,
+				      (struct ask){ .seed = seed, .arg = n }, &m));
+			CHECK_EQ(m.o.size, n);
+			CHECK_EQ(seen_of(&m).ocap, cap);
+			h_fill(want, n, seed);
+			CHECK_MEM(out[k], want, n);
+			CHECK_EQ(out[k][n], 0x11);
+		}
+	}
+	for (int k = 0; k < NREG; k++)
+		CHECK_OK(mp_pages_free(out[k], cap));
+	free(want);
+	srv_stop(port, pid);
+}
+
+/* The same pages lent for the answer and shared as the input: the server
+ * reads the request and answers over it. */
+TEST(pages_lent_output_same_as_input)
+{
+	pid_t pid;
+	mp_port_t port = srv_start("/pg/lendsame", &pid);
+	size_t cap = 256 * KIB, n = 100 * KIB + 3;
+	unsigned char *p = pages(cap), *want = xmalloc(cap);
+	mp_msg_t m;
+
+	for (int round = 0; round < 3; round++) {
+		h_fill(p, cap, 60u + (uint32_t)round);
+		CHECK_OK(call(port, T_OUT_WRITE, MP_SHARE, p, cap, p, cap,
+			      (struct ask){ .seed = 70u + (uint32_t)round, .arg = n }, &m));
+		CHECK_EQ(m.o.size, n);
+		h_fill(want, cap, 60u + (uint32_t)round);
+		CHECK_EQ(seen_of(&m).csum, fnv(want, cap));	/* it read the request first */
+		h_fill(want, n, 70u + (uint32_t)round);
+		CHECK_MEM(p, want, n);
+	}
+	CHECK_OK(mp_pages_free(p, cap));
+	free(want);
+	srv_stop(port, pid);
+}
+
 TEST(pages_reply_pages)
 {
 	pid_t pid;
