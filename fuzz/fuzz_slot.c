@@ -82,8 +82,10 @@ static int msg_valid(const struct mp_slot_msg *m)
 {
 	unsigned f = expect_flags(m);
 
-	if (m->kind < MP_SLOT_CALL || m->kind > MP_SLOT_SIDE)
+	if (m->kind < MP_SLOT_CALL || m->kind > MP_SLOT_CTRL)
 		return 0;
+	if (m->kind == MP_SLOT_CTRL)
+		return f == MP_SLOT_F_FORGET && m->data_size == 0 && !(m->forget >> MP_SLOT_PAGES_SLOTS);
 	if (m->out_capacity && (m->kind != MP_SLOT_CALL || m->out_capacity > MP_DATA_MAX))
 		return 0;
 	if (m->err && m->kind != MP_SLOT_REPLY)
@@ -118,7 +120,7 @@ static void check_decoded(const uint8_t *buf, size_t len, const struct mp_slot_m
 	CHECK(len % MP_SLOT_SIZE == 0 && len >= MP_SLOT_SIZE);
 	CHECK(len <= MP_SLOT_MSG_SLOTS * MP_SLOT_SIZE);
 	CHECK((size_t)h.nslots * MP_SLOT_SIZE == len);
-	CHECK(m->kind >= MP_SLOT_CALL && m->kind <= MP_SLOT_SIDE);
+	CHECK(m->kind >= MP_SLOT_CALL && m->kind <= MP_SLOT_CTRL);
 	CHECK(m->kind == h.kind && m->flags == h.flags && m->type == h.type && m->seq == h.seq);
 	CHECK((m->flags & ~MP_SLOT_F_KNOWN) == 0);
 	CHECK(m->oid.reserved == 0);
@@ -175,6 +177,8 @@ static void check_decoded(const uint8_t *buf, size_t len, const struct mp_slot_m
 	}
 	if (m->kind == MP_SLOT_SIDE)
 		CHECK((m->flags & ~(unsigned)MP_SLOT_F_FORGET) == 0 && m->data_size == 0);
+	if (m->kind == MP_SLOT_CTRL)
+		CHECK(m->flags == MP_SLOT_F_FORGET && m->data_size == 0 && m->forget != 0);
 }
 
 /* a and b describe the same message (raw NULL reads as all zero). */
@@ -289,7 +293,7 @@ static void msg_build(struct reader *r, struct mp_slot_msg *m, uint8_t raw[MP_RA
 	int wild = (sel & 0x100) != 0;
 
 	memset(m, 0, sizeof(*m));
-	m->kind = (unsigned)rd(r, 1) % 6;	/* 0 and 5 are invalid */
+	m->kind = (unsigned)rd(r, 1) % 7;	/* 0 and 6 are invalid */
 	m->type = (uint32_t)rd(r, 4);
 	m->seq = (uint16_t)rd(r, 2);
 	if (sel & 0x01) {

@@ -139,6 +139,18 @@ static void cconn_drop(struct mp_tls *tls, struct mp_cconn *c)
 			cache_drop(tls, k);
 }
 
+void mp_cconn_pages_freed(void)
+{
+	struct mp_tls *tls = mp_tls_peek();
+
+	for (unsigned k = 0; tls && k < tls->nconns; k++) {
+		struct mp_cconn *c = tls->conns[k];
+
+		if (c->fork_gen == mp_fork_gen && c->tp->pages_freed)
+			c->tp->pages_freed(c);
+	}
+}
+
 enum { SEND_CALL, SEND_ONEWAY };
 
 static int receivers_waiting(struct mp_cconn *c)

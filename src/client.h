@@ -12,4 +12,8 @@
 /* Close every connection of a thread (at its exit). */
 void mp_cconn_close_all(struct mp_tls *tls);
 
+/* Pages this thread shared were freed: its connections tell their
+ * servers to let go of them now (kept.h). */
+void mp_cconn_pages_freed(void);
+
 #endif

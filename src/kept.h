@@ -13,7 +13,8 @@
  *   later sends              a ring slot naming h: F_PAGES and the size
  *                            (input), F_OUTPAGES (output, its capacity)
  *   answer written in place  the reply slot says so (F_PAGES on a reply)
- *   region freed or moved    the next message's F_FORGET bit h
+ *   region freed or moved    F_FORGET bit h: on the next message, or at
+ *                            once in a CTRL slot when this thread frees it
  *
  * The client's table (mp_kept_tx) says which of its regions the server
  * holds where; the server's (mp_kept_rx) maps slot numbers to its

@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "compiler.h"
 #include "data.h"
 #include "wire.h"
@@ -32,6 +33,7 @@ struct pg_region {
 	uint8_t autofree;	/* received, left to the library */
 	uint8_t doomed;		/* released while in flight: drop when the send ends */
 	uint8_t kept;		/* received shared, kept mapped by a connection */
+	uint8_t shared_out;	/* sent with MP_SHARE: a server may keep it mapped */
 	uint32_t busy;		/* shares (and lends) in flight */
 	uint32_t uses;		/* kept: deliveries not yet released */
 	uint64_t id;
@@ -257,6 +259,7 @@ static struct pg_region *region_named(const void *addr, size_t len)
 int mp_pages_free(void *addr, size_t len)
 {
 	struct pg_region *r;
+	bool shared = false;
 	int err = 0;
 
 	pthread_mutex_lock(&pg_lock);
@@ -267,9 +270,13 @@ int mp_pages_free(void *addr, size_t len)
 		err = -EBUSY;
 	else if (r->kept)
 		r->autofree = 1;	/* the connection still maps them: back to the library */
-	else
+	else {
+		shared = r->shared_out;
 		region_drop(r);
+	}
 	pthread_mutex_unlock(&pg_lock);
+	if (shared)
+		mp_cconn_pages_freed();	/* a server may keep them mapped */
 	return err;
 }
 
@@ -410,10 +417,12 @@ int mp_pages_tx_begin(struct mp_pages_tx *tx, const void *data, size_t size, uns
 	}
 	if (err)
 		goto out;
-	if (share)
+	if (share) {
 		r->busy++;
-	else
+		r->shared_out = 1;
+	} else {
 		r->moving = 1;
+	}
 	*tx = (struct mp_pages_tx){ .fd = r->fd, .share = share, .addr = (void *)r->addr,
 				    .len = r->len, .id = r->id };
 	err = 1;

@@ -157,8 +157,10 @@ unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
 
 static int hdr_ok(const struct mp_slot_hdr *h, size_t len)
 {
-	if (h->kind < MP_SLOT_CALL || h->kind > MP_SLOT_SIDE || (h->flags & ~MP_SLOT_F_KNOWN))
+	if (h->kind < MP_SLOT_CALL || h->kind > MP_SLOT_CTRL || (h->flags & ~MP_SLOT_F_KNOWN))
 		return 0;
+	if (h->kind == MP_SLOT_CTRL)
+		return h->flags == MP_SLOT_F_FORGET && h->data_size == 0;
 	if (h->nslots == 0 || h->nslots > MP_SLOT_MSG_SLOTS || (size_t)h->nslots * MP_SLOT_SIZE != len)
 		return 0;
 	if (h->data_size > MP_SLOT_DATA_MAX || ((h->flags & SLOT_F_DATA_AWAY) && h->data_size))

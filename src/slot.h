@@ -39,6 +39,7 @@ enum mp_slot_kind {
 	MP_SLOT_ONEWAY = 2,
 	MP_SLOT_REPLY = 3,
 	MP_SLOT_SIDE = 4,	/* the message is the next frame on the socket */
+	MP_SLOT_CTRL = 5,	/* client, no message: only F_FORGET (see kept.h) */
 };
 
 enum mp_slot_flags {

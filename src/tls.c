@@ -63,6 +63,11 @@ void mp_lib_init(void)
 	pthread_once(&tls_once, tls_init_once);
 }
 
+struct mp_tls *mp_tls_peek(void)
+{
+	return tls_cur;
+}
+
 struct mp_tls *mp_tls_get(void)
 {
 	struct mp_tls *tls = tls_cur;

@@ -27,6 +27,8 @@ void mp_lib_init(void);
 
 /* This thread's state, created on first use; NULL when out of memory. */
 struct mp_tls *mp_tls_get(void);
+/* This thread's state if it has any, else NULL (nothing is created). */
+struct mp_tls *mp_tls_peek(void);
 
 void mp_tls_oneway_set(struct mp_tls *tls, void *data, size_t size, int mapped);
 void mp_tls_oneway_release(struct mp_tls *tls);

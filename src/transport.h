@@ -110,6 +110,8 @@ struct mp_transport {
 		      struct mp_xfer *x);
 	/* Client: release transport state (optional). */
 	void (*close)(struct mp_cconn *c);
+	/* Client: pages regions were freed (optional): tell the server. */
+	void (*pages_freed)(struct mp_cconn *c);
 	/* Client: receivers waiting in mp_recv() (optional: else the port file). */
 	int (*receiver_waiting)(struct mp_cconn *c);
 	/* Server: take one message without blocking; -EAGAIN when none,

@@ -694,6 +694,23 @@ static int ring_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadli
 	return cli_send(c, rc, MP_SLOT_ONEWAY, msg, d, x);
 }
 
+/* Regions were freed: a server that keeps any of them lets go now, not
+ * only with our next message (which may never come).  Best effort: with
+ * no room on the ring the next message says it. */
+static void ring_pages_freed(struct mp_cconn *c)
+{
+	struct ring_cli *rc = c->tp_priv;
+	struct mp_slot_msg m = { .kind = MP_SLOT_CTRL };
+
+	m.forget = mp_kept_tx_stale(&rc->kept, NULL);
+	if (!m.forget || atomic_load_explicit(&rc->r->server.closed, memory_order_relaxed) ||
+	    ring_has_space(&rc->tx, 1) != 1)
+		return;
+	ring_put(&rc->tx, rc->buf, &m);
+	mp_kept_tx_sent(&rc->kept, m.forget);
+	cli_doorbell(c, rc);
+}
+
 static int ring_receiver_waiting(struct mp_cconn *c)
 {
 	struct ring_cli *rc = c->tp_priv;
@@ -969,6 +986,10 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 	memset(rx, 0, sizeof(*rx));
 	if (m.forget)
 		mp_kept_rx_drop(&rs->kept, m.forget);
+	if (m.kind == MP_SLOT_CTRL) {
+		srv_consumed(rs, (uint64_t)n, 1);
+		return 2;
+	}
 	if (m.kind == MP_SLOT_SIDE) {
 		srv_consumed(rs, (uint64_t)n, oneway);
 		return srv_take_side(c, rx, m.seq, buf, buflen);
@@ -1090,6 +1111,7 @@ static int ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg,
 	.oneway = ring_oneway,				\
 	.close = ring_close,				\
 	.receiver_waiting = ring_receiver_waiting,	\
+	.pages_freed = ring_pages_freed,		\
 	.srv_recv = ring_srv_recv,			\
 	.srv_reply = ring_srv_reply,			\
 	.srv_event = ring_srv_event,			\
