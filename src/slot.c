@@ -159,10 +159,10 @@ static int hdr_ok(const struct mp_slot_hdr *h, size_t len)
 {
 	if (h->kind < MP_SLOT_CALL || h->kind > MP_SLOT_CTRL || (h->flags & ~MP_SLOT_F_KNOWN))
 		return 0;
-	if (h->kind == MP_SLOT_CTRL)
-		return h->flags == MP_SLOT_F_FORGET && h->data_size == 0;
 	if (h->nslots == 0 || h->nslots > MP_SLOT_MSG_SLOTS || (size_t)h->nslots * MP_SLOT_SIZE != len)
 		return 0;
+	if (h->kind == MP_SLOT_CTRL)
+		return h->flags == MP_SLOT_F_FORGET && h->data_size == 0;
 	if (h->data_size > MP_SLOT_DATA_MAX || ((h->flags & SLOT_F_DATA_AWAY) && h->data_size))
 		return 0;
 	if ((h->flags & SLOT_F_DATA_AWAY) == SLOT_F_DATA_AWAY)
@@ -226,8 +226,8 @@ static int parts_decode(const uint8_t *p, struct mp_slot_msg *m)
 		uint64_t w;
 
 		p = get(p, &w, 8);
-		if (w >= MP_SLOT_PAGES_SLOTS)
-			return -EPROTO;
+		if (w >= MP_SLOT_PAGES_SLOTS || m->out_capacity == 0)
+			return -EPROTO;	/* lent pages hold an answer of some length */
 		m->out_slot = (uint32_t)w;
 	}
 	if (m->flags & MP_SLOT_F_FORGET) {
