@@ -204,8 +204,10 @@ typedef struct mp_ns_entry {
 	int32_t owner_pid;	/* the pid that registered it */
 	uint32_t mode;		/* access mode bits */
 	uint32_t live;		/* 1 live, 0 stale (owner gone) */
-	uint32_t reserved;
+	uint32_t flags;		/* MP_NS_ENTRY_MOUNT: a mount point */
 } mp_ns_entry_t;
+
+#define MP_NS_ENTRY_MOUNT 0x1u	/* lookups below it go to its server */
 
 typedef int (*mp_ns_list_fn)(const mp_ns_entry_t *entry, void *arg);
 
@@ -303,10 +305,17 @@ MP_API const char *mp_strerror(int err);
  *     writes is its own.  When the seal is refused (the pages were shared
  *     before, or a hostile sender kept a mapping) the receiver gets a copy
  *     instead.  Moving pages on that the receiver wrote copies them once.
+ *     The sender seals them itself before they leave; a move that fails
+ *     leaves them with the sender, unchanged and writable.
  *   MP_SHARE: both sides keep the same pages mapped read-write and see
  *     each other's writes at once.  The receiver cannot rely on their
  *     contents: a hostile sender may change them at any time, so it
- *     copies what it must validate.
+ *     copies what it must validate.  On the ring and hybrid transports a
+ *     server keeps a client's shared pages (input, or lent output) mapped
+ *     between messages, up to 16 regions per connection, so sharing the
+ *     same pages again costs one ring slot; it lets go when the client
+ *     frees or moves them or the connection ends.  Such pages are copied,
+ *     not moved, if the server sends them on with MP_MOVE.
  *
  * Received pages (msg->flags MP_MOVE or MP_SHARE in mp_recv) are the
  * receiver's: mp_pages_free() releases them, sending them gives them on.
@@ -360,8 +369,12 @@ MP_API void *mp_pages_alloc(size_t len);
 
 /*
  * Release pages from mp_pages_alloc(), or received ones (addr: i.data,
- * len: i.size or more, within the same whole pages).  Unmapped at once;
- * the memory goes back to the system when no process maps it any more.
+ * len: i.size or more, within the same whole pages).  Unmapped at once
+ * (received shared pages that the connection keeps mapped stay mapped
+ * until their client lets go of them); the memory goes back to the system
+ * when no process maps it any more.  Servers that keep freed shared
+ * pages mapped are told to let go: at once by this thread's connections,
+ * with their next message by other threads' connections.
  * Errors: -EINVAL addr/len do not name pages of this process (never
  * allocated, freed already, moved away, or len of other whole pages);
  * -EBUSY another thread is sending them.

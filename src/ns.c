@@ -485,6 +485,7 @@ static int list_entry(struct ns_walk *w, const char *epath, const char *path)
 	e.owner_pid = r.pid;
 	e.mode = st.st_mode & 0777;
 	e.live = (uint32_t)record_live(w->root, &r);
+	e.flags = (r.flags & MP_NS_REC_MOUNT) ? MP_NS_ENTRY_MOUNT : 0;
 	return w->fn(&e, w->arg);
 }
 

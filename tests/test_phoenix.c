@@ -977,14 +977,19 @@ TEST(mount_root_file_server)
 	CHECK_ERR(mp_lookup_dev("/", &file, &dev), -ENOENT);
 }
 
+/* Counts "/" and "/m" as mount points, and plain entries in n[2]. */
 static int list_count(const mp_ns_entry_t *e, void *arg)
 {
 	int *n = arg;
+	bool mount = e->flags & MP_NS_ENTRY_MOUNT;
 
-	if (strcmp(e->path, "/") == 0)
+	CHECK_EQ(e->flags & ~MP_NS_ENTRY_MOUNT, 0);
+	if (strcmp(e->path, "/") == 0 && mount)
 		n[0]++;
-	if (strcmp(e->path, "/m") == 0)
+	else if (strcmp(e->path, "/m") == 0 && mount)
 		n[1]++;
+	else if (!mount)
+		n[2]++;
 	return 0;
 }
 
@@ -996,7 +1001,7 @@ TEST(mount_points_are_entries)
 {
 	mp_port_t port;
 	mp_oid_t me, oid, file;
-	int n[2] = { 0, 0 };
+	int n[3] = { 0, 0, 0 };
 
 	CHECK_OK(mp_port_create(&port));
 	me = (mp_oid_t){ .port = port, .id = 1 };
@@ -1019,6 +1024,7 @@ TEST(mount_points_are_entries)
 	CHECK_OK(mp_ns_list("/", list_count, n));
 	CHECK_EQ(n[0], 1);
 	CHECK_EQ(n[1], 1);
+	CHECK_EQ(n[2], 1);	/* "/d/entry", listed as no mount point */
 	CHECK_OK(mp_lookup_dev("/", &file, NULL));
 	CHECK_EQ(file.port, port);
 	CHECK_ERR(mp_port_unregister("/"), -EINVAL);	/* goes with its port */

@@ -142,16 +142,17 @@ static void ls_print(const struct ls_table *t)
 	for (size_t k = 0; k < t->n; k++) {
 		const mp_ns_entry_t *e = &t->v[k];
 
-		printf("%-*s %6" PRIu32 " %6" PRIu64 " %8" PRId32 " %5.4" PRIo32 " %s\n", w,
+		printf("%-*s %6" PRIu32 " %6" PRIu64 " %8" PRId32 " %5.4" PRIo32 " %s%s\n", w,
 		       e->path, e->oid.port, e->oid.id, e->owner_pid, e->mode,
-		       e->live ? "live" : "stale");
+		       e->live ? "live" : "stale", (e->flags & MP_NS_ENTRY_MOUNT) ? " mount" : "");
 	}
 }
 
 static const char ls_help[] =
 	"usage: msgport ls [PATH]\n"
 	"List the namespace entries at or below PATH (default: all):\n"
-	"path, port, id, owner pid, mode (octal) and live/stale.\n";
+	"path, port, id, owner pid, mode (octal), live/stale, and \"mount\" for\n"
+	"a mount point (lookups below it are answered by its server).\n";
 
 static int cmd_ls(int argc, char **argv)
 {
