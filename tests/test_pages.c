@@ -11,6 +11,7 @@
 #include <inttypes.h>
 #include <dirent.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -747,6 +748,107 @@ TEST(pages_share_many_regions)
 	for (int k = 0; k < NREG; k++)
 		CHECK_OK(mp_pages_free(r[k], len));
 	free(want);
+	srv_stop(port, pid);
+}
+
+/* ------------------------------------------------------------ threads */
+
+/* A pages server whose port three threads serve at once. */
+static void *mt_serve(void *arg)
+{
+	mp_port_t port = (mp_port_t)(uintptr_t)arg;
+
+	for (;;) {
+		mp_msg_t m;
+		mp_rid_t rid = 0;
+		int r = mp_recv(port, &m, &rid, MP_FOREVER);
+
+		if (r < 0)
+			return NULL;	/* the port is gone: T_QUIT came */
+		if (r == 0 && !serve_one(port, &m, rid)) {
+			CHECK_OK(mp_port_destroy(port));
+			return NULL;
+		}
+	}
+}
+
+static void mt_server(void *arg)
+{
+	const char *path = arg;
+	mp_port_t port;
+	pthread_t th[2];
+
+	CHECK_OK(mp_port_create(&port));
+	CHECK_OK(mp_port_register(port, path, 0666));
+	for (int k = 0; k < 2; k++)
+		CHECK_OK(pthread_create(&th[k], NULL, mt_serve, (void *)(uintptr_t)port));
+	mt_serve((void *)(uintptr_t)port);
+	for (int k = 0; k < 2; k++)
+		pthread_join(th[k], NULL);
+}
+
+struct mt_client {
+	mp_port_t port;
+	unsigned t;
+};
+
+/* Shares 20 regions in turn (more than a connection keeps), as input or
+ * lent for the answer, and checks every byte that comes back. */
+static void *mt_client_run(void *arg)
+{
+	enum { NREG = 20 };
+	const struct mt_client *c = arg;
+	size_t len = 2 * PG + 100;
+	unsigned char *r[NREG], *want = xmalloc(len);
+	mp_msg_t m;
+
+	for (int k = 0; k < NREG; k++)
+		r[k] = pages(len);
+	for (unsigned i = 0; i < 400; i++) {
+		unsigned k = (i * 7 + c->t) % NREG;
+		uint32_t seed = c->t * 100000u + i;
+
+		if (i % 3 == 0) {
+			size_t n = 1 + (i * 37) % len;
+			unsigned char in[8] = { 0 };
+
+			CHECK_OK(call(c->port, T_OUT_WRITE, MP_SHARE, in, sizeof(in), r[k], len,
+				      (struct ask){ .seed = seed, .arg = n }, &m));
+			CHECK_EQ(m.o.size, n);
+			h_fill(want, n, seed);
+			CHECK_MEM(r[k], want, n);
+		} else {
+			h_fill(r[k], len, seed);
+			CHECK_OK(call(c->port, T_INFO, MP_SHARE, r[k], len, NULL, 0, (struct ask){ 0 },
+				      &m));
+			CHECK_EQ(seen_of(&m).csum, fnv(r[k], len));
+		}
+		if (i % 50 == 49) {	/* freed and made anew: forgotten, kept again */
+			CHECK_OK(mp_pages_free(r[k], len));
+			r[k] = pages(len);
+		}
+	}
+	for (int k = 0; k < NREG; k++)
+		CHECK_OK(mp_pages_free(r[k], len));
+	free(want);
+	return NULL;
+}
+
+/* Three client threads share pages with a server that three threads
+ * serve: kept mappings are taken, replaced and forgotten concurrently. */
+TEST(pages_share_threads)
+{
+	pid_t pid;
+	mp_port_t port = h_server_start(mt_server, "/pg/mt", &pid);
+	struct mt_client c[3];
+	pthread_t th[3];
+
+	for (unsigned t = 0; t < 3; t++) {
+		c[t] = (struct mt_client){ port, t };
+		CHECK_OK(pthread_create(&th[t], NULL, mt_client_run, &c[t]));
+	}
+	for (unsigned t = 0; t < 3; t++)
+		pthread_join(th[t], NULL);
 	srv_stop(port, pid);
 }
 
