@@ -25,7 +25,7 @@ struct mp_port_obj {
 	struct mp_port_obj *next;	/* in the table */
 	unsigned refs;			/* under mp_ports_lock */
 	pthread_mutex_t lock;
-	bool dead;			/* destroyed: receivers leave */
+	_Atomic bool dead;		/* destroyed: receivers leave (read unlocked) */
 	struct mp_portfile pf;
 	char root[MP_ROOT_MAX];
 	char sock_path[MP_ROOT_PATH_MAX];
@@ -34,13 +34,13 @@ struct mp_port_obj {
 	int shut_efd;			/* written once at destroy */
 	int page_fd;			/* the port page, handed to ring clients */
 	struct mp_port_page *page;
-	uint32_t npolled;		/* connections on polled transports */
+	_Atomic uint32_t npolled;	/* connections on polled transports (read unlocked) */
 	uint32_t scan_pos;		/* where the next ring scan starts */
 	int kick_efd;			/* makes the port fd readable (port_leave) */
 	_Atomic bool fd_used;		/* mp_port_fd() was asked for */
 	_Atomic bool unattended;	/* counted in page->doorbell: nobody scans */
 	uint32_t inside;		/* receivers in mp_recv(), when fd_used */
-	int32_t peer_cpu;		/* CPU of the last ring client served */
+	_Atomic int32_t peer_cpu;	/* CPU of the last ring client served: a hint */
 	_Atomic uint32_t event_tick;	/* ring scans since the epoll set was looked at */
 	uint32_t conn_gen;
 	struct mp_sconn **conns;

@@ -108,7 +108,7 @@ static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_
 			c->refs++;
 			*from = c;
 			p->scan_pos = idx + 1;
-			p->peer_cpu = c->peer_cpu;
+			atomic_store_explicit(&p->peer_cpu, c->peer_cpu, memory_order_relaxed);
 			wake_pass_on_locked(p, mine);
 			return 1;
 		}
@@ -146,6 +146,13 @@ static void conn_put(struct mp_port_obj *p, struct mp_sconn *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
+static void conn_read_done(struct mp_port_obj *p, struct mp_sconn *c)
+{
+	pthread_mutex_lock(&p->lock);
+	c->reading = false;
+	pthread_mutex_unlock(&p->lock);
+}
+
 /* A HELLO turns a socket connection into a ring connection. */
 static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
 {
@@ -157,6 +164,7 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 		p->npolled++;
 	else
 		mp_sconn_kill_locked(p, c);
+	c->reading = false;
 	pthread_mutex_unlock(&p->lock);
 	mp_rx_release(rx);
 }
@@ -170,16 +178,28 @@ static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, str
 
 	if (!c)
 		return 2;
+	pthread_mutex_lock(&p->lock);
 	if (c->tp->polled) {
 		/* Doorbell or socket of a ring: the scan finds the message. */
-		pthread_mutex_lock(&p->lock);
 		if (!(key & MP_KEY_DOORBELL))
 			c->tp->srv_event(c);
 		mp_sconn_put_locked(p, c);
 		pthread_mutex_unlock(&p->lock);
 		return 2;
 	}
+	/* One reader per socket connection: a HELLO read here makes it a ring
+	 * connection, and no other thread may take the frames after it as
+	 * socket messages meanwhile (the socket stays readable: it comes back). */
+	if (c->reading) {
+		mp_sconn_put_locked(p, c);
+		pthread_mutex_unlock(&p->lock);
+		return 2;
+	}
+	c->reading = true;
+	pthread_mutex_unlock(&p->lock);
 	r = tls ? c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF) : -ENOMEM;
+	if (!(r == 1 && rx->hdr.kind == MP_FRAME_HELLO))
+		conn_read_done(p, c);
 	if (r == 1 && rx->hdr.kind == MP_FRAME_HELLO) {
 		conn_upgrade(p, c, rx);
 		r = 2;
@@ -263,7 +283,7 @@ static int port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **
 	struct mp_spin sp;
 	unsigned iter = 0;
 
-	mp_spin_init(&sp, p->peer_cpu);
+	mp_spin_init(&sp, atomic_load_explicit(&p->peer_cpu, memory_order_relaxed));
 	/* The tick is the port's, not this call's: a ring that always has a
 	 * message must not starve socket clients and new connections. */
 	for (;;) {

@@ -68,6 +68,7 @@ struct mp_sconn {
 	uint32_t idx, gen;	/* slot in the port's table; epoll key */
 	unsigned refs;		/* under the port's lock */
 	int dead;		/* hung up or dropped; no longer polled */
+	bool reading;		/* a thread reads its socket (socket transport), under the port lock */
 	int32_t pid;		/* peer credentials from SO_PEERCRED */
 	uint32_t uid, gid;
 	int32_t peer_cpu;	/* CPU the client last waited on, -1 unknown */
