@@ -388,9 +388,14 @@ int mp_port_accept(struct mp_port_obj *p)
 	struct mp_sconn *c;
 	int fd, err;
 
-	fd = accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	/* Under the lock: mp_port_destroy() closes the listening socket, and
+	 * its number must not be used after that (it may name another file). */
+	pthread_mutex_lock(&p->lock);
+	fd = p->listen_fd < 0 ? -1 : accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	err = fd < 0 ? (p->listen_fd < 0 ? -EPIPE : -errno) : 0;
+	pthread_mutex_unlock(&p->lock);
 	if (fd < 0)
-		return -errno;
+		return err;
 	c = calloc(1, sizeof(*c));
 	if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
 		free(c);
