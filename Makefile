@@ -30,7 +30,7 @@ COMPAT_EXAMPLES := $(B)/examples/fs/fs-server $(B)/examples/fs/fs-client \
 
 FUZZ_SECONDS ?= 30
 
-.PHONY: all test test-asan demo install clean fuzz model
+.PHONY: all test test-asan test-tsan demo install clean fuzz model
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/msgport $(B)/examples/echo-client \
 	$(COMPAT_EXAMPLES)
 
@@ -67,6 +67,12 @@ test: all $(B)/msgport-test
 test-asan:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
 		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+# ThreadSanitizer over the suite (not in CI: it slows timing tests 5-15x).
+# The Moroso tests map pages at addresses TSan reserves: left out.
+test-tsan:
+	$(MAKE) B=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" all build/tsan/msgport-test
+	MSGPORT_TEST_TIMEOUT=120 ./tests/run.sh build/tsan '!moroso_'
 
 demo: all
 	./examples/demo.sh $(B)

@@ -32,7 +32,7 @@ void mp_kept_tx_set(struct mp_kept_tx *k, unsigned h, const void *addr, uint64_t
 	k->forget &= ~(1u << h);	/* the install replaces what was there */
 }
 
-static void tx_clear(struct mp_kept_tx *k, unsigned h)
+void mp_kept_tx_clear(struct mp_kept_tx *k, unsigned h)
 {
 	k->addr[h] = NULL;
 	k->id[h] = 0;
@@ -47,12 +47,12 @@ uint32_t mp_kept_tx_stale(struct mp_kept_tx *k, const struct mp_pages_tx *tx)
 	/* Moved pages must not stay mapped writable in the server: it could
 	 * not freeze them (pages.c) and would take a copy. */
 	if (tx && tx->fd >= 0 && !tx->share && (h = mp_kept_tx_find(k, tx->addr, tx->id)) >= 0)
-		tx_clear(k, (unsigned)h);
+		mp_kept_tx_clear(k, (unsigned)h);
 	if (drops != k->drops_seen) {
 		k->drops_seen = drops;
 		for (unsigned i = 0; i < MP_SLOT_PAGES_SLOTS; i++)
 			if (k->id[i] && !mp_pages_alive(k->addr[i], k->id[i]))
-				tx_clear(k, i);
+				mp_kept_tx_clear(k, i);
 	}
 	return k->forget;
 }

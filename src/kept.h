@@ -55,6 +55,10 @@ unsigned mp_kept_tx_pick(struct mp_kept_tx *k);
 /* The server now keeps addr/id in slot h. */
 void mp_kept_tx_set(struct mp_kept_tx *k, unsigned h, const void *addr, uint64_t id);
 
+/* Slot h no longer holds what we think: empty it, and have the server
+ * drop whatever it keeps there with the next message. */
+void mp_kept_tx_clear(struct mp_kept_tx *k, unsigned h);
+
 /* Note regions that are gone (freed, or tx: being moved) as slots to
  * forget; returns the mask the next message must carry. */
 uint32_t mp_kept_tx_stale(struct mp_kept_tx *k, const struct mp_pages_tx *tx);

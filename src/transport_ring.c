@@ -543,7 +543,7 @@ static int cli_kept_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
 
 /* Shared pages: named by their slots when the server keeps them all,
  * else sent as a side frame that asks it to keep them (in slots we note
- * as taken; a failed send forgets them again). */
+ * as taken; after a failed send, forgotten). */
 static int cli_pages_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
 			 const mp_msg_t *msg, struct mp_slot_msg *m, struct mp_deadline d,
 			 struct mp_xfer *x)
@@ -561,11 +561,11 @@ static int cli_pages_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
 		x->out_slot = kept_claim(rc, &x->out);
 	}
 	err = cli_side_msg(c, rc, kind, msg, m, d, x);
-	if (err) {
+	if (err) {	/* not installed: whatever the server has there goes */
 		if (x->fflags & MP_FRAME_PAGES_KEEP)
-			mp_kept_tx_set(&rc->kept, x->pages_slot, NULL, 0);
+			mp_kept_tx_clear(&rc->kept, x->pages_slot);
 		if (x->fflags & MP_FRAME_OUT_KEEP)
-			mp_kept_tx_set(&rc->kept, x->out_slot, NULL, 0);
+			mp_kept_tx_clear(&rc->kept, x->out_slot);
 	}
 	return err;
 }

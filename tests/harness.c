@@ -526,14 +526,22 @@ static int h_rm(const char *path, const struct stat *sb, int flag,
 	return 0;
 }
 
+/* Arguments are name fragments: a test runs when it contains one of the
+ * plain ones (or there are none) and none of those written "!fragment". */
 static bool h_selected(const struct h_test *t, int argc, char **argv)
 {
-	if (argc < 2)
-		return true;
-	for (int k = 1; k < argc; k++)
-		if (strstr(t->name, argv[k]))
-			return true;
-	return false;
+	bool any_plain = false, hit = false;
+
+	for (int k = 1; k < argc; k++) {
+		if (argv[k][0] == '!') {
+			if (strstr(t->name, argv[k] + 1))
+				return false;
+			continue;
+		}
+		any_plain = true;
+		hit = hit || strstr(t->name, argv[k]);
+	}
+	return !any_plain || hit;
 }
 
 static int h_cmp_tests(const void *a, const void *b)

@@ -223,6 +223,9 @@ _Static_assert(sizeof(struct seen) <= MP_RAW_SIZE, "fits o.raw");
 
 static void *kept;
 static size_t kept_len;
+/* Set in a server that several threads serve: no scan of /proc/self/fd
+ * (other threads open and close descriptors meanwhile). */
+static bool serve_threads;
 
 static void seen_fill(struct seen *s, const mp_msg_t *m, const void *at)
 {
@@ -231,7 +234,7 @@ static void seen_fill(struct seen *s, const mp_msg_t *m, const void *at)
 	s->csum = fnv(m->i.data, m->i.size);
 	s->size = m->i.size;
 	s->ino = at ? map_inode(at) : 0;
-	s->seals = s->ino ? seals_of_inode(s->ino) : -1;
+	s->seals = s->ino && !serve_threads ? seals_of_inode(s->ino) : -1;
 	s->aligned = ((uintptr_t)m->i.data & (PG - 1)) == 0;
 	s->ocap = m->o.size;
 }
@@ -778,6 +781,7 @@ static void mt_server(void *arg)
 	mp_port_t port;
 	pthread_t th[2];
 
+	serve_threads = true;
 	CHECK_OK(mp_port_create(&port));
 	CHECK_OK(mp_port_register(port, path, 0666));
 	for (int k = 0; k < 2; k++)
