@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # msgport demo: an echo server, calls through the tool and a C client,
-# fd passing, clean shutdown.  Usage: examples/demo.sh BUILD_DIR
+# fd passing, long data (shared, moved and copied), clean shutdown.  Usage: examples/demo.sh BUILD_DIR
 set -euo pipefail
 
 B=${1:-build}
@@ -63,6 +63,9 @@ step "C client: 64-byte calls"
 
 step "fd passing: a pipe's write end to the server and back"
 "$CLIENT" --fd /demo/echo
+
+step "long data: 64 MiB calls, zero-copy and copied"
+"$CLIENT" --pages /demo/echo
 
 step "stop: SIGTERM to the server"
 kill -TERM "$SERVER_PID"
