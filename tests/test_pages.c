@@ -1361,6 +1361,51 @@ TEST(pages_receiver_killed)
 	CHECK_LE(rss_bytes(), rss0 + 16 * MIB);	/* 128 MiB went through (sanitizers use some) */
 }
 
+/* A client that shares pages (kept mapped by a ring server) and lends
+ * output pages, then dies: the server lets go of all of them, and they
+ * are gone from the system. */
+static atomic_uint_fast64_t *dead_inos;
+
+static void sharer(void *arg)
+{
+	mp_port_t port = (mp_port_t)(uintptr_t)arg;
+	unsigned char *in = pages(3 * PG), *out = pages(5 * PG);
+	mp_msg_t m;
+
+	memset(in, 3, 3 * PG);
+	for (int k = 0; k < 3; k++) {
+		CHECK_OK(call(port, T_INFO, MP_SHARE, in, 3 * PG, NULL, 0, (struct ask){ 0 }, &m));
+		CHECK_OK(call(port, T_OUT_WRITE, MP_SHARE, in, 8, out, 5 * PG,
+			      (struct ask){ .seed = 1, .arg = 100 }, &m));
+	}
+	dead_inos[0] = map_inode(in);
+	dead_inos[1] = map_inode(out);
+	for (;;)
+		pause();	/* killed here, pages still shared */
+}
+
+TEST(pages_sharer_killed)
+{
+	pid_t pid, child;
+	mp_port_t port = srv_start("/pg/sharerdies", &pid);
+	mp_msg_t m;
+
+	dead_inos = h_shared(2 * sizeof(*dead_inos));
+	child = h_fork(sharer, (void *)(uintptr_t)port);
+	for (int k = 0; k < 5000 && !dead_inos[1]; k++)
+		h_sleep_ms(1);
+	CHECK(dead_inos[0] && dead_inos[1]);
+	h_kill(child);
+	/* The server notices the hang-up when it next looks at the port. */
+	CHECK_OK(call(port, T_INFO, 0, NULL, 0, NULL, 0, (struct ask){ 0 }, &m));
+	for (int k = 0; k < 1000 && count_pages_fds(pid) != 0; k++)
+		h_sleep_ms(1);
+	CHECK_EQ(count_pages_fds(pid), 0);
+	CHECK(!inode_alive(dead_inos[0]));
+	CHECK(!inode_alive(dead_inos[1]));
+	srv_stop(port, pid);
+}
+
 /* ------------------------------------------------------------ hostile peers */
 
 #include <sys/socket.h>
