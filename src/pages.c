@@ -91,10 +91,23 @@ static void hold_destroy(void *unused)
 	mp_pages_oneway_hold(NULL, 0);
 }
 
-/* The child keeps the table: it inherited the memfds and the mappings. */
+/* The child keeps the table: it inherited the memfds and the mappings,
+ * but not the connections that kept shared pages mapped, the deliveries
+ * in progress, nor the threads that were sharing pages: there they are
+ * plain pages. */
+static void pg_child(void)
+{
+	for (size_t k = 0; k < pg_n; k++) {
+		pg_tab[k].kept = 0;
+		pg_tab[k].uses = 0;
+		pg_tab[k].busy = 0;
+	}
+	pthread_mutex_unlock(&pg_lock);
+}
+
 static void pg_init(void)
 {
-	pthread_atfork(pg_prepare, pg_parent, pg_parent);
+	pthread_atfork(pg_prepare, pg_parent, pg_child);
 	pthread_key_create(&hold_key, hold_destroy);
 }
 
