@@ -129,8 +129,18 @@ enum mp_transport_id {
 typedef struct mp_port_opts {
 	size_t sz;		/* sizeof(mp_port_opts_t): lets the struct grow */
 	uint32_t transport;	/* enum mp_transport_id every client must use */
-	uint32_t flags;		/* zero */
+	uint32_t flags;		/* MP_PORT_* */
 } mp_port_opts_t;
+
+/*
+ * The server reads long input in place, as if every caller had sent it
+ * with MP_SHARE: on the hybrid transport, a call's ordinary input is read
+ * where the caller copied it, in the bulk area (one copy instead of two),
+ * and msg->flags says MP_SHARE.  The caller can still change those bytes
+ * while the server reads them: for a server that copies or validates
+ * what it uses once, or trusts its clients.
+ */
+#define MP_PORT_INPUT_IN_PLACE 0x1u
 
 /*
  * Create a port owned by this process, with the lowest free number.
@@ -142,7 +152,7 @@ MP_API int mp_port_create(mp_port_t *port);
 /*
  * mp_port_create() with options (opts NULL: the defaults).
  * Errors: those of mp_port_create(); -EINVAL opts->sz too small, unknown
- * transport, flags not zero.
+ * transport, unknown flags.
  */
 MP_API int mp_port_create_opts(mp_port_t *port, const mp_port_opts_t *opts);
 

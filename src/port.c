@@ -140,7 +140,8 @@ static int opts_check(const mp_port_opts_t *opts)
 {
 	if (!opts)
 		return 0;
-	if (opts->sz < sizeof(*opts) || opts->flags || opts->transport > MP_TRANSPORT_HYBRID)
+	if (opts->sz < sizeof(*opts) || (opts->flags & ~MP_PORT_INPUT_IN_PLACE) ||
+	    opts->transport > MP_TRANSPORT_HYBRID)
 		return -EINVAL;
 	return 0;
 }
@@ -165,8 +166,10 @@ int mp_port_create_opts(mp_port_t *port, const mp_port_opts_t *opts)
 		err = port_events_init(p);
 	if (!err && (p->page_fd = mp_portpage_create(&p->page)) < 0)
 		err = p->page_fd;
-	if (!err && opts)
+	if (!err && opts) {
 		p->pf.page->transport = opts->transport;
+		p->input_in_place = opts->flags & MP_PORT_INPUT_IN_PLACE;
+	}
 	if (!err)
 		err = mp_portfile_ready(&p->pf);	/* last: now it looks live */
 	if (err)

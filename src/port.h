@@ -26,6 +26,7 @@ struct mp_port_obj {
 	unsigned refs;			/* under mp_ports_lock */
 	pthread_mutex_t lock;
 	_Atomic bool dead;		/* destroyed: receivers leave (read unlocked) */
+	bool input_in_place;		/* MP_PORT_INPUT_IN_PLACE */
 	struct mp_portfile pf;
 	char root[MP_ROOT_MAX];
 	char sock_path[MP_ROOT_PATH_MAX];

@@ -408,7 +408,7 @@ static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *r
  * 1 ready; 0 the kernel does not let us read the caller; <0 a bad
  * message or a caller that is gone (-EPROTO, -EPIPE), -ENOMEM.
  */
-static int rx_fetch(struct mp_sconn *c, struct mp_rx *rx)
+static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
 {
 	const struct mp_frame *f = &rx->hdr;
 	void *buf;
@@ -432,6 +432,8 @@ static int rx_fetch(struct mp_sconn *c, struct mp_rx *rx)
 		}
 		rx->data = buf;
 		rx->data_kind = MP_BUF_CACHE;
+	} else if (rx->in_bulk == MP_RX_BULK_COPY && p->input_in_place) {
+		rx->in_bulk = MP_RX_BULK_SHARE;	/* the server asked for it in place */
 	} else if (rx->in_bulk == MP_RX_BULK_COPY && f->data_size) {
 		buf = mp_buf_get(f->data_size);
 		if (!buf)
@@ -548,7 +550,7 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		   mp_msg_t *msg, mp_rid_t *rid)
 {
-	int r = rx_fetch(c, rx);
+	int r = rx_fetch(p, c, rx);
 
 	if (r == 0)
 		refuse_vm(p, c, rx);

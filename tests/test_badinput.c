@@ -41,6 +41,27 @@ TEST(badinput_port_calls)
 	CHECK_ERR(mp_port_destroy(port), -ENOENT);
 }
 
+TEST(badinput_port_options)
+{
+	mp_port_opts_t o = { .sz = sizeof(o) };
+	mp_port_t port;
+
+	CHECK_ERR(mp_port_create_opts(NULL, &o), -EINVAL);
+	o.sz = sizeof(o) - 1;
+	CHECK_ERR(mp_port_create_opts(&port, &o), -EINVAL);
+	o.sz = sizeof(o);
+	o.transport = MP_TRANSPORT_HYBRID + 1;
+	CHECK_ERR(mp_port_create_opts(&port, &o), -EINVAL);
+	o.transport = 0;
+	o.flags = MP_PORT_INPUT_IN_PLACE << 1;
+	CHECK_ERR(mp_port_create_opts(&port, &o), -EINVAL);
+	o.flags = MP_PORT_INPUT_IN_PLACE;
+	CHECK_OK(mp_port_create_opts(&port, &o));
+	CHECK_OK(mp_port_destroy(port));
+	CHECK_OK(mp_port_create_opts(&port, NULL));	/* the defaults */
+	CHECK_OK(mp_port_destroy(port));
+}
+
 static int bi_list_cb(const mp_ns_entry_t *e, void *arg)
 {
 	(void)e;

@@ -361,12 +361,16 @@ static bool serve_one(mp_port_t port, mp_msg_t *m, mp_rid_t rid)
 	return m->type != T_QUIT;
 }
 
+/* Port flags for the next pg_server forked (MP_PORT_*). */
+static uint32_t pg_port_flags;
+
 static void pg_server(void *arg)
 {
 	const char *path = arg;
+	mp_port_opts_t opts = { .sz = sizeof(opts), .flags = pg_port_flags };
 	mp_port_t port;
 
-	CHECK_OK(mp_port_create(&port));
+	CHECK_OK(mp_port_create_opts(&port, &opts));
 	CHECK_OK(mp_port_register(port, path, 0666));
 	for (;;) {
 		mp_msg_t m;
@@ -751,6 +755,34 @@ TEST(pages_share_many_regions)
 	for (int k = 0; k < NREG; k++)
 		CHECK_OK(mp_pages_free(r[k], len));
 	free(want);
+	srv_stop(port, pid);
+}
+
+/* A server that asked for long input in place: on hybrid it reads an
+ * ordinary buffer where the caller copied it (msg->flags MP_SHARE, one
+ * copy); elsewhere the input comes as before (private).  The bytes are
+ * right either way, at every size across the ring's inline limit. */
+TEST(pages_server_reads_input_in_place)
+{
+	static const size_t lens[] = { 100, 4096, 4097, 64 * KIB, 3 * MIB + 1 };
+	bool hybrid = getenv("MSGPORT_TRANSPORT") && !strcmp(getenv("MSGPORT_TRANSPORT"), "hybrid");
+	unsigned char *buf = xmalloc(3 * MIB + 1);
+	mp_port_t port;
+	pid_t pid;
+	mp_msg_t m;
+
+	pg_port_flags = MP_PORT_INPUT_IN_PLACE;
+	port = srv_start("/pg/inplace", &pid);
+	pg_port_flags = 0;
+	for (size_t k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		h_fill(buf, lens[k], (uint32_t)k + 90);
+		CHECK_OK(call(port, T_INFO, 0, buf, lens[k], NULL, 0, (struct ask){ 0 }, &m));
+		CHECK_EQ(seen_of(&m).csum, fnv(buf, lens[k]));
+		CHECK_EQ(seen_of(&m).size, lens[k]);
+		/* in the bulk area: what the ring cannot carry inline */
+		CHECK_EQ(seen_of(&m).flags, hybrid && lens[k] > 4096 ? MP_SHARE : 0);
+	}
+	free(buf);
 	srv_stop(port, pid);
 }
 

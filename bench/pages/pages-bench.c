@@ -8,6 +8,8 @@
  *   copy-in    msgport call, i.data = an ordinary (malloc) buffer
  *   copy-insh  the same with MP_SHARE: the server may read it where the caller
  *              can still write it (hybrid: in the bulk area, one copy less)
+ *   copy-inpl  copy-in to a server that reads input in place
+ *              (MP_PORT_INPUT_IN_PLACE: hybrid reads it in the bulk area)
  *   copy-out   msgport call, o.data = an ordinary buffer, the answer that long
  *   unix       the same bytes streamed through a Unix stream socket, 8-byte ack back
  *   pipe       the same through a pipe (1 MiB pipe buffer), 8-byte ack back
@@ -265,14 +267,15 @@ static void run_revoke(size_t size)
 
 /* ------------------------------------------------------------ msgport */
 
-static void mp_server(size_t size, int ready)
+static void mp_server(size_t size, int ready, uint32_t port_flags)
 {
+	mp_port_opts_t opts = { .sz = sizeof(opts), .flags = port_flags };
 	mp_port_t port;
 	char one = 1;
 	int err;
 
 	pin(1);
-	if ((err = mp_port_create(&port)) || (err = mp_port_register(port, "/pb", 0600)))
+	if ((err = mp_port_create_opts(&port, &opts)) || (err = mp_port_register(port, "/pb", 0600)))
 		die("server", err);
 	if (write(ready, &one, 1) != 1)
 		_exit(1);
@@ -310,7 +313,8 @@ struct mpc {
 	mp_port_t port;
 	size_t size;
 	unsigned flags;
-	int mode;		/* 0 zc-move, 1 zc-share, 2 zc-out, 3 copy-in, 4 copy-out, 5 copy-insh */
+	int mode;		/* 0 zc-move, 1 zc-share, 2 zc-out, 3 copy-in, 4 copy-out, 5 copy-insh,
+				 * 6 copy-inpl */
 	void *buf;
 };
 
@@ -344,9 +348,9 @@ static int mp_rt(void *ctx, uint64_t seq)
 	return 0;
 }
 
-static const char *mp_names[] = { "zc-move", "zc-share", "zc-out", "copy-in", "copy-out",
-				  "copy-insh" };
-#define NMODES 6
+static const char *mp_names[] = { "zc-move", "zc-share", "zc-out",   "copy-in",
+				  "copy-out", "copy-insh", "copy-inpl" };
+#define NMODES 7
 
 static void run_msgport(int mode, size_t size)
 {
@@ -363,7 +367,7 @@ static void run_msgport(int mode, size_t size)
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		mp_server(size, p[1]);
+		mp_server(size, p[1], mode == 6 ? MP_PORT_INPUT_IN_PLACE : 0);
 	}
 	close(p[1]);
 	if (read(p[0], &b, 1) != 1 || mp_lookup("/pb", &oid) != 0)
@@ -732,8 +736,9 @@ static const struct result *find(const char *name, size_t size)
 	return NULL;
 }
 
-static const char *all_cases[] = { "zc-move", "zc-share", "zc-out",  "copy-in", "copy-insh",
-				   "copy-out", "unix",    "pipe",    "iceoryx", "memcpy",   "revoke" };
+static const char *all_cases[] = { "zc-move",   "zc-share", "zc-out", "copy-in",
+				   "copy-insh", "copy-inpl", "copy-out", "unix",
+				   "pipe",      "iceoryx",  "memcpy", "revoke" };
 #define NCASES (sizeof(all_cases) / sizeof(all_cases[0]))
 
 static bool wanted(const char *name)
@@ -844,6 +849,9 @@ static void targets(void)
 		if (mc && sh)
 			printf("- ordinary %zu MiB, MP_SHARE: bandwidth in %.2f x memcpy\n", s / MIB,
 			       mc->p50 / sh->p50);
+		if (mc && (sh = find("copy-inpl", s)))
+			printf("- ordinary %zu MiB, server reads in place: bandwidth in %.2f x memcpy\n",
+			       s / MIB, mc->p50 / sh->p50);
 	}
 }
 
@@ -901,7 +909,7 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: %s [-t SEC per case] [-m MAXSIZE] [-c case,...] [-o DIR] [-q]\n"
-				"cases: zc-move zc-share zc-out copy-in copy-insh copy-out unix pipe iceoryx memcpy revoke\n",
+				"cases: zc-move zc-share zc-out copy-in copy-insh copy-inpl copy-out unix pipe iceoryx memcpy revoke\n",
 				argv[0]);
 			return o == 'h' ? 0 : 2;
 		}
