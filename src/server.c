@@ -174,6 +174,7 @@ static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, str
 {
 	struct mp_sconn *c = mp_port_conn_get(p, key);
 	struct mp_tls *tls = mp_tls_get();
+	bool hello;
 	int r;
 
 	if (!c)
@@ -198,9 +199,10 @@ static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, str
 	c->reading = true;
 	pthread_mutex_unlock(&p->lock);
 	r = tls ? c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF) : -ENOMEM;
-	if (!(r == 1 && rx->hdr.kind == MP_FRAME_HELLO))
-		conn_read_done(p, c);
-	if (r == 1 && rx->hdr.kind == MP_FRAME_HELLO) {
+	hello = r == 1 && rx->hdr.kind == MP_FRAME_HELLO;
+	if (!hello)
+		conn_read_done(p, c);	/* (conn_upgrade() does it for a HELLO) */
+	if (hello) {
 		conn_upgrade(p, c, rx);
 		r = 2;
 	} else if (r == 1 && rx->hdr.kind == MP_FRAME_BULK) {
