@@ -560,19 +560,36 @@ int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **ad
 	return 0;
 }
 
+/* The region addr/id, or NULL when it is gone (under pg_lock). */
+static struct pg_region *region_of(const void *addr, uint64_t id)
+{
+	struct pg_region *r = tab_find(addr);
+
+	return r && r->id == id ? r : NULL;
+}
+
+/* Received pages left to the library go once no delivery uses them and no
+ * connection keeps them (after the send in flight, if any). */
+static void region_release_unused(struct pg_region *r)
+{
+	if (!r->autofree || r->kept || r->uses)
+		return;
+	if (r->busy || r->moving)
+		r->doomed = 1;
+	else
+		region_drop(r);
+}
+
 void mp_pages_auto_release(void *addr, uint64_t id)
 {
 	struct pg_region *r;
 
 	pthread_mutex_lock(&pg_lock);
-	r = tab_find(addr);
-	if (r && r->id == id && r->uses)
-		r->uses--;
-	if (r && r->id == id && r->autofree && !r->kept && !r->uses) {
-		if (r->busy || r->moving)
-			r->doomed = 1;
-		else
-			region_drop(r);
+	r = region_of(addr, id);
+	if (r) {
+		if (r->uses)
+			r->uses--;
+		region_release_unused(r);
 	}
 	pthread_mutex_unlock(&pg_lock);
 }
@@ -583,8 +600,8 @@ int mp_pages_kept_use(void *addr, uint64_t id, size_t size)
 	int err = -EPROTO;
 
 	pthread_mutex_lock(&pg_lock);
-	r = tab_find(addr);
-	if (r && r->id == id && r->kept && size <= r->len) {
+	r = region_of(addr, id);
+	if (r && r->kept && size <= r->len) {
 		r->uses++;
 		err = 0;
 	}
@@ -597,15 +614,10 @@ void mp_pages_kept_forget(void *addr, uint64_t id)
 	struct pg_region *r;
 
 	pthread_mutex_lock(&pg_lock);
-	r = tab_find(addr);
-	if (r && r->id == id && r->kept) {
+	r = region_of(addr, id);
+	if (r && r->kept) {
 		r->kept = 0;
-		if (r->autofree && !r->uses) {
-			if (r->busy)
-				r->doomed = 1;
-			else
-				region_drop(r);
-		}
+		region_release_unused(r);
 	}
 	pthread_mutex_unlock(&pg_lock);
 }
@@ -616,8 +628,8 @@ bool mp_pages_alive(const void *addr, uint64_t id)
 	bool alive;
 
 	pthread_mutex_lock(&pg_lock);
-	r = tab_find(addr);
-	alive = r && r->id == id && !r->moving;
+	r = region_of(addr, id);
+	alive = r && !r->moving;
 	pthread_mutex_unlock(&pg_lock);
 	return alive;
 }
