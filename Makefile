@@ -17,9 +17,12 @@ WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -pthread $(CFLAGS)
+# The library's own sources include each other as "layer/file.h" (docs/architecture.md).
+LIB_CFLAGS = $(CFLAGS_ALL) -Isrc
 LDFLAGS_ALL = $(SAN) -pthread $(LDFLAGS)
 
-LIB_SRCS := $(wildcard src/*.c)
+LIB_SRCS := $(shell find src -name '*.c' | sort)
+LIB_HDRS := $(shell find src -name '*.h')
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 TEST_SRCS := $(wildcard tests/*.c)
 TEST_OBJS := $(TEST_SRCS:tests/%.c=$(B)/tests/%.o)
@@ -34,9 +37,9 @@ FUZZ_SECONDS ?= 30
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/msgport $(B)/examples/echo-client \
 	$(COMPAT_EXAMPLES)
 
-$(B)/obj/%.o: src/%.c $(wildcard src/*.h) include/msgport.h
+$(B)/obj/%.o: src/%.c $(LIB_HDRS) include/msgport.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fvisibility=hidden -c $< -o $@
+	$(CC) $(LIB_CFLAGS) -fvisibility=hidden -c $< -o $@
 
 $(B)/libmsgport.a: $(LIB_OBJS)
 	@rm -f $@

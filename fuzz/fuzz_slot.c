@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "slot.h"
+#include "proto/slot.h"
 
 #define CHECK(c)                                                                      \
 	do {                                                                          \

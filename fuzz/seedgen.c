@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "slot.h"
-#include "wire.h"
+#include "proto/slot.h"
+#include "proto/wire.h"
 
 static void put_file(const char *dir, const char *name, const void *a, size_t alen,
 		     const void *b, size_t blen)

@@ -70,9 +70,9 @@ common=(-std=c11 -D_GNU_SOURCE -Isrc -Iinclude -g -O1 -fno-omit-frame-pointer
 san=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 
 echo "fuzz: building with $cc ($("$cc" -dumpversion))"
-"$cc" "${common[@]}" fuzz/seedgen.c src/slot.c -o "$out/seedgen"
+"$cc" "${common[@]}" fuzz/seedgen.c src/proto/slot.c -o "$out/seedgen"
 for t in "${targets[@]}"; do
-	"$cc" "${common[@]}" "${san[@]}" "fuzz/fuzz_$t.c" src/wire.c src/slot.c -o "$out/fuzz_$t"
+	"$cc" "${common[@]}" "${san[@]}" "fuzz/fuzz_$t.c" src/proto/wire.c src/proto/slot.c -o "$out/fuzz_$t"
 done
 
 # Seeds: regenerated from the current layouts (deterministic, so the
@@ -155,14 +155,14 @@ coverage() {
 	mkdir -p "$out/cov"
 	for t in "${targets[@]}"; do
 		"$cc" "${common[@]}" -O0 -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping \
-			"fuzz/fuzz_$t.c" src/wire.c src/slot.c -o "$out/cov/cov_$t" &&
+			"fuzz/fuzz_$t.c" src/proto/wire.c src/proto/slot.c -o "$out/cov/cov_$t" &&
 			LLVM_PROFILE_FILE="$out/cov/$t.profraw" "$out/cov/cov_$t" -runs=0 \
 				"$out/work-$t" "fuzz/corpus-$t" >/dev/null 2>&1 || return 0
 	done
 	"$prof" merge -o "$out/cov/all.profdata" "$out"/cov/*.profraw || return 0
 	echo "fuzz: coverage of the decoders by the final corpora (lines, branches):"
 	"$cov" report "$out/cov/cov_frame" -object "$out/cov/cov_slot" \
-		-instr-profile="$out/cov/all.profdata" src/wire.c src/slot.c 2>/dev/null |
+		-instr-profile="$out/cov/all.profdata" src/proto/wire.c src/proto/slot.c 2>/dev/null |
 		awk '$1 ~ /\.c$/ { printf "  %-8s lines %s (%d/%d)  branches %s (%d/%d)\n", $1, $10, $8-$9, $8, $13, $11-$12, $11 }'
 }
 

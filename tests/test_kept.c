@@ -11,7 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "kept.h"
+#include "mem/kept.h"
 
 #define PG 4096u
 

@@ -1443,9 +1443,9 @@ TEST(pages_sharer_killed)
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "sockt.h"
-#include "transport.h"
-#include "wire.h"
+#include "transport/sock.h"
+#include "transport/transport.h"
+#include "proto/wire.h"
 
 static void frame_init(struct mp_frame *f, unsigned kind, uint64_t size)
 {

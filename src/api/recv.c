@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mp_recv(): wait for the next message (conn/port_rx.c), fetch its long
+ * data outside the port lock, and hand it over: a call with a rid, or a
+ * one-way message whose data lives until the thread's next mp_recv().
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn/port_rx.h"
+#include "conn/tls.h"
+#include "mem/data.h"
+#include "mem/pages.h"
+#include "os/compiler.h"
+#include "os/sockio.h"
+
+static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *rx)
+{
+	const struct mp_frame *f = &rx->hdr;
+
+	memset(msg, 0, sizeof(*msg));
+	msg->type = f->type;
+	if (f->flags & MP_FRAME_DATA_PAGES)
+		msg->flags = (f->flags & MP_FRAME_PAGES_SHARE) ? MP_SHARE : MP_MOVE;
+	else if (rx->in_bulk == MP_RX_BULK_SHARE)
+		msg->flags = MP_SHARE;	/* the caller can still write it */
+	msg->oid.port = f->oid_port;
+	msg->oid.id = f->oid_id;
+	msg->pid = c->pid;
+	msg->uid = c->uid;
+	msg->gid = c->gid;
+	msg->i.data = rx->data;
+	msg->i.size = f->data_size;
+	memcpy(msg->i.raw, f->raw, MP_RAW_SIZE);
+	memcpy(msg->i.fds, rx->fds, sizeof(int) * rx->nfds);
+	msg->i.nfds = rx->nfds;
+	rx->nfds = 0;	/* the user owns them now */
+}
+
+/* Nothing was delivered: wait for the next message. */
+#define DELIVER_SKIP 2
+
+/*
+ * Long data that is not in memory yet: map received pages, or read the
+ * caller's buffer (it is blocked in its call) straight into ours.
+ * 1 ready; 0 the kernel does not let us read the caller; <0 a bad
+ * message or a caller that is gone (-EPROTO, -EPIPE), -ENOMEM.
+ */
+static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
+{
+	const struct mp_frame *f = &rx->hdr;
+	void *buf;
+	int err;
+
+	if ((f->flags & MP_FRAME_DATA_PAGES) && rx->data_kind != MP_BUF_PAGES) {
+		err = mp_pages_rx_map(rx->pages_fd, f->data_size, f->flags & MP_FRAME_PAGES_SHARE,
+				      MP_PAGES_RX_AUTO, &rx->data, &rx->pages_id);
+		rx->pages_fd = -1;
+		if (err)
+			return err;
+		rx->data_kind = MP_BUF_PAGES;
+	} else if (f->flags & MP_FRAME_DATA_VM) {
+		buf = mp_buf_get(f->data_size);
+		if (!buf)
+			return -ENOMEM;
+		err = mp_vm_read(c->pid, f->in_addr, buf, f->data_size);
+		if (err) {
+			mp_buf_put(buf, f->data_size);
+			return err == -EPERM ? 0 : err == -ESRCH ? -EPIPE : -EPROTO;
+		}
+		rx->data = buf;
+		rx->data_kind = MP_BUF_CACHE;
+	} else if (rx->in_bulk == MP_RX_BULK_COPY && p->input_in_place) {
+		rx->in_bulk = MP_RX_BULK_SHARE;	/* the server asked for it in place */
+	} else if (rx->in_bulk == MP_RX_BULK_COPY && f->data_size) {
+		buf = mp_buf_get(f->data_size);
+		if (!buf)
+			return -ENOMEM;
+		memcpy(buf, rx->data, f->data_size);	/* read once: the caller can still write */
+		rx->data = buf;
+		rx->data_kind = MP_BUF_CACHE;
+		rx->in_bulk = 0;
+	}
+	return 1;
+}
+
+/* Tell the caller to send its data along after all; a caller that
+ * cannot be told is dropped. */
+static void refuse_vm(struct mp_port_obj *p, struct mp_sconn *c, const struct mp_rx *rx)
+{
+	mp_msg_t m;
+	struct mp_xfer x;
+
+	memset(&m, 0, sizeof(m));
+	mp_xfer_init(&x);
+	x.fflags = MP_FRAME_VM_REFUSED;
+	if (c->tp->srv_reply(c, rx->hdr.seq, &m, 0, &x) != 0)
+		mp_sconn_kill(p, c);
+}
+
+/* A one-way message's data lives until this thread's next mp_recv(). */
+static int deliver_oneway(struct mp_rx *rx, mp_msg_t *msg, mp_rid_t *rid)
+{
+	struct mp_tls *tls = mp_tls_get();
+
+	if (rx->data_kind == MP_BUF_PAGES) {
+		mp_pages_oneway_hold(rx->data, rx->pages_id);
+		mp_tls_oneway_set(tls, NULL, 0, 0);
+	} else if (rx->data_kind == MP_BUF_CACHE || rx->data_kind == MP_BUF_SHARED) {
+		/* Our clients use these for calls only; a one-way that came
+		 * this way anyway gets a plain copy. */
+		void *copy = malloc(rx->hdr.data_size ? rx->hdr.data_size : 1);
+
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, rx->data, rx->hdr.data_size);
+		mp_rx_release(rx);
+		msg->i.data = copy;
+		msg->flags = 0;
+		mp_tls_oneway_set(tls, copy, rx->hdr.data_size, 0);
+	} else {
+		mp_tls_oneway_set(tls, rx->data, rx->hdr.data_size, rx->data_kind == MP_BUF_MAPPED);
+	}
+	*rid = 0;
+	return 1;
+}
+
+/* The buffer the server writes its answer into: the caller's lent pages,
+ * the transport's shared memory, or one of ours. */
+static int call_out_buf(struct mp_sconn *c, struct mp_rx *rx, struct mp_call *call)
+{
+	int err;
+
+	if (rx->out_data) {	/* lent pages the connection keeps mapped */
+		call->out = rx->out_data;
+		call->out_kind = MP_BUF_PAGES;
+		call->out_id = rx->out_id;
+		rx->out_data = NULL;
+		return 0;
+	}
+	if (rx->hdr.flags & MP_FRAME_OUT_PAGES) {
+		err = mp_pages_lend_map(rx->out_fd, call->out_cap, &call->out);
+		rx->out_fd = -1;
+		call->out_kind = MP_BUF_LENT;
+		return err;
+	}
+	if (c->tp->srv_out_buf && (call->out = c->tp->srv_out_buf(c, call->out_cap))) {
+		call->out_kind = MP_BUF_SHARED;
+		return 0;
+	}
+	call->out_kind = MP_BUF_CACHE;
+	if (call->out_cap && !(call->out = mp_buf_get(call->out_cap)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
+			mp_msg_t *msg, mp_rid_t *rid)
+{
+	struct mp_call call = {
+		.conn = c, .seq = rx->hdr.seq,
+		.in = rx->data, .in_size = rx->hdr.data_size,
+		.in_kind = rx->data_kind, .in_id = rx->pages_id,
+		.out_cap = rx->hdr.out_capacity, .out_addr = rx->hdr.out_addr,
+		.t_recv = mp_ticks(),
+	};
+	mp_rid_t r = 0;
+	int err = call_out_buf(c, rx, &call);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&p->lock);
+	if (!p->dead)
+		r = mp_rid_alloc(&p->rids, &call);
+	pthread_mutex_unlock(&p->lock);
+	if (!r) {
+		mp_buf_release(call.out, call.out_cap, call.out_kind, call.out_id);
+		return p->dead ? -EPIPE : -ENOMEM;
+	}
+	msg->o.data = call.out;
+	msg->o.size = call.out_cap;
+	*rid = r;
+	return 0;
+}
+
+/* Hand the message over: 0 a call, 1 one-way, DELIVER_SKIP none (it was
+ * bad, or refused), <0 error. */
+static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
+		   mp_msg_t *msg, mp_rid_t *rid)
+{
+	int r = rx_fetch(p, c, rx);
+
+	if (r == 0)
+		refuse_vm(p, c, rx);
+	if (r <= 0) {
+		if (r == -EPROTO || r == -EPIPE)
+			mp_sconn_kill(p, c);	/* it lied, or it is gone */
+		r = r == -ENOMEM ? r : DELIVER_SKIP;
+		mp_rx_release(rx);
+		goto put;
+	}
+	msg_fill_in(msg, c, rx);
+	if (rx->hdr.kind == MP_FRAME_ONEWAY)
+		r = deliver_oneway(rx, msg, rid);
+	else
+		r = deliver_call(p, c, rx, msg, rid);
+	if (r >= 0 && rx->hdr.kind == MP_FRAME_CALL)
+		return r;	/* the rid keeps the connection reference */
+	if (r < 0) {
+		if (r == -EPROTO) {
+			mp_sconn_kill(p, c);
+			r = DELIVER_SKIP;
+		}
+		mp_fds_close(msg->i.fds, msg->i.nfds);
+		mp_rx_release(rx);
+		memset(msg, 0, sizeof(*msg));
+	}
+put:
+	pthread_mutex_lock(&p->lock);
+	mp_sconn_put_locked(p, c);
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
+{
+	struct mp_deadline d = mp_deadline_in(timeout_ns);
+	bool polling = timeout_ns == 0;
+	struct mp_port_obj *p;
+	struct mp_sconn *c = NULL;
+	struct mp_rx rx;
+	int r;
+
+	if (!msg || !rid || port == 0 || !mp_timeout_valid(timeout_ns))
+		return -EINVAL;
+	if (!mp_tls_get())
+		return -ENOMEM;
+	p = mp_port_get(port);
+	if (!p)
+		return -ENOENT;
+	mp_tls_oneway_release(mp_tls_get());
+	mp_pages_oneway_hold(NULL, 0);
+	mp_buf_trim();
+	do {
+		mp_port_enter(p, polling);
+		r = mp_port_next(p, &rx, &c, d, polling);
+		mp_port_leave(p, polling);
+		if (r == 1)
+			r = deliver(p, c, &rx, msg, rid);
+	} while (r == DELIVER_SKIP);
+	mp_port_put(p);
+	return r;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mp_respond(): answer a call by its rid, from any thread, in any order,
+ * on the connection the call came from.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "conn/msgcheck.h"
+#include "conn/port.h"
+#include "mem/data.h"
+#include "mem/pages.h"
+#include "os/deadline.h"
+
+/* Take the call rid out of the table if msg fits it (under p->lock). */
+static int call_take(struct mp_port_obj *p, mp_rid_t rid, const mp_msg_t *msg,
+		     struct mp_call *out)
+{
+	struct mp_call *call;
+	int err = 0;
+
+	pthread_mutex_lock(&p->lock);
+	call = mp_rid_find(&p->rids, rid);
+	if (!call)
+		err = -ENOENT;
+	else if (msg->o.size > call->out_cap)
+		err = -EMSGSIZE;
+	if (!err) {
+		*out = *call;
+		mp_rid_free(&p->rids, rid);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return err;
+}
+
+/* The client hung up (it died, or dropped the connection). */
+static bool peer_gone(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLERR));
+}
+
+/*
+ * How the answer's data travels, besides the usual copy: o.data is pages
+ * of ours (moved or shared), the caller's lent pages that we wrote in
+ * place, or the caller's buffer, written now with process_vm_writev()
+ * (only while it waits: it offered OUT_VM for a call without timeout).
+ */
+static void reply_placed(struct mp_call *call, const mp_msg_t *msg, struct mp_xfer *x)
+{
+	struct mp_sconn *c = call->conn;
+	size_t vmin = mp_vm_min();
+	int err;
+
+	if (call->out_kind == MP_BUF_PAGES && msg->o.data == call->out) {
+		if (msg->o.size)	/* kept lent pages (ring): never sent twice */
+			x->fflags = MP_FRAME_DATA_PLACED;
+		return;
+	}
+	if (call->out_kind == MP_BUF_LENT && msg->o.data == call->out) {
+		if (msg->o.size > MP_FRAME_INLINE_MAX)
+			x->fflags = MP_FRAME_DATA_PLACED;
+		return;
+	}
+	if (!call->out_addr || !vmin || msg->o.size <= vmin || atomic_load(&c->vm_denied))
+		return;
+	if (call->out_kind == MP_BUF_SHARED && msg->o.data == call->out)
+		return;	/* written in the bulk area already: one copy either way */
+	if (peer_gone(c->fd))
+		return;	/* never write into a pid that may be reused */
+	err = mp_vm_write(c->pid, call->out_addr, msg->o.data, msg->o.size);
+	if (err == 0)
+		x->fflags = MP_FRAME_DATA_PLACED;
+	else if (err == -EPERM)
+		atomic_store(&c->vm_denied, true);
+}
+
+int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
+{
+	struct mp_port_obj *p;
+	struct mp_call call;
+	struct mp_xfer x;
+	int err;
+
+	if (!msg || port == 0 || mp_msg_check_flags(msg->flags))
+		return -EINVAL;
+	err = mp_msg_check_out(&msg->o);
+	if (err)
+		return err;
+	p = mp_port_get(port);
+	if (!p)
+		return -ENOENT;
+	mp_xfer_init(&x);
+	err = mp_pages_tx_begin(&x.in, msg->o.data, msg->o.size,
+				msg->flags & MP_SHARE ? MP_SHARE : MP_MOVE);
+	if (err == 1)
+		x.fflags = MP_FRAME_DATA_PAGES | (x.in.share ? MP_FRAME_PAGES_SHARE : 0);
+	if (err >= 0)
+		err = call_take(p, rid, msg, &call);
+	if (!err) {
+		unsigned flags = mp_ticks() - call.t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
+
+		if (!x.fflags)
+			reply_placed(&call, msg, &x);
+		err = call.conn->tp->srv_reply(call.conn, call.seq, msg, flags, &x);
+		if (err == -EAGAIN)
+			mp_sconn_kill(p, call.conn);	/* it does not read its replies */
+		if (err)
+			err = -EPIPE;
+		mp_call_free_buffers(&call);
+		pthread_mutex_lock(&p->lock);
+		mp_sconn_put_locked(p, call.conn);
+		pthread_mutex_unlock(&p->lock);
+	}
+	mp_pages_tx_end(&x.in, x.sent);
+	mp_port_put(p);
+	return err;
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mp_send() and mp_send_async(): decide how the message's long data
+ * travels (struct mp_xfer), send it on this thread's connection to the
+ * port (conn/cconn.c), and reconnect once when a cached connection's
+ * server turns out to be gone before it took the message.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conn/cconn.h"
+#include "conn/msgcheck.h"
+#include "mem/bulk.h"
+#include "mem/data.h"
+#include "mem/pages.h"
+
+enum { SEND_CALL, SEND_ONEWAY };
+
+static int send_via(struct mp_cconn *c, int how, mp_msg_t *msg, struct mp_deadline d,
+		    struct mp_xfer *x)
+{
+	return how == SEND_CALL ? c->tp->call(c, msg, d, x) : c->tp->oneway(c, msg, d, x);
+}
+
+static bool ranges_overlap(const void *a, size_t alen, const void *b, size_t blen)
+{
+	uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+
+	return alen && blen && x < y + blen && y < x + alen;
+}
+
+/* Input pages: moved or shared.  Moved pages cannot be the output too. */
+static int xfer_pages_in(const mp_msg_t *msg, unsigned mode, struct mp_xfer *x)
+{
+	int r = mp_pages_tx_begin(&x->in, msg->i.data, msg->i.size, mode);
+
+	if (r <= 0)
+		return r;
+	if (mode == MP_MOVE && ranges_overlap(x->in.addr, x->in.len, msg->o.data, msg->o.size)) {
+		mp_pages_tx_end(&x->in, false);
+		return -EINVAL;
+	}
+	x->fflags |= MP_FRAME_DATA_PAGES | (mode == MP_SHARE ? MP_FRAME_PAGES_SHARE : 0);
+	return 0;
+}
+
+/* The hybrid transport's bulk areas take this call (unless pages send it
+ * as a frame): faster than process_vm_readv/writev (measured: a user-space
+ * memcpy each way, the answer written in place), so those are not offered. */
+static bool bulk_covers(const struct mp_cconn *c, const mp_msg_t *msg)
+{
+	return c->tp == &mp_transport_hybrid && msg->i.nfds == 0 && msg->i.size <= MP_BULK_MAX &&
+	       msg->o.size <= MP_BULK_MAX;
+}
+
+/*
+ * How the message's long data travels (struct mp_xfer): pages by their
+ * memfd; output pages lent to the server (MP_SHARE); ordinary buffers of
+ * more than mp_vm_min() bytes left in our memory for the server to read,
+ * and to write while we wait without limit (a caller that gives up must
+ * not have its buffer written after it returned).
+ */
+static int xfer_prepare(struct mp_cconn *c, const mp_msg_t *msg, int how, struct mp_deadline d,
+			struct mp_xfer *x)
+{
+	unsigned mode = (msg->flags & MP_SHARE) ? MP_SHARE : MP_MOVE;
+	size_t vmin;
+	int r;
+
+	mp_xfer_init(x);
+	r = xfer_pages_in(msg, mode, x);
+	if (r || how != SEND_CALL)
+		return r;
+	if (mode == MP_SHARE && (r = mp_pages_tx_begin(&x->out, msg->o.data, msg->o.size, MP_SHARE))) {
+		if (r < 0) {
+			mp_pages_tx_end(&x->in, false);
+			return r;
+		}
+		x->fflags |= MP_FRAME_OUT_PAGES;
+	}
+	vmin = mp_vm_min();
+	if (!vmin || c->vm_denied || (!x->fflags && bulk_covers(c, msg)))
+		return 0;
+	if (!(x->fflags & MP_FRAME_DATA_PAGES) && msg->i.size > vmin)
+		x->fflags |= MP_FRAME_DATA_VM;
+	if (!(x->fflags & MP_FRAME_OUT_PAGES) && msg->o.size > vmin && mp_deadline_forever(d))
+		x->fflags |= MP_FRAME_OUT_VM;
+	return 0;
+}
+
+/* The send is over: moved pages are gone if the server may have them,
+ * and back in place if it cannot (-ECONNRESET: it never took them). */
+static void xfer_end(struct mp_xfer *x, int err)
+{
+	mp_pages_tx_end(&x->in, x->sent && err != -ECONNRESET);
+	mp_pages_tx_end(&x->out, true);
+}
+
+/*
+ * Send on this thread's connection.  A cached connection whose server has
+ * gone since its last use did not take the message: reconnect once.
+ * *waiting gets the receivers waiting just before sending.
+ */
+static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, int *waiting)
+{
+	struct mp_tls *tls = mp_tls_get();
+	struct mp_deadline d = mp_deadline_in(timeout_ns);
+	struct mp_cconn *c;
+	struct mp_xfer x;
+	int fresh, err;
+
+	if (!tls)
+		return -ENOMEM;
+	for (int attempt = 0;; attempt++) {
+		err = mp_cconn_get(tls, port, &c, &fresh);
+		if (err)
+			return err;
+		if (how == SEND_ONEWAY || timeout_ns == 0)
+			*waiting = mp_cconn_receivers_waiting(c);
+		if (how == SEND_CALL && timeout_ns == 0) {
+			if (*waiting <= 0)
+				return -EAGAIN;
+			d = mp_deadline_in(MP_FOREVER);
+		}
+		err = xfer_prepare(c, msg, how, d, &x);
+		if (err)
+			return err;
+		err = send_via(c, how, msg, d, &x);
+		xfer_end(&x, err);
+		if (err == -ECONNRESET && !fresh && attempt == 0) {
+			mp_cconn_drop(tls, c);
+			continue;
+		}
+		break;
+	}
+	if (err == -ECONNRESET)
+		err = -EPIPE;
+	/* After a broken or abandoned call the connection is unusable; its
+	 * server sees the hang-up, and its respond then fails. */
+	if (err == -EPIPE || err == -ETIME || err == -EPROTO)
+		mp_cconn_drop(tls, c);
+	return err == -ETIME ? -ETIMEDOUT : err;
+}
+
+int mp_send(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns)
+{
+	int waiting, err;
+
+	if (port == 0 || !mp_timeout_valid(timeout_ns))
+		return -EINVAL;
+	err = mp_msg_check_send(msg, 1);
+	if (err)
+		return err;
+	return send_common(port, msg, SEND_CALL, timeout_ns, &waiting);
+}
+
+int mp_send_async(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns)
+{
+	int waiting, err;
+
+	if (port == 0 || !mp_timeout_valid(timeout_ns))
+		return -EINVAL;
+	err = mp_msg_check_send(msg, 0);
+	if (err)
+		return err;
+	err = send_common(port, msg, SEND_ONEWAY, timeout_ns, &waiting);
+	if (err)
+		return err;
+	return waiting > 0 ? 0 : 1;
+}

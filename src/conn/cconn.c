@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/* The connection cache: each thread's connection to each port it sends to. */
+#include "conn/cconn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "os/compiler.h"
+#include "ns/portfile.h"
+#include "ns/root.h"
+#include "mem/pages.h"
+#include "os/sockio.h"
+#include "transport/ring.h"
+
+static void cconn_free(struct mp_cconn *c)
+{
+	if (!c)
+		return;
+	if (c->tp && c->tp->close)
+		c->tp->close(c);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->portfd >= 0)
+		close(c->portfd);
+	free(c);
+}
+
+void mp_cconn_close_all(struct mp_tls *tls)
+{
+	for (unsigned k = 0; k < tls->nconns; k++)
+		cconn_free(tls->conns[k]);
+	free(tls->conns);
+	tls->conns = NULL;
+	tls->nconns = 0;
+}
+
+static int connect_errno(int err)
+{
+	/* No socket, or nobody listening on it: the port has no server. */
+	if (err == -ECONNREFUSED || err == -ENOENT || err == -ENOTDIR)
+		return -ENOENT;
+	return err;
+}
+
+/* Upgrade the bootstrap socket to the chosen transport. */
+static int transport_open(struct mp_cconn *c, const struct mp_transport *tp)
+{
+	if (tp == &mp_transport_sock)
+		return 0;
+	return mp_ring_client_open(c, tp);
+}
+
+static int cconn_open(mp_port_t port, struct mp_cconn **out)
+{
+	char root[MP_ROOT_MAX], path[MP_ROOT_PATH_MAX];
+	struct mp_cconn *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	mp_pages_on_shared_freed(mp_cconn_pages_freed);	/* only our connections care */
+	c->port = port;
+	c->fork_gen = mp_fork_gen;
+	c->tp = &mp_transport_sock;
+	c->portfd = -1;
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	err = c->fd < 0 ? -errno : mp_root_get(root, sizeof(root));
+	if (!err)
+		err = mp_portfile_path(path, sizeof(path), root, port, ".sock");
+	if (!err)
+		err = connect_errno(mp_sock_connect_path(c->fd, path));
+	if (!err)
+		err = mp_portfile_path(path, sizeof(path), root, port, "");
+	if (!err && (c->portfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		err = -ENOENT;
+	if (!err)
+		err = transport_open(c, mp_transport_for(c->portfd));
+	if (err) {
+		cconn_free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+static int cache_add(struct mp_tls *tls, struct mp_cconn *c)
+{
+	struct mp_cconn **v = realloc(tls->conns, sizeof(*v) * (tls->nconns + 1));
+
+	if (!v)
+		return -ENOMEM;
+	tls->conns = v;
+	tls->conns[tls->nconns++] = c;
+	return 0;
+}
+
+static void cache_drop(struct mp_tls *tls, unsigned k)
+{
+	cconn_free(tls->conns[k]);
+	tls->conns[k] = tls->conns[--tls->nconns];
+}
+
+/* This thread's connection to port, opened on first use. *fresh says so. */
+int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int *fresh)
+{
+	struct mp_cconn *c;
+	int err;
+
+	for (unsigned k = 0; k < tls->nconns; k++) {
+		c = tls->conns[k];
+		if (c->fork_gen != mp_fork_gen) {
+			cache_drop(tls, k--);	/* the parent's, after fork */
+			continue;
+		}
+		if (c->port == port) {
+			*out = c;
+			*fresh = 0;
+			return 0;
+		}
+	}
+	err = cconn_open(port, &c);
+	if (!err && (err = cache_add(tls, c)))
+		cconn_free(c);
+	if (!err) {
+		*out = c;
+		*fresh = 1;
+	}
+	return err;
+}
+
+void mp_cconn_drop(struct mp_tls *tls, struct mp_cconn *c)
+{
+	for (unsigned k = 0; k < tls->nconns; k++)
+		if (tls->conns[k] == c)
+			cache_drop(tls, k);
+}
+
+void mp_cconn_pages_freed(void)
+{
+	struct mp_tls *tls = mp_tls_peek();
+
+	for (unsigned k = 0; tls && k < tls->nconns; k++) {
+		struct mp_cconn *c = tls->conns[k];
+
+		if (c->fork_gen == mp_fork_gen && c->tp->pages_freed)
+			c->tp->pages_freed(c);
+	}
+}
+
+int mp_cconn_receivers_waiting(struct mp_cconn *c)
+{
+	if (c->tp->receiver_waiting)
+		return c->tp->receiver_waiting(c);
+	return mp_portfile_waiting(c->portfd);
+}

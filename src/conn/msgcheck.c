@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+#include "conn/msgcheck.h"
+
+#include <errno.h>
+
+#include "os/sockio.h"
+
+static int fds_check(const int *fds, uint32_t nfds)
+{
+	if (nfds > MP_FDS_MAX)
+		return -EINVAL;
+	for (uint32_t k = 0; k < nfds; k++)
+		if (fds[k] < 0)
+			return -EINVAL;
+	return mp_fds_check(fds, nfds);
+}
+
+static int data_check(const void *data, size_t size)
+{
+	if (size > MP_DATA_MAX)
+		return -EMSGSIZE;
+	return (size && !data) ? -EINVAL : 0;
+}
+
+int mp_msg_check_flags(uint32_t flags)
+{
+	if (flags & ~(uint32_t)(MP_MOVE | MP_SHARE))
+		return -EINVAL;
+	return flags == (MP_MOVE | MP_SHARE) ? -EINVAL : 0;
+}
+
+int mp_msg_check_send(const mp_msg_t *msg, int with_reply)
+{
+	int err;
+
+	if (!msg || mp_msg_check_flags(msg->flags) || msg->priority || msg->oid.reserved)
+		return -EINVAL;
+	if (msg->i.nfds > MP_FDS_MAX || (with_reply && msg->o.nfds > MP_FDS_MAX))
+		return -EINVAL;
+	err = data_check(msg->i.data, msg->i.size);
+	if (!err && with_reply)
+		err = data_check(msg->o.data, msg->o.size);
+	if (!err)
+		err = fds_check(msg->i.fds, msg->i.nfds);
+	return err;
+}
+
+int mp_msg_check_out(const struct mp_msg_out *o)
+{
+	int err;
+
+	if (o->nfds > MP_FDS_MAX)
+		return -EINVAL;
+	err = data_check(o->data, o->size);
+	if (!err)
+		err = fds_check(o->fds, o->nfds);
+	return err;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Ports owned by this process: the table that maps numbers to port
+ * objects, each port's listening socket, epoll set, client connections
+ * and outstanding calls (rids).
+ *
+ * Locking: mp_ports_lock guards the table; each port's lock guards its
+ * connection and rid tables and connection reference counts.  A port
+ * object lives while referenced (mp_port_get/mp_port_put): a destroyed
+ * port stays allocated until its last blocked receiver has left.
+ */
+#ifndef MP_PORT_H
+#define MP_PORT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "ns/portfile.h"
+#include "mem/portpage.h"
+#include "conn/rid.h"
+#include "transport/transport.h"
+
+struct mp_port_obj {
+	struct mp_port_obj *next;	/* in the table */
+	unsigned refs;			/* under mp_ports_lock */
+	pthread_mutex_t lock;
+	_Atomic bool dead;		/* destroyed: receivers leave (read unlocked) */
+	bool input_in_place;		/* MP_PORT_INPUT_IN_PLACE */
+	struct mp_portfile pf;
+	char root[MP_ROOT_MAX];
+	char sock_path[MP_ROOT_PATH_MAX];
+	int listen_fd;
+	int epfd;			/* what mp_port_fd() returns */
+	int shut_efd;			/* written once at destroy */
+	int page_fd;			/* the port page, handed to ring clients */
+	struct mp_port_page *page;
+	_Atomic uint32_t npolled;	/* connections on polled transports (read unlocked) */
+	uint32_t scan_pos;		/* where the next ring scan starts */
+	int kick_efd;			/* makes the port fd readable (port_leave) */
+	_Atomic bool fd_used;		/* mp_port_fd() was asked for */
+	_Atomic bool unattended;	/* counted in page->doorbell: nobody scans */
+	uint32_t inside;		/* receivers in mp_recv(), when fd_used */
+	_Atomic int32_t peer_cpu;	/* CPU of the last ring client served: a hint */
+	_Atomic uint32_t event_tick;	/* ring scans since the epoll set was looked at */
+	uint32_t conn_gen;
+	struct mp_sconn **conns;
+	uint32_t nconns;		/* slots in conns */
+	struct mp_rid_table rids;
+	char **paths;			/* registered namespace paths */
+	uint32_t npaths;
+};
+
+/* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */
+#define MP_KEY_LISTEN 0xfffffffeull
+#define MP_KEY_SHUTDOWN 0xffffffffull
+#define MP_KEY_KICK 0xfffffffdull
+/* Set in a connection's key for its doorbell (ring transports). */
+#define MP_KEY_DOORBELL 0x80000000ull
+
+/* Reference to a port of this process, or NULL. */
+struct mp_port_obj *mp_port_get(mp_port_t port);
+void mp_port_put(struct mp_port_obj *p);
+
+/* Accept one pending client (-EAGAIN when none). */
+int mp_port_accept(struct mp_port_obj *p);
+/* The connection behind an epoll key, referenced, or NULL when gone. */
+struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key);
+
+/* Connection references, under p->lock. */
+void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c);
+/* Drop a connection whose peer misbehaved or hung up. */
+void mp_sconn_kill(struct mp_port_obj *p, struct mp_sconn *c);
+void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c);
+
+/* fork: the table lock is held across fork; the child forgets every
+ * port, which belongs to the parent. */
+void mp_ports_atfork_prepare(void);
+void mp_ports_atfork_parent(void);
+void mp_ports_forget_after_fork(void);
+
+/* Remember / forget a namespace path registered to p (for destroy). */
+int mp_port_path_add(struct mp_port_obj *p, const char *path);
+void mp_port_path_forget(struct mp_port_obj *p, const char *path);
+
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-thread state: the receive buffer, the data of the last one-way
+ * message received, and the thread's client connections.  Freed when the
+ * thread exits.
+ */
+#ifndef MP_TLS_H
+#define MP_TLS_H
+
+#include <stddef.h>
+
+#include "transport/transport.h"
+
+#define MP_TLS_RXBUF (sizeof(struct mp_frame) + MP_FRAME_INLINE_MAX)
+
+struct mp_tls {
+	char *rxbuf;			/* MP_TLS_RXBUF bytes */
+	void *ow_data;			/* last one-way message's data */
+	size_t ow_size;
+	int ow_mapped;
+	struct mp_cconn **conns;	/* this thread's connections */
+	unsigned nconns;
+};
+
+/* Once per process: the thread-exit destructor and the fork handler. */
+void mp_lib_init(void);
+
+/* This thread's state, created on first use; NULL when out of memory. */
+struct mp_tls *mp_tls_get(void);
+/* This thread's state if it has any, else NULL (nothing is created). */
+struct mp_tls *mp_tls_peek(void);
+
+void mp_tls_oneway_set(struct mp_tls *tls, void *data, size_t size, int mapped);
+void mp_tls_oneway_release(struct mp_tls *tls);
+
+/* Bumped in every fork child: connections of an older generation are the parent's. */
+extern unsigned mp_fork_gen;
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+#include "mem/bulk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "mem/data.h"
+
+#define BULK_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
+
+static size_t bulk_size_for(size_t need)
+{
+	size_t len = MP_BULK_MIN;
+
+	while (len < need && len < MP_BULK_MAX)
+		len <<= 1;
+	return len;
+}
+
+static int area_create(size_t len, void **addr)
+{
+	return mp_memfd_new("msgport-bulk", len, F_SEAL_SEAL, addr);
+}
+
+static void areas_unmap(void *c2s, void *s2c, size_t len)
+{
+	if (c2s)
+		munmap(c2s, len);
+	if (s2c)
+		munmap(s2c, len);
+}
+
+int mp_bulk_reserve(struct mp_bulk *b, size_t need, int fds[2])
+{
+	size_t len = bulk_size_for(need);
+	void *c2s = NULL, *s2c = NULL;
+
+	if (need > MP_BULK_MAX)
+		return -EMSGSIZE;
+	if (b->c2s && b->len >= need)
+		return 0;
+	fds[0] = area_create(len, &c2s);
+	fds[1] = fds[0] < 0 ? -1 : area_create(len, &s2c);
+	if (fds[0] < 0 || fds[1] < 0) {
+		int err = fds[0] < 0 ? fds[0] : fds[1];
+
+		if (fds[0] >= 0)
+			close(fds[0]);
+		areas_unmap(c2s, NULL, len);
+		return err;
+	}
+	areas_unmap(b->c2s, b->s2c, b->len);	/* the server keeps its own */
+	b->c2s = c2s;
+	b->s2c = s2c;
+	b->len = len;
+	return 1;
+}
+
+/* A peer's area: sealed, exactly len bytes, mapped shared. */
+static void *area_map_peer(int fd, size_t *len)
+{
+	void *p;
+
+	if (mp_memfd_peer(fd, BULK_SEALS, MP_BULK_MIN, MP_BULK_MAX, len) < 0)
+		return NULL;
+	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int mp_bulk_attach(struct mp_bulk *b, const int fds[2])
+{
+	size_t l0 = 0, l1 = 0;
+	void *c2s, *s2c;
+
+	if (b->ngens >= MP_BULK_GENS)
+		return -EPROTO;
+	c2s = area_map_peer(fds[0], &l0);
+	s2c = area_map_peer(fds[1], &l1);
+	if (!c2s || !s2c || l0 != l1 || l0 <= b->len) {
+		if (c2s)
+			munmap(c2s, l0);
+		if (s2c)
+			munmap(s2c, l1);
+		return -EPROTO;	/* only ever larger, at most MP_BULK_GENS times */
+	}
+	b->old[b->ngens].c2s = c2s;
+	b->old[b->ngens].s2c = s2c;
+	b->old[b->ngens].len = l0;
+	b->ngens++;
+	b->c2s = c2s;
+	b->s2c = s2c;
+	b->len = l0;
+	return 0;
+}
+
+void mp_bulk_fini(struct mp_bulk *b)
+{
+	if (b->ngens) {
+		for (unsigned k = 0; k < b->ngens; k++)
+			areas_unmap(b->old[k].c2s, b->old[k].s2c, b->old[k].len);
+	} else {
+		areas_unmap(b->c2s, b->s2c, b->len);
+	}
+	memset(b, 0, sizeof(*b));
+}

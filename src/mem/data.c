@@ -1,0 +1,308 @@
+/* SPDX-License-Identifier: MIT */
+#include "mem/data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MP_SEALS_REQUIRED (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = pwrite(fd, p + off, len - off, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int mp_memfd_new(const char *name, size_t len, int seals, void **addr)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	void *p;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, seals | F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+		goto err;
+	if (addr) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (p == MAP_FAILED)
+			goto err;
+		*addr = p;
+	}
+	return fd;
+err:
+	close(fd);
+	return -errno;
+}
+
+int mp_data_memfd(const void *data, size_t len)
+{
+	int fd, err;
+
+	fd = memfd_create("msgport-data", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	err = ftruncate(fd, (off_t)len) ? -errno : 0;
+	if (!err)
+		err = write_all(fd, data, len);
+	if (!err && fcntl(fd, F_ADD_SEALS, MP_SEALS_REQUIRED | F_SEAL_SEAL) != 0)
+		err = -errno;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The peer's memfd must be sealed and at least len bytes long. */
+int mp_memfd_peer(int fd, int need, size_t min, size_t max, size_t *len)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	struct stat st;
+
+	if (seals < 0 || (seals & need) != need)
+		return -EPROTO;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size < min || (uint64_t)st.st_size > max)
+		return -EPROTO;
+	if (len)
+		*len = (size_t)st.st_size;
+	return seals;
+}
+
+static int memfd_check(int fd, size_t len)
+{
+	int seals = mp_memfd_peer(fd, MP_SEALS_REQUIRED, len, SIZE_MAX, NULL);
+
+	return seals < 0 ? seals : 0;
+}
+
+int mp_data_map(int fd, size_t len, void **out)
+{
+	void *p;
+	int err;
+
+	*out = NULL;
+	if (len == 0)
+		return 0;
+	err = memfd_check(fd, len);
+	if (err)
+		return err;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	*out = p;
+	return 0;
+}
+
+void mp_data_unmap(void *addr, size_t len)
+{
+	if (addr && len)
+		munmap(addr, len);
+}
+
+int mp_data_read(int fd, void *dst, size_t len)
+{
+	char *p = dst;
+	size_t off = 0;
+
+	while (off < len) {
+		ssize_t n = pread(fd, p + off, len - off, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -EPROTO;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ buffers */
+
+struct buf_slot {
+	void *p;
+	size_t cap;
+	int64_t used_ns;
+};
+
+static pthread_mutex_t buf_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct buf_slot buf_kept[MP_BUF_KEEP];
+static _Atomic unsigned buf_nkept;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Mapped buffers come in powers of two, so that one fits the next call. */
+static size_t buf_cap(size_t len)
+{
+	size_t cap = MP_BUF_MMAP_MIN;
+
+	while (cap < len && cap <= SIZE_MAX / 2)
+		cap <<= 1;
+	return cap < len ? len : cap;
+}
+
+static void buf_slot_drop(struct buf_slot *s)
+{
+	munmap(s->p, s->cap);
+	s->p = NULL;
+	atomic_fetch_sub_explicit(&buf_nkept, 1, memory_order_relaxed);
+}
+
+void *mp_buf_get(size_t len)
+{
+	size_t cap;
+	void *p = NULL;
+
+	if (len < MP_BUF_MMAP_MIN)
+		return malloc(len ? len : 1);
+	cap = buf_cap(len);
+	if (atomic_load_explicit(&buf_nkept, memory_order_relaxed)) {
+		pthread_mutex_lock(&buf_lock);
+		for (unsigned k = 0; k < MP_BUF_KEEP && !p; k++) {
+			if (buf_kept[k].p && buf_kept[k].cap == cap) {
+				p = buf_kept[k].p;
+				buf_kept[k].p = NULL;
+				atomic_fetch_sub_explicit(&buf_nkept, 1, memory_order_relaxed);
+			}
+		}
+		pthread_mutex_unlock(&buf_lock);
+	}
+	if (!p) {
+		p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			p = NULL;
+	}
+	return p;
+}
+
+void mp_buf_put(void *buf, size_t len)
+{
+	struct buf_slot *victim = NULL;
+	size_t cap;
+
+	if (!buf)
+		return;
+	if (len < MP_BUF_MMAP_MIN) {
+		free(buf);
+		return;
+	}
+	cap = buf_cap(len);
+	if (cap > MP_BUF_KEEP_MAX) {
+		munmap(buf, cap);
+		return;
+	}
+	pthread_mutex_lock(&buf_lock);
+	for (unsigned k = 0; k < MP_BUF_KEEP; k++) {
+		struct buf_slot *s = &buf_kept[k];
+
+		if (!s->p || !victim || (victim->p && s->used_ns < victim->used_ns))
+			victim = s;
+		if (!s->p)
+			break;
+	}
+	if (victim->p)
+		buf_slot_drop(victim);	/* the least recently used */
+	*victim = (struct buf_slot){ buf, cap, now_ns() };
+	atomic_fetch_add_explicit(&buf_nkept, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&buf_lock);
+}
+
+void mp_buf_trim(void)
+{
+	int64_t now;
+
+	if (!atomic_load_explicit(&buf_nkept, memory_order_relaxed))
+		return;
+	now = now_ns();
+	pthread_mutex_lock(&buf_lock);
+	for (unsigned k = 0; k < MP_BUF_KEEP; k++)
+		if (buf_kept[k].p && now - buf_kept[k].used_ns > MP_BUF_KEEP_NS)
+			buf_slot_drop(&buf_kept[k]);
+	pthread_mutex_unlock(&buf_lock);
+}
+
+/* ------------------------------------------------------------ process_vm */
+
+static _Atomic size_t vm_min = SIZE_MAX;	/* SIZE_MAX: not read yet */
+
+size_t mp_vm_min(void)
+{
+	size_t v = atomic_load_explicit(&vm_min, memory_order_relaxed);
+
+	if (v == SIZE_MAX) {
+		const char *on = getenv("MSGPORT_VM"), *min = getenv("MSGPORT_VM_MIN");
+
+		v = MP_VM_MIN_DEFAULT;
+		if (min && *min) {
+			char *end;
+			unsigned long long n = strtoull(min, &end, 0);
+
+			if (*end == '\0' && n > 0 && n < SIZE_MAX)
+				v = (size_t)n;
+		}
+		if (on && strcmp(on, "0") == 0)
+			v = 0;
+		atomic_store_explicit(&vm_min, v, memory_order_relaxed);
+	}
+	return v;
+}
+
+static int vm_copy(pid_t pid, uint64_t remote, void *local, size_t len, bool write)
+{
+	size_t done = 0;
+
+	if (pid <= 0)
+		return -EPERM;	/* not visible in our pid namespace */
+	while (done < len) {
+		struct iovec l = { (char *)local + done, len - done };
+		struct iovec r = { (void *)(uintptr_t)(remote + done), len - done };
+		ssize_t n = write ? process_vm_writev(pid, &l, 1, &r, 1, 0)
+				  : process_vm_readv(pid, &l, 1, &r, 1, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EPERM || errno == EACCES || errno == ENOSYS ? -EPERM
+			       : errno == ESRCH ? -ESRCH : -EFAULT;
+		if (n == 0)
+			return -EFAULT;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+int mp_vm_read(pid_t pid, uint64_t remote, void *local, size_t len)
+{
+	return vm_copy(pid, remote, local, len, false);
+}
+
+int mp_vm_write(pid_t pid, uint64_t remote, const void *local, size_t len)
+{
+	return vm_copy(pid, remote, (void *)local, len, true);
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared pages kept mapped across messages (see kept.h). */
+#include "mem/kept.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+
+int mp_kept_tx_find(const struct mp_kept_tx *k, const void *addr, uint64_t id)
+{
+	for (unsigned h = 0; h < MP_SLOT_PAGES_SLOTS; h++)
+		if (k->id[h] == id && k->addr[h] == addr)
+			return (int)h;
+	return -1;
+}
+
+unsigned mp_kept_tx_pick(struct mp_kept_tx *k)
+{
+	unsigned h;
+
+	for (h = 0; h < MP_SLOT_PAGES_SLOTS; h++)
+		if (!k->id[h])
+			return h;
+	h = k->next;
+	k->next = (h + 1) % MP_SLOT_PAGES_SLOTS;
+	return h;
+}
+
+void mp_kept_tx_set(struct mp_kept_tx *k, unsigned h, const void *addr, uint64_t id)
+{
+	k->addr[h] = addr;
+	k->id[h] = id;
+	k->forget &= ~(1u << h);	/* the install replaces what was there */
+}
+
+void mp_kept_tx_clear(struct mp_kept_tx *k, unsigned h)
+{
+	k->addr[h] = NULL;
+	k->id[h] = 0;
+	k->forget |= 1u << h;
+}
+
+uint32_t mp_kept_tx_stale(struct mp_kept_tx *k, const struct mp_pages_tx *tx)
+{
+	unsigned drops = atomic_load_explicit(&mp_pages_drops, memory_order_acquire);
+	int h;
+
+	/* Moved pages must not stay mapped writable in the server: it could
+	 * not freeze them (pages.c) and would take a copy. */
+	if (tx && tx->fd >= 0 && !tx->share && (h = mp_kept_tx_find(k, tx->addr, tx->id)) >= 0)
+		mp_kept_tx_clear(k, (unsigned)h);
+	if (drops != k->drops_seen) {
+		k->drops_seen = drops;
+		for (unsigned i = 0; i < MP_SLOT_PAGES_SLOTS; i++)
+			if (k->id[i] && !mp_pages_alive(k->addr[i], k->id[i]))
+				mp_kept_tx_clear(k, i);
+	}
+	return k->forget;
+}
+
+void mp_kept_rx_install(struct mp_kept_rx *k, unsigned h, void *addr, uint64_t id)
+{
+	mp_kept_rx_drop(k, 1u << h);
+	k->addr[h] = addr;
+	k->id[h] = id;
+}
+
+int mp_kept_rx_use(struct mp_kept_rx *k, unsigned h, size_t size, void **addr, uint64_t *id)
+{
+	if (h >= MP_SLOT_PAGES_SLOTS || !k->id[h] || mp_pages_kept_use(k->addr[h], k->id[h], size))
+		return -EPROTO;
+	*addr = k->addr[h];
+	*id = k->id[h];
+	return 0;
+}
+
+void mp_kept_rx_drop(struct mp_kept_rx *k, uint32_t mask)
+{
+	for (unsigned h = 0; h < MP_SLOT_PAGES_SLOTS; h++) {
+		if (!(mask & (1u << h)) || !k->id[h])
+			continue;
+		mp_pages_kept_forget(k->addr[h], k->id[h]);
+		k->addr[h] = NULL;
+		k->id[h] = 0;
+	}
+}

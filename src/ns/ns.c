@@ -1,0 +1,543 @@
+/* SPDX-License-Identifier: MIT */
+#include "ns/ns.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "os/compiler.h"
+#include "os/deadline.h"
+#include "conn/port.h"
+#include "ns/portfile.h"
+#include "ns/root.h"
+
+/* ------------------------------------------------------------- paths */
+
+int mp_ns_path_check(const char *path)
+{
+	size_t len;
+
+	if (!path || path[0] != '/')
+		return -EINVAL;
+	len = strnlen(path, MP_PATH_MAX);
+	if (len < 2 || len >= MP_PATH_MAX || path[len - 1] == '/')
+		return -EINVAL;
+	for (const char *c = path; *c; ) {
+		const char *end = strchrnul(c + 1, '/');
+		size_t n = (size_t)(end - c - 1);
+
+		if (n == 0 || (n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+			return -EINVAL;
+		c = end;
+	}
+	return 0;
+}
+
+static bool path_is_root(const char *path)
+{
+	return path && path[0] == '/' && path[1] == '\0';
+}
+
+/* A mount point path: a well-formed path, or "/" (the root mount point). */
+static int mount_path_check(const char *path)
+{
+	return path_is_root(path) ? 0 : mp_ns_path_check(path);
+}
+
+static int entry_path(char *buf, size_t len, const char *root, const char *path)
+{
+	int n = path_is_root(path) ? snprintf(buf, len, "%s/ns-root", root)
+				   : snprintf(buf, len, "%s/ns%s", root, path);
+
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+/* mkdir -p of the directories above an entry. */
+static int parents_make(char *epath, size_t root_len)
+{
+	for (char *s = epath + root_len + 1; (s = strchr(s, '/')); s++) {
+		*s = '\0';
+		int r = mkdir(epath, 0755);
+		int e = errno;
+
+		*s = '/';
+		if (r != 0 && e != EEXIST)
+			return -e;
+	}
+	return 0;
+}
+
+/* rmdir the now empty directories above an entry, up to ROOT/ns. */
+static void parents_prune(char *epath, size_t ns_len)
+{
+	char *s;
+
+	while ((s = strrchr(epath, '/')) && (size_t)(s - epath) > ns_len) {
+		*s = '\0';
+		if (rmdir(epath) != 0)
+			break;
+	}
+}
+
+/* --------------------------------------------------------- records */
+
+static int record_read(int fd, struct mp_ns_record *r)
+{
+	ssize_t n = pread(fd, r, sizeof(*r), 0);
+
+	if (n != (ssize_t)sizeof(*r) || r->magic != MP_NS_MAGIC || r->version != 1 ||
+	    (r->flags & ~MP_NS_REC_MOUNT))
+		return -EPROTO;
+	return 0;
+}
+
+static int record_load(const char *epath, struct mp_ns_record *r, struct stat *st)
+{
+	int fd = open(epath, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int err;
+
+	if (fd < 0)
+		return errno == ELOOP ? -EPROTO : -errno;
+	err = fstat(fd, st) ? -errno : 0;
+	if (!err && !S_ISREG(st->st_mode))
+		err = S_ISDIR(st->st_mode) ? -EISDIR : -EPROTO;
+	if (!err)
+		err = record_read(fd, r);
+	close(fd);
+	return err;
+}
+
+/* 1 when the record's port incarnation is alive. */
+static int record_live(const char *root, const struct mp_ns_record *r)
+{
+	uint64_t token;
+
+	if (mp_portfile_probe(root, r->port, &token, NULL) != 1)
+		return 0;
+	return token == r->token;
+}
+
+/* File-mode access control, applied for every user, root included. */
+static int mode_allows(const struct stat *st, unsigned want)
+{
+	unsigned bits = st->st_mode;
+
+	if (st->st_uid == geteuid())
+		bits >>= 6;
+	else if (st->st_gid == getegid() || group_member(st->st_gid))
+		bits >>= 3;
+	return (bits & want) == want;
+}
+
+/* ---------------------------------------------------- the ns lock */
+
+static int ns_lock(const char *root)
+{
+	char path[MP_ROOT_PATH_MAX];
+	int fd, err = mp_root_join(path, sizeof(path), root, "ns.lock");
+
+	if (err)
+		return err;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			err = -errno;
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
+}
+
+static void ns_unlock(int fd)
+{
+	close(fd);	/* drops the flock */
+}
+
+/* ------------------------------------------------------ register */
+
+static int tmp_record(const char *root, const struct mp_ns_record *r, unsigned mode,
+		      char *tmp, size_t len)
+{
+	uint64_t rnd = 0;
+	int fd, n, err = 0;
+
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
+		rnd = (uint64_t)mp_now_ns();
+	n = snprintf(tmp, len, "%s/tmp/%d.%016llx", root, (int)getpid(), (unsigned long long)rnd);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	errno = EIO;	/* a short write sets none */
+	if (write(fd, r, sizeof(*r)) != (ssize_t)sizeof(*r) || fchmod(fd, mode) != 0)
+		err = -errno;
+	close(fd);
+	if (err)
+		unlink(tmp);
+	return err;
+}
+
+/* Link tmp at epath; a stale or broken entry there is replaced. */
+static int link_entry(const char *root, const char *tmp, char *epath, size_t root_len)
+{
+	struct mp_ns_record old;
+	struct stat st;
+	int err;
+
+	for (int tries = 0; tries < 2; tries++) {
+		err = epath[root_len] == '/' ? parents_make(epath, root_len) : 0;
+		if (err)
+			return err == -ENOTDIR ? -EEXIST : err;
+		if (link(tmp, epath) == 0)
+			return 0;
+		if (errno != EEXIST)
+			return errno == ENOTDIR ? -EEXIST : -errno;
+		err = record_load(epath, &old, &st);
+		if (err == 0 && record_live(root, &old))
+			return -EEXIST;
+		if (err == -EISDIR)
+			return -EEXIST;
+		unlink(epath);	/* stale: its owner is gone */
+	}
+	return -EEXIST;
+}
+
+static int ns_register(struct mp_port_obj *p, const mp_oid_t *oid, const char *path,
+		       unsigned mode, uint32_t flags)
+{
+	struct mp_ns_record r = {
+		.magic = MP_NS_MAGIC, .version = 1, .port = oid->port, .id = oid->id,
+		.token = p->pf.token, .pid = getpid(), .mode = mode, .flags = flags,
+	};
+	char tmp[MP_ROOT_PATH_MAX], epath[MP_ROOT_PATH_MAX];
+	int lock, err;
+
+	err = entry_path(epath, sizeof(epath), p->root, path);
+	if (!err)
+		err = tmp_record(p->root, &r, mode, tmp, sizeof(tmp));
+	if (err)
+		return err;
+	lock = ns_lock(p->root);
+	err = lock < 0 ? lock : link_entry(p->root, tmp, epath, strlen(p->root) + 3);
+	if (lock >= 0)
+		ns_unlock(lock);
+	unlink(tmp);
+	if (!err && (err = mp_port_path_add(p, path)))
+		mp_ns_remove_owned(p->root, path, p->pf.token);
+	if (!err)
+		chmod(p->sock_path, 0600 | (mode & 0066));	/* who may connect */
+	return err;
+}
+
+static int oid_register(const mp_oid_t *oid, const char *path, unsigned mode, uint32_t flags)
+{
+	struct mp_port_obj *p;
+	int err;
+
+	if (!oid || oid->port == 0 || oid->reserved || (mode & ~0777u))
+		return -EINVAL;
+	err = flags & MP_NS_REC_MOUNT ? mount_path_check(path) : mp_ns_path_check(path);
+	if (err)
+		return err;
+	p = mp_port_get(oid->port);
+	if (!p)
+		return -ENOENT;
+	err = ns_register(p, oid, path, mode, flags);
+	mp_port_put(p);
+	return err;
+}
+
+int mp_oid_register(const mp_oid_t *oid, const char *path, unsigned mode)
+{
+	return oid_register(oid, path, mode, 0);
+}
+
+int mp_mount_register(const mp_oid_t *oid, const char *path, unsigned mode)
+{
+	return oid_register(oid, path, mode, MP_NS_REC_MOUNT);
+}
+
+int mp_port_register(mp_port_t port, const char *path, unsigned mode)
+{
+	mp_oid_t oid = { .port = port };
+
+	return mp_oid_register(&oid, path, mode);
+}
+
+/* ------------------------------------------------------- lookup */
+
+/* Load the live entry at path for lookup: 0, -EACCES, or the error of
+ * record_load() (-ENOENT, -ENOTDIR when the path crosses an entry,
+ * -EISDIR for a directory of entries, -EPROTO) with a dead entry -ENOENT. */
+static int entry_get(const char *root, const char *path, struct mp_ns_record *r)
+{
+	char epath[MP_ROOT_PATH_MAX];
+	struct stat st;
+	int err = entry_path(epath, sizeof(epath), root, path);
+
+	if (!err)
+		err = record_load(epath, r, &st);
+	if (err)
+		return err;
+	if (!mode_allows(&st, 4))
+		return -EACCES;
+	return record_live(root, r) ? 0 : -ENOENT;
+}
+
+/*
+ * The longest proper prefix of path that is an entry, for a path that
+ * crossed one (crossed: the exact lookup failed with ENOTDIR), else the
+ * root mount point.  Only a mount point answers for paths below it:
+ * 0 with *plen its length (0 for the root), or -ENOENT/-EACCES.
+ */
+static int prefix_find(const char *root, const char *path, bool crossed,
+		       struct mp_ns_record *r, size_t *plen)
+{
+	char buf[MP_PATH_MAX];
+	char *s;
+	int err;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	while (crossed && (s = strrchr(buf, '/')) && s != buf) {
+		*s = '\0';
+		err = entry_get(root, buf, r);
+		if (err == 0 || err == -EACCES) {
+			if (!err && !(r->flags & MP_NS_REC_MOUNT))
+				err = -ENOENT;	/* nothing below a plain entry */
+			*plen = (size_t)(s - buf);
+			return err;
+		}
+		if (err == -EISDIR)
+			break;	/* a directory: no entry above it */
+	}
+	err = entry_get(root, "/", r);
+	*plen = 0;
+	if (err == 0 && !(r->flags & MP_NS_REC_MOUNT))
+		err = -EPROTO;
+	return err == -EACCES ? err : (err ? -ENOENT : 0);
+}
+
+static void oid_from_record(mp_oid_t *oid, const struct mp_ns_record *r)
+{
+	if (oid) {
+		oid->port = r->port;
+		oid->reserved = 0;
+		oid->id = r->id;
+	}
+}
+
+int mp_lookup_dev(const char *path, mp_oid_t *file, mp_oid_t *dev)
+{
+	char root[MP_ROOT_MAX];
+	struct mp_ns_record r;
+	mp_oid_t srv;
+	size_t plen;
+	int err;
+
+	if (!file && !dev)
+		return -EINVAL;
+	err = mp_ns_path_check(path);
+	if (err && path_is_root(path))
+		err = 0;	/* only the root mount point has that name */
+	if (!err)
+		err = mp_root_get(root, sizeof(root));
+	if (err)
+		return err;
+	err = entry_get(root, path, &r);
+	if (err == 0 || err == -EACCES || path_is_root(path)) {
+		if (!err) {
+			oid_from_record(file, &r);
+			oid_from_record(dev, &r);
+		}
+		return err == -EACCES ? err : (err ? -ENOENT : 0);
+	}
+	err = prefix_find(root, path, err == -ENOTDIR, &r, &plen);
+	if (err)
+		return err;
+	oid_from_record(&srv, &r);
+	return mp_mount_resolve(srv, path + plen + 1, file, dev);
+}
+
+int mp_lookup(const char *path, mp_oid_t *oid)
+{
+	mp_oid_t file, dev;
+	int err;
+
+	if (!oid || path_is_root(path))
+		return -EINVAL;	/* "/" is no entry name: see mp_lookup_dev() */
+	err = mp_lookup_dev(path, &file, &dev);
+	if (!err)
+		*oid = dev.port ? dev : file;
+	return err;
+}
+
+/* ----------------------------------------------------- unregister */
+
+/* 1 when the entry names a live port of this very process. */
+static int record_ours(const struct mp_ns_record *r)
+{
+	struct mp_port_obj *p = mp_port_get(r->port);
+	int ours = p && p->pf.token == r->token;
+
+	if (p)
+		mp_port_put(p);
+	return ours;
+}
+
+static int unregister_locked(const char *root, char *epath, const char *path)
+{
+	struct mp_ns_record r;
+	struct stat st;
+	int err = record_load(epath, &r, &st);
+
+	if (err == -EPROTO || err == -EISDIR)
+		return err == -EISDIR ? -ENOENT : (unlink(epath) ? -errno : 0);
+	if (err)
+		return err;
+	if (record_live(root, &r) && !record_ours(&r))
+		return -EPERM;
+	if (unlink(epath) != 0)
+		return -errno;
+	if (record_ours(&r)) {
+		struct mp_port_obj *p = mp_port_get(r.port);
+
+		if (p) {
+			mp_port_path_forget(p, path);
+			mp_port_put(p);
+		}
+	}
+	parents_prune(epath, strlen(root) + 3);
+	return 0;
+}
+
+int mp_port_unregister(const char *path)
+{
+	char root[MP_ROOT_MAX], epath[MP_ROOT_PATH_MAX];
+	int lock, err;
+
+	err = mp_ns_path_check(path);
+	if (!err)
+		err = mp_root_get(root, sizeof(root));
+	if (!err)
+		err = entry_path(epath, sizeof(epath), root, path);
+	if (err)
+		return err;
+	lock = ns_lock(root);
+	if (lock < 0)
+		return lock;
+	err = unregister_locked(root, epath, path);
+	ns_unlock(lock);
+	return err;
+}
+
+void mp_ns_remove_owned(const char *root, const char *path, uint64_t token)
+{
+	char epath[MP_ROOT_PATH_MAX];
+	struct mp_ns_record r;
+	struct stat st;
+	int lock;
+
+	if (entry_path(epath, sizeof(epath), root, path))
+		return;
+	lock = ns_lock(root);
+	if (record_load(epath, &r, &st) == 0 && r.token == token) {
+		unlink(epath);
+		parents_prune(epath, strlen(root) + 3);
+	}
+	if (lock >= 0)
+		ns_unlock(lock);
+}
+
+/* ----------------------------------------------------------- list */
+
+struct ns_walk {
+	const char *root;
+	mp_ns_list_fn fn;
+	void *arg;
+	size_t ns_len;		/* strlen(ROOT/ns) */
+};
+
+/* List the entry at epath under the name path (NULL: its place in ns/). */
+static int list_entry(struct ns_walk *w, const char *epath, const char *path)
+{
+	mp_ns_entry_t e;
+	struct mp_ns_record r;
+	struct stat st;
+
+	if (record_load(epath, &r, &st) != 0)
+		return 0;	/* unreadable or half-written: not listed */
+	memset(&e, 0, sizeof(e));
+	snprintf(e.path, sizeof(e.path), "%s", path ? path : epath + w->ns_len);
+	e.oid.port = r.port;
+	e.oid.id = r.id;
+	e.owner_pid = r.pid;
+	e.mode = st.st_mode & 0777;
+	e.live = (uint32_t)record_live(w->root, &r);
+	e.flags = (r.flags & MP_NS_REC_MOUNT) ? MP_NS_ENTRY_MOUNT : 0;
+	return w->fn(&e, w->arg);
+}
+
+static int list_dir(struct ns_walk *w, char *epath, size_t cap)
+{
+	struct dirent **names;
+	size_t len = strlen(epath);
+	int n, ret = 0;
+
+	n = scandir(epath, &names, NULL, alphasort);
+	if (n < 0)
+		return errno == ENOTDIR ? list_entry(w, epath, NULL) : -errno;
+	for (int k = 0; k < n; k++) {
+		const char *name = names[k]->d_name;
+
+		if (!ret && name[0] != '.' && len + 1 + strlen(name) < cap) {
+			snprintf(epath + len, cap - len, "/%s", name);
+			ret = list_dir(w, epath, cap);
+			epath[len] = '\0';
+		}
+		free(names[k]);
+	}
+	free(names);
+	return ret == -ENOENT || ret == -EACCES ? 0 : ret;
+}
+
+int mp_ns_list(const char *prefix, mp_ns_list_fn fn, void *arg)
+{
+	char root[MP_ROOT_MAX], epath[MP_ROOT_PATH_MAX];
+	struct ns_walk w = { .root = root, .fn = fn, .arg = arg };
+	struct stat st;
+	int err;
+
+	if (!fn || (prefix && strcmp(prefix, "/") != 0 && mp_ns_path_check(prefix)))
+		return -EINVAL;
+	err = mp_root_get(root, sizeof(root));
+	if (!err)
+		err = entry_path(epath, sizeof(epath), root, prefix && strcmp(prefix, "/") ? prefix : "");
+	if (err)
+		return err;
+	w.ns_len = strlen(root) + 3;
+	if (lstat(epath, &st) != 0)
+		return -ENOENT;
+	if (!prefix || strcmp(prefix, "/") == 0) {
+		char rpath[MP_ROOT_PATH_MAX];
+
+		/* The root mount point first: "/" sorts before every path. */
+		if (entry_path(rpath, sizeof(rpath), root, "/") == 0 && access(rpath, F_OK) == 0) {
+			err = list_entry(&w, rpath, "/");
+			if (err)
+				return err;
+		}
+	}
+	return list_dir(&w, epath, sizeof(epath));
+}

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sock transport (Barrelfish's LMP): every message is one datagram on
+ * the connection's SOCK_SEQPACKET socket, descriptors ride along with
+ * SCM_RIGHTS, data over MP_FRAME_INLINE_MAX goes in a sealed memfd.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "os/compiler.h"
+#include "mem/data.h"
+#include "os/sockio.h"
+#include "transport/sock.h"
+#include "transport/transport.h"
+
+void mp_rx_release(struct mp_rx *rx)
+{
+	switch (rx->data_kind) {
+	case MP_BUF_MAPPED:
+		mp_data_unmap(rx->data, rx->hdr.data_size);
+		break;
+	case MP_BUF_PAGES:
+		mp_pages_auto_release(rx->data, rx->pages_id);
+		break;
+	case MP_BUF_CACHE:
+		mp_buf_put(rx->data, rx->hdr.data_size);
+		break;
+	default:
+		free(rx->data);
+		break;
+	}
+	rx->data = NULL;
+	rx->data_kind = MP_BUF_HEAP;
+	if ((rx->hdr.flags & MP_FRAME_DATA_PAGES) && rx->pages_fd >= 0)
+		close(rx->pages_fd);
+	if ((rx->hdr.flags & MP_FRAME_OUT_PAGES) && rx->out_fd >= 0)
+		close(rx->out_fd);
+	rx->pages_fd = rx->out_fd = -1;
+	if (rx->out_data)
+		mp_pages_auto_release(rx->out_data, rx->out_id);
+	rx->out_data = NULL;
+	mp_fds_close(rx->fds, rx->nfds);
+	rx->nfds = 0;
+}
+
+/*
+ * Send a frame with its data and the user's fds.  The data goes inline,
+ * in a sealed data memfd, or as x says (pages memfd, left in the caller
+ * for process_vm_readv, already placed); extra memfds follow the user's
+ * descriptors: the data's, then the lent output pages'.
+ */
+static int frame_send(int fd, struct mp_frame *f, const void *data, const int *fds,
+		      unsigned nfds, struct mp_deadline d, struct mp_xfer *x)
+{
+	int all[MP_SOCK_FDS_MAX];
+	struct iovec iov[2] = { { f, sizeof(*f) }, { (void *)data, 0 } };
+	unsigned xf = x ? x->fflags : 0;
+	int iovcnt = 1, memfd = -1, err;
+
+	memcpy(all, fds, sizeof(int) * nfds);
+	f->flags |= (uint16_t)xf;
+	if (xf & MP_FRAME_DATA_PAGES) {
+		all[nfds++] = x->in.fd;
+	} else if (xf & (MP_FRAME_DATA_VM | MP_FRAME_DATA_PLACED | MP_FRAME_VM_REFUSED)) {
+		/* nothing travels with the frame */
+	} else if (f->data_size > MP_FRAME_INLINE_MAX) {
+		memfd = mp_data_memfd(data, f->data_size);
+		if (memfd < 0)
+			return memfd;
+		f->flags |= MP_FRAME_DATA_MEMFD;
+		all[nfds++] = memfd;
+	} else if (f->data_size) {
+		iov[1].iov_len = f->data_size;
+		iovcnt = 2;
+	}
+	if (xf & MP_FRAME_OUT_PAGES)
+		all[nfds++] = x->out.fd;
+	err = mp_sock_send(fd, iov, iovcnt, all, nfds, d);
+	if (memfd >= 0)
+		close(memfd);
+	if (!err && x)
+		x->sent = true;
+	return err;
+}
+
+static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, const mp_msg_t *m,
+			   const struct mp_xfer *x)
+{
+	unsigned xf = x ? x->fflags : 0;
+
+	memset(f, 0, sizeof(*f));
+	f->magic = MP_FRAME_MAGIC;
+	f->kind = (uint8_t)kind;
+	f->nfds = (uint8_t)m->i.nfds;
+	f->type = m->type;
+	f->seq = seq;
+	f->oid_id = m->oid.id;
+	f->oid_port = m->oid.port;
+	f->data_size = m->i.size;
+	f->out_capacity = kind == MP_FRAME_CALL ? m->o.size : 0;
+	memcpy(f->raw, m->i.raw, MP_RAW_SIZE);
+	if (xf & MP_FRAME_DATA_VM)
+		f->in_addr = (uintptr_t)m->i.data;
+	if (xf & MP_FRAME_OUT_VM)
+		f->out_addr = (uintptr_t)m->o.data;
+	if (xf & MP_FRAME_PAGES_KEEP)
+		f->pages_slot = (uint16_t)x->pages_slot;
+	if (xf & MP_FRAME_OUT_KEEP)
+		f->out_slot = (uint16_t)x->out_slot;
+}
+
+int mp_sockt_send(int fd, unsigned kind, uint64_t seq, const mp_msg_t *msg, struct mp_deadline d,
+		  struct mp_xfer *x)
+{
+	struct mp_frame f;
+
+	frame_from_msg(&f, kind, seq, msg, x);
+	return frame_send(fd, &f, msg->i.data, msg->i.fds, msg->i.nfds, d, x);
+}
+
+/* Data of a memfd or pages reply goes straight into the caller's buffer
+ * (pages: mapped in place when it is a whole region of ours). */
+static int reply_take_data(const struct mp_frame *f, int *fds, unsigned *nfds, mp_msg_t *msg)
+{
+	int err = 0;
+
+	if (f->flags & MP_FRAME_DATA_MEMFD) {
+		int memfd = fds[--*nfds];
+
+		err = mp_data_read(memfd, msg->o.data, f->data_size);
+		close(memfd);
+	} else if (f->flags & MP_FRAME_DATA_PAGES) {
+		err = mp_pages_rx_into(fds[--*nfds], f->data_size, f->flags & MP_FRAME_PAGES_SHARE,
+				       msg->o.data, msg->o.size);
+	}
+	return err;
+}
+
+static void reply_fill(const struct mp_frame *f, const int *fds, unsigned nfds, mp_msg_t *msg)
+{
+	msg->o.size = f->data_size;
+	msg->o.err = f->err;
+	memcpy(msg->o.raw, f->raw, MP_RAW_SIZE);
+	memcpy(msg->o.fds, fds, sizeof(int) * nfds);
+	msg->o.nfds = nfds;
+}
+
+/* A reply may only say its data is placed, or refuse our memory, when the
+ * call offered that: 0 fine, 2 refused, -EPROTO a lie. */
+static int reply_check_offer(const struct mp_frame *f, const struct mp_xfer *x)
+{
+	unsigned offered = x ? x->fflags : 0;
+
+	if ((f->flags & MP_FRAME_VM_REFUSED))
+		return (offered & MP_FRAME_DATA_VM) ? 2 : -EPROTO;
+	if ((f->flags & MP_FRAME_DATA_PLACED) && !(offered & (MP_FRAME_OUT_VM | MP_FRAME_OUT_PAGES)))
+		return -EPROTO;
+	return 0;
+}
+
+int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg, const struct mp_xfer *x)
+{
+	int fds[MP_SOCK_FDS_MAX];
+	struct mp_frame raw, f;
+	struct iovec iov[2] = { { &raw, sizeof(raw) }, { msg->o.data, msg->o.size } };
+	unsigned nfds;
+	ssize_t n;
+	int err;
+
+	n = mp_sock_recv(fd, iov, msg->o.size ? 2 : 1, fds, &nfds);
+	if (n <= 0)
+		return n == 0 ? -EPIPE : (int)n;
+	err = mp_frame_decode(&raw, (size_t)n, nfds, MP_FRAME_REPLY, &f);
+	if (!err && f.data_size > msg->o.size)
+		err = -EPROTO;
+	if (!err && f.seq != seq) {
+		mp_fds_close(fds, nfds);
+		return 0;
+	}
+	if (!err)
+		err = reply_check_offer(&f, x);
+	if (err == 2)
+		return 2;	/* carries nothing */
+	if (!err)
+		err = reply_take_data(&f, fds, &nfds, msg);
+	if (err) {
+		mp_fds_close(fds, nfds);
+		return err;
+	}
+	reply_fill(&f, fds, nfds, msg);
+	return 1;
+}
+
+static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x)
+{
+	int err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
+
+	while (!err) {
+		int r = mp_sock_wait_readable(c->fd, d);
+
+		if (r <= 0)
+			return r == 0 ? -ETIME : r;	/* sent, no answer in time */
+		r = mp_sockt_recv_reply(c->fd, c->seq, msg, x);
+		if (r == 1)
+			return 0;
+		if (r == 2) {
+			mp_xfer_vm_refused(c, x);
+			err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
+			continue;
+		}
+		if (r < 0 && r != -EAGAIN)
+			return r;
+	}
+	return err;
+}
+
+static int sock_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
+		       struct mp_xfer *x)
+{
+	return mp_sockt_send(c->fd, MP_FRAME_ONEWAY, 0, msg, d, x);
+}
+
+/* Move received data into a buffer that outlives the receive buffer.
+ * Pages, lent output pages and data left in the caller are only noted
+ * here: server.c maps or reads them outside the port lock. */
+static int rx_take_data(struct mp_rx *rx, const void *inline_data)
+{
+	size_t len = rx->hdr.data_size;
+	unsigned fl = rx->hdr.flags;
+	int err;
+
+	if (fl & MP_FRAME_OUT_PAGES)
+		rx->out_fd = rx->fds[--rx->nfds];
+	if (fl & MP_FRAME_DATA_PAGES) {
+		rx->pages_fd = rx->fds[--rx->nfds];
+		return 0;
+	}
+	if (fl & MP_FRAME_DATA_VM)
+		return 0;
+	if (fl & MP_FRAME_DATA_MEMFD) {
+		int memfd = rx->fds[--rx->nfds];
+
+		err = mp_data_map(memfd, len, &rx->data);
+		close(memfd);
+		rx->data_kind = err ? MP_BUF_HEAP : MP_BUF_MAPPED;
+		return err;
+	}
+	if (len == 0)
+		return 0;
+	rx->data = malloc(len);
+	if (!rx->data)
+		return -ENOMEM;
+	memcpy(rx->data, inline_data, len);
+	return 0;
+}
+
+int mp_sockt_srv_recv(int fd, struct mp_rx *rx, void *buf, size_t buflen)
+{
+	struct iovec iov = { buf, buflen };
+	ssize_t n;
+	int err;
+
+	memset(rx, 0, sizeof(*rx));
+	rx->pages_fd = rx->out_fd = -1;
+	n = mp_sock_recv(fd, &iov, 1, rx->fds, &rx->nfds);
+	if (n <= 0)
+		return (int)n;
+	err = mp_frame_decode(buf, (size_t)n, rx->nfds, 0, &rx->hdr);
+	if (!err)
+		err = rx_take_data(rx, (const char *)buf + sizeof(struct mp_frame));
+	if (err) {
+		rx->hdr.data_size = 0;
+		mp_rx_release(rx);
+		return err;
+	}
+	return 1;
+}
+
+static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+{
+	return mp_sockt_srv_recv(c->fd, rx, buf, buflen);
+}
+
+int mp_sockt_srv_reply(int fd, uint64_t seq, const mp_msg_t *msg, struct mp_xfer *x)
+{
+	struct mp_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.magic = MP_FRAME_MAGIC;
+	f.kind = MP_FRAME_REPLY;
+	f.nfds = (uint8_t)msg->o.nfds;
+	f.err = msg->o.err;
+	f.seq = seq;
+	f.data_size = msg->o.size;
+	memcpy(f.raw, msg->o.raw, MP_RAW_SIZE);
+	/* Polling deadline: a client that does not read blocks only itself. */
+	return frame_send(fd, &f, msg->o.data, msg->o.fds, msg->o.nfds, mp_deadline_in(0), x);
+}
+
+static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags,
+			  struct mp_xfer *x)
+{
+	(void)flags;	/* the send itself fails on a dead client */
+	return mp_sockt_srv_reply(c->fd, seq, msg, x);
+}
+
+const struct mp_transport mp_transport_sock = {
+	.name = "sock",
+	.call = sock_call,
+	.oneway = sock_oneway,
+	.srv_recv = sock_srv_recv,
+	.srv_reply = sock_srv_reply,
+};

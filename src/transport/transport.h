@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The transport interface: one vtable per way of moving a message between
+ * a client connection and a server connection.  The API and port layers
+ * see only this; each transport lives in its own file (transport_*.c).
+ *
+ * Every connection starts as a bootstrap socket (SOCK_SEQPACKET) to the
+ * port's listening socket.  The socket stays open as the lifeline: its
+ * hang-up is how each side learns of the other's death.
+ */
+#ifndef MP_TRANSPORT_H
+#define MP_TRANSPORT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "os/deadline.h"
+#include "msgport.h"
+#include "mem/pages.h"
+#include "proto/wire.h"
+
+enum mp_reply_flags {
+	MP_REPLY_ASK_PEER = 1u << 0,
+};
+
+/*
+ * How a message's long data travels when it is not copied the usual way
+ * (decided by client.c and server.c, see pages.h and data.h).  A message
+ * with fflags set always goes as a socket frame (a side frame on the
+ * ring transports).
+ */
+struct mp_xfer {
+	unsigned fflags;	/* MP_FRAME_DATA_PAGES, _PAGES_SHARE, _DATA_VM, _OUT_VM,
+				 * _OUT_PAGES, _DATA_PLACED, _VM_REFUSED */
+	struct mp_pages_tx in;	/* DATA_PAGES: the region sent */
+	struct mp_pages_tx out;	/* OUT_PAGES: the caller's output pages, lent */
+	unsigned pages_slot;	/* PAGES_KEEP: where the server keeps them */
+	unsigned out_slot;	/* OUT_KEEP: where it keeps the lent output pages */
+	bool sent;		/* set once a frame carrying them left */
+};
+
+static inline void mp_xfer_init(struct mp_xfer *x)
+{
+	x->fflags = 0;
+	x->pages_slot = x->out_slot = 0;
+	x->sent = false;
+	mp_pages_tx_init(&x->in);
+	mp_pages_tx_init(&x->out);
+}
+
+/* The sending side of a port: one per (thread, port), see client.c. */
+struct mp_cconn {
+	mp_port_t port;
+	int fd;			/* bootstrap socket and lifeline */
+	int portfd;		/* the port file, read for waiting receivers */
+	uint64_t seq;		/* last call number */
+	unsigned fork_gen;	/* process generation that opened it */
+	bool vm_denied;		/* the server may not read our memory */
+	const struct mp_transport *tp;
+	void *tp_priv;
+};
+
+/* The receiving side of one client connection, see port.c. */
+struct mp_sconn {
+	int fd;
+	uint32_t idx, gen;	/* slot in the port's table; epoll key */
+	unsigned refs;		/* under the port's lock */
+	int dead;		/* hung up or dropped; no longer polled */
+	bool reading;		/* a thread reads its socket (socket transport), under the port lock */
+	int32_t pid;		/* peer credentials from SO_PEERCRED */
+	uint32_t uid, gid;
+	int32_t peer_cpu;	/* CPU the client last waited on, -1 unknown */
+	_Atomic bool vm_denied;	/* process_vm_writev() to the client was refused */
+	const struct mp_transport *tp;
+	void *tp_priv;
+};
+
+/* A received message, owned by the library until given to the user.
+ * Long data that is not in memory yet (hdr.flags DATA_PAGES, DATA_VM,
+ * OUT_PAGES) is fetched by server.c outside the port lock. */
+struct mp_rx {
+	struct mp_frame hdr;	/* validated header */
+	void *data;		/* data_size bytes, see data_kind */
+	int data_kind;		/* enum mp_buf_kind */
+	uint64_t pages_id;	/* MP_BUF_PAGES: the region */
+	int pages_fd;		/* DATA_PAGES: the memfd, -1 once taken */
+	int out_fd;		/* OUT_PAGES: the memfd, -1 once taken */
+	void *out_data;		/* OUT_PAGES kept by the connection: where they are */
+	uint64_t out_id;	/* and their region (released with mp_pages_auto_release) */
+	int in_bulk;		/* data is in the client's bulk area (MP_BUF_SHARED):
+				 * MP_RX_BULK_COPY copy it, MP_RX_BULK_SHARE use it there */
+	int fds[MP_FDS_MAX];
+	unsigned nfds;
+};
+
+enum { MP_RX_BULK_COPY = 1, MP_RX_BULK_SHARE = 2 };
+
+struct mp_transport {
+	const char *name;
+	/* Messages wait in shared memory: the server scans these connections. */
+	unsigned polled;
+	/* Client: send a call and wait for its reply into msg->o.
+	 * -ECONNRESET: not delivered, the peer was gone; -ETIMEDOUT: not
+	 * sent in time; -ETIME: sent, but no answer in time.  A server that
+	 * refuses DATA_VM gets the call again without it (x updated). */
+	int (*call)(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x);
+	/* Client: send one-way. -ECONNRESET as for call. */
+	int (*oneway)(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
+		      struct mp_xfer *x);
+	/* Client: release transport state (optional). */
+	void (*close)(struct mp_cconn *c);
+	/* Client: pages regions were freed (optional): tell the server. */
+	void (*pages_freed)(struct mp_cconn *c);
+	/* Client: receivers waiting in mp_recv() (optional: else the port file). */
+	int (*receiver_waiting)(struct mp_cconn *c);
+	/* Server: take one message without blocking; -EAGAIN when none,
+	 * 0 on hang-up (*got = 0), -EPROTO for a malformed message. */
+	int (*srv_recv)(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen);
+	/* Server: send the reply to call seq; never blocks on the client.
+	 * MP_REPLY_ASK_PEER: the call was held a while, ask the kernel
+	 * whether the client still lives before answering.  x: pages,
+	 * data already placed, or a refusal (see struct mp_xfer). */
+	int (*srv_reply)(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags,
+			 struct mp_xfer *x);
+	/* Server, polled transports: the socket fired (hang-up, side frame). */
+	int (*srv_event)(struct mp_sconn *c);
+	/* Server, polled transports: a message is waiting. */
+	bool (*srv_pending)(struct mp_sconn *c);
+	/* Server: the connection is being dropped (optional). */
+	void (*srv_closing)(struct mp_sconn *c);
+	/* Server: shared memory the answer to a call with this capacity may
+	 * be written into directly (optional; NULL: a private buffer). */
+	void *(*srv_out_buf)(struct mp_sconn *c, size_t cap);
+	/* Server: release transport state when the connection is freed. */
+	void (*srv_release)(struct mp_sconn *c);
+};
+
+/* The server may not read or write our memory: never offer it again. */
+static inline void mp_xfer_vm_refused(struct mp_cconn *c, struct mp_xfer *x)
+{
+	c->vm_denied = true;
+	x->fflags &= ~(unsigned)(MP_FRAME_DATA_VM | MP_FRAME_OUT_VM);
+}
+
+/* Transport numbers, as in the public MP_TRANSPORT_* (0: default). */
+int mp_transport_parse(const char *name);
+/* The transport for a new connection to the port whose file is portfd. */
+const struct mp_transport *mp_transport_for(int portfd);
+
+extern const struct mp_transport mp_transport_sock;
+extern const struct mp_transport mp_transport_ring;
+extern const struct mp_transport mp_transport_hybrid;
+
+/* Release what an mp_rx holds (data and fds). */
+void mp_rx_release(struct mp_rx *rx);
+
+#endif
