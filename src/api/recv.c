@@ -14,6 +14,7 @@
 #include "mem/data.h"
 #include "mem/pages.h"
 #include "os/compiler.h"
+#include "os/shm.h"
 #include "os/sockio.h"
 
 static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *rx)
@@ -167,17 +168,19 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 		.t_recv = mp_ticks(),
 	};
 	mp_rid_t r = 0;
+	bool dead;
 	int err = call_out_buf(c, rx, &call);
 
 	if (err)
 		return err;
 	pthread_mutex_lock(&p->lock);
-	if (!p->dead)
+	dead = load_relaxed(&p->dead);	/* set under this lock: no order needed */
+	if (!dead)
 		r = mp_rid_alloc(&p->rids, &call);
 	pthread_mutex_unlock(&p->lock);
 	if (!r) {
 		mp_buf_release(call.out, call.out_cap, call.out_kind, call.out_id);
-		return p->dead ? -EPIPE : -ENOMEM;
+		return dead ? -EPIPE : -ENOMEM;
 	}
 	msg->o.data = call.out;
 	msg->o.size = call.out_cap;

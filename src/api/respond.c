@@ -13,6 +13,7 @@
 #include "mem/data.h"
 #include "mem/pages.h"
 #include "os/deadline.h"
+#include "os/shm.h"
 
 /* Take the call rid out of the table if msg fits it (under p->lock). */
 static int call_take(struct mp_port_obj *p, mp_rid_t rid, const mp_msg_t *msg,
@@ -23,14 +24,17 @@ static int call_take(struct mp_port_obj *p, mp_rid_t rid, const mp_msg_t *msg,
 
 	pthread_mutex_lock(&p->lock);
 	call = mp_rid_find(&p->rids, rid);
-	if (!call)
+	if (!call) {
 		err = -ENOENT;
-	else if (msg->o.size > call->out_cap)
-		err = -EMSGSIZE;
-	if (!err) {
-		*out = *call;
-		mp_rid_free(&p->rids, rid);
+		goto out;
 	}
+	if (msg->o.size > call->out_cap) {
+		err = -EMSGSIZE;
+		goto out;
+	}
+	*out = *call;
+	mp_rid_free(&p->rids, rid);
+out:
 	pthread_mutex_unlock(&p->lock);
 	return err;
 }
@@ -65,7 +69,7 @@ static void reply_placed(struct mp_call *call, const mp_msg_t *msg, struct mp_xf
 			x->fflags = MP_FRAME_DATA_PLACED;
 		return;
 	}
-	if (!call->out_addr || !vmin || msg->o.size <= vmin || atomic_load(&c->vm_denied))
+	if (!call->out_addr || !vmin || msg->o.size <= vmin || load_relaxed(&c->vm_denied))
 		return;
 	if (call->out_kind == MP_BUF_SHARED && msg->o.data == call->out)
 		return;	/* written in the bulk area already: one copy either way */
@@ -75,7 +79,26 @@ static void reply_placed(struct mp_call *call, const mp_msg_t *msg, struct mp_xf
 	if (err == 0)
 		x->fflags = MP_FRAME_DATA_PLACED;
 	else if (err == -EPERM)
-		atomic_store(&c->vm_denied, true);
+		store_relaxed(&c->vm_denied, true);	/* a hint: at worst one more refused try */
+}
+
+/* Send the answer to a call taken from the table, then let the call go. */
+static int reply_send(struct mp_port_obj *p, struct mp_call *call, const mp_msg_t *msg,
+		      struct mp_xfer *x)
+{
+	unsigned flags = mp_ticks() - call->t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
+	int err;
+
+	if (!x->fflags)
+		reply_placed(call, msg, x);
+	err = call->conn->tp->srv_reply(call->conn, call->seq, msg, flags, x);
+	if (err == -EAGAIN)
+		mp_sconn_kill(p, call->conn);	/* it does not read its replies */
+	mp_call_free_buffers(call);
+	pthread_mutex_lock(&p->lock);
+	mp_sconn_put_locked(p, call->conn);
+	pthread_mutex_unlock(&p->lock);
+	return err ? -EPIPE : 0;
 }
 
 int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
@@ -96,25 +119,15 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 	mp_xfer_init(&x);
 	err = mp_pages_tx_begin(&x.in, msg->o.data, msg->o.size,
 				msg->flags & MP_SHARE ? MP_SHARE : MP_MOVE);
+	if (err < 0)
+		goto out;
 	if (err == 1)
 		x.fflags = MP_FRAME_DATA_PAGES | (x.in.share ? MP_FRAME_PAGES_SHARE : 0);
-	if (err >= 0)
-		err = call_take(p, rid, msg, &call);
-	if (!err) {
-		unsigned flags = mp_ticks() - call.t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
-
-		if (!x.fflags)
-			reply_placed(&call, msg, &x);
-		err = call.conn->tp->srv_reply(call.conn, call.seq, msg, flags, &x);
-		if (err == -EAGAIN)
-			mp_sconn_kill(p, call.conn);	/* it does not read its replies */
-		if (err)
-			err = -EPIPE;
-		mp_call_free_buffers(&call);
-		pthread_mutex_lock(&p->lock);
-		mp_sconn_put_locked(p, call.conn);
-		pthread_mutex_unlock(&p->lock);
-	}
+	err = call_take(p, rid, msg, &call);
+	if (err)
+		goto out;
+	err = reply_send(p, &call, msg, &x);
+out:
 	mp_pages_tx_end(&x.in, x.sent);
 	mp_port_put(p);
 	return err;

@@ -38,11 +38,11 @@ int mp_msg_check_send(const mp_msg_t *msg, int with_reply)
 	if (msg->i.nfds > MP_FDS_MAX || (with_reply && msg->o.nfds > MP_FDS_MAX))
 		return -EINVAL;
 	err = data_check(msg->i.data, msg->i.size);
-	if (!err && with_reply)
-		err = data_check(msg->o.data, msg->o.size);
-	if (!err)
-		err = fds_check(msg->i.fds, msg->i.nfds);
-	return err;
+	if (err)
+		return err;
+	if (with_reply && (err = data_check(msg->o.data, msg->o.size)))
+		return err;
+	return fds_check(msg->i.fds, msg->i.nfds);
 }
 
 int mp_msg_check_out(const struct mp_msg_out *o)
@@ -52,7 +52,7 @@ int mp_msg_check_out(const struct mp_msg_out *o)
 	if (o->nfds > MP_FDS_MAX)
 		return -EINVAL;
 	err = data_check(o->data, o->size);
-	if (!err)
-		err = fds_check(o->fds, o->nfds);
-	return err;
+	if (err)
+		return err;
+	return fds_check(o->fds, o->nfds);
 }
