@@ -1,7 +1,9 @@
 /* bench.c - msgport-bench: measures every backend of backends.c in every
  * placement it supports, in one run, and reports each figure against the
  * raw baselines measured in that same run. Progress goes to stderr, the
- * markdown table to stdout, CSV and PNG to the output directory. */
+ * markdown table to stdout, CSV and PNG to the output directory. Run as
+ * `msgport-bench --instr-child ...` it is instead the program the instr
+ * part runs under callgrind (instr_child.c). */
 #include "harness.h"
 
 #include <errno.h>
@@ -29,16 +31,18 @@ static struct pp_run g_run;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: msgport-bench [-q] [-c case,...] [-p part,...] [-o dir] [-t sec] [-n max] [-m min] [-T sec] [-l]\n"
+		"usage: msgport-bench [-q] [-c case,...] [-p part,...] [-o dir] [-t sec] [-n max] [-m min] [-T sec] [-i calls] [-l]\n"
 		"  -c LIST  run only these cases (see -l)\n"
 		"  -p LIST  run only these parts: lat (64-byte round trips), tput (one-way),\n"
-		"           size (round trip by size), conc (1..32 clients); default all\n"
+		"           size (round trip by size), conc (1..32 clients),\n"
+		"           instr (instructions per call under callgrind); default all\n"
 		"  -o DIR   where results.csv and the PNGs go (default: out/ next to the program)\n"
 		"  -t SEC   time to aim for per 64-byte case (default 1.0); sets the round-trip count\n"
 		"  -s SEC   time to aim for per size or concurrency case (default 0.5)\n"
 		"  -n MAX   most timed round trips per case (default 200000)\n"
 		"  -m MIN   fewest timed round trips per case (default 20000)\n"
 		"  -T SEC   give up on a case after SEC seconds (default 60)\n"
+		"  -i N     calls of the instr part's long run (default 10000; the short run makes N/10)\n"
 		"  -q       quick smoke run: short cases, rough numbers\n"
 		"  -l       list the cases and exit\n");
 }
@@ -61,9 +65,10 @@ static void set_quick(struct pp_opts *o)
 	o->sweep_budget_s = 0.03;
 	o->sweep_min_iters = 500;
 	o->slow_min_iters = 500;
+	o->instr_calls = 2000;
 }
 
-static const char *const part_names[] = { "lat", "tput", "size", "conc" };
+static const char *const part_names[] = { "lat", "tput", "size", "conc", "instr" };
 
 static int parse_parts(const char *list, unsigned *parts)
 {
@@ -75,7 +80,7 @@ static int parse_parts(const char *list, unsigned *parts)
 			if (strlen(part_names[k]) == n && !strncmp(p, part_names[k], n))
 				break;
 		if (k == sizeof(part_names) / sizeof(part_names[0])) {
-			fprintf(stderr, "unknown part '%.*s': lat, tput, size, conc\n", (int)n, p);
+			fprintf(stderr, "unknown part '%.*s': lat, tput, size, conc, instr\n", (int)n, p);
 			return -EINVAL;
 		}
 		*parts |= 1u << k;
@@ -129,7 +134,7 @@ static int parse_opts(int argc, char **argv, struct pp_opts *o)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "c:p:o:t:s:n:m:T:qlh")) != -1) {
+	while ((c = getopt(argc, argv, "c:p:o:t:s:n:m:T:i:qlh")) != -1) {
 		switch (c) {
 		case 'c': o->only = optarg; break;
 		case 'p': if (parse_parts(optarg, &o->parts)) return -EINVAL; break;
@@ -139,6 +144,7 @@ static int parse_opts(int argc, char **argv, struct pp_opts *o)
 		case 'n': o->max_iters = strtoull(optarg, NULL, 0); break;
 		case 'm': o->min_iters = strtoull(optarg, NULL, 0); break;
 		case 'T': o->case_timeout_s = atof(optarg); break;
+		case 'i': o->instr_calls = strtoull(optarg, NULL, 0); break;
 		case 'q': set_quick(o); break;
 		case 'l': list_backends(stdout); exit(0);
 		case 'h': usage(stdout); exit(0);
@@ -147,7 +153,7 @@ static int parse_opts(int argc, char **argv, struct pp_opts *o)
 	}
 	if (optind < argc || o->budget_s <= 0 || o->sweep_budget_s <= 0 ||
 	    o->case_timeout_s <= 0 || o->max_iters < 1 ||
-	    o->min_iters > o->max_iters) {
+	    o->min_iters > o->max_iters || o->instr_calls < 10) {
 		usage(stderr);
 		return -EINVAL;
 	}
@@ -269,7 +275,7 @@ static void skip(struct pp_run *run, const struct pp_backend *be, const char *wh
 
 static void progress(const struct pp_result *r)
 {
-	static const char *const metric[PP_NMETRIC] = { "rtt", "tput", "conc" };
+	static const char *const metric[PP_NMETRIC] = { "rtt", "tput", "conc", "instr" };
 	char what[32];
 
 	if (r->metric == PP_CONC)
@@ -277,8 +283,14 @@ static void progress(const struct pp_result *r)
 	else
 		snprintf(what, sizeof(what), "%s %zu", metric[r->metric], r->size);
 	fprintf(stderr, "%-20s %-10s %-11s ", r->be->name, pp_place_name(r->placement), what);
-	if (r->status != PP_OK)
+	if (r->status == PP_SKIPPED)
+		fprintf(stderr, "%s\n", r->why);
+	else if (r->status != PP_OK)
 		fprintf(stderr, "FAILED: %s\n", r->why);
+	else if (r->metric == PP_INSTR)
+		fprintf(stderr, "server %.0f  client %.0f instructions per %s  (over %llu calls: long run minus short)\n",
+			r->instr[PP_SERVER], r->instr[PP_CLIENT],
+			r->be->flags & PP_BASE_RING ? "message" : "call", (unsigned long long)r->n);
 	else if (r->metric == PP_TPUT)
 		fprintf(stderr, "%.0f msg/s  (%llu messages)\n", r->rate, (unsigned long long)r->n);
 	else if (r->metric == PP_RTT)
@@ -307,7 +319,10 @@ static void run_one(struct pp_run *run, const struct pp_opts *o, const struct pp
 		return;
 	r = &run->rows[run->nrows++];
 	*r = *want;
-	pp_run_case(o, r);
+	if (r->metric == PP_INSTR)
+		pp_instr_case(o, r);
+	else
+		pp_run_case(o, r);
 	progress(r);
 }
 
@@ -344,11 +359,21 @@ static void run_conc(struct pp_run *run, const struct pp_backend *be, const stru
 			.placement = PP_CROSS, .size = PP_MSG_SIZE, .nclients = pp_conc_clients[i] });
 }
 
+/* Instructions per call under callgrind: server and client both counted. */
+static void run_instr(struct pp_run *run, const struct pp_backend *be, const struct pp_opts *o)
+{
+	if ((o->parts & PP_PART_INSTR) && (be->flags & PP_CALLGRIND))
+		run_one(run, o, &(struct pp_result){ .be = be, .metric = PP_INSTR,
+			.placement = o->cpu[1] >= 0 ? PP_CROSS : PP_SAME, .size = PP_MSG_SIZE,
+			.nclients = 1 });
+}
+
 static void run_backend(struct pp_run *run, const struct pp_backend *be, const struct pp_opts *o)
 {
 	run_base_parts(run, be, o);
 	run_sizes(run, be, o);
 	run_conc(run, be, o);
+	run_instr(run, be, o);
 }
 
 /* Whether the parts chosen hold any case of this backend. */
@@ -357,7 +382,8 @@ static bool has_cases(const struct pp_backend *be, const struct pp_opts *o)
 	return ((o->parts & PP_PART_LAT) && (be->flags & PP_LATENCY)) ||
 	       ((o->parts & PP_PART_TPUT) && (be->flags & PP_THROUGHPUT)) ||
 	       ((o->parts & PP_PART_SIZE) && (be->flags & PP_SIZES)) ||
-	       ((o->parts & PP_PART_CONC) && (be->flags & PP_MULTI));
+	       ((o->parts & PP_PART_CONC) && (be->flags & PP_MULTI)) ||
+	       ((o->parts & PP_PART_INSTR) && (be->flags & PP_CALLGRIND));
 }
 
 /* Runs the selected backends in table order, each with its daemon up. */
@@ -413,10 +439,12 @@ int main(int argc, char **argv)
 		.budget_s = 1.0, .min_iters = 20000, .max_iters = 200000, .warmup = 2000,
 		.bounded_iters = 100, .tput_min = 100000, .tput_max = 20000000,
 		.case_timeout_s = 60, .sweep_budget_s = 0.5, .sweep_min_iters = 2000,
-		.slow_min_iters = 5000, .parts = PP_PART_ALL,
+		.slow_min_iters = 5000, .instr_calls = 10000, .parts = PP_PART_ALL,
 	};
 	int err;
 
+	if (argc > 1 && !strcmp(argv[1], PP_INSTR_CHILD))
+		return pp_instr_child_main(argc, argv);
 	if (parse_opts(argc, argv, &o))
 		return 2;
 	if (!o.outdir) {

@@ -19,7 +19,8 @@ BENCH_BIN  := $(BENCH_DIR)/msgport-bench
 BENCH_OUT  := $(BENCH_DIR)/out
 BENCH_SRCS := $(addprefix $(BENCH_DIR)/, \
 	bench.c runner.c peer.c stats.c results.c fmt.c report.c report_msgport.c \
-	targets.c csv.c plot.c sysinfo.c util.c tmpdir.c backends.c \
+	report_instr.c targets.c csv.c plot.c sysinfo.c util.c tmpdir.c backends.c \
+	instr.c instr_child.c \
 	base_spin.c base_ring.c base_futex.c base_pipe.c base_unix.c base_iceoryx.c \
 	mp_backend.c)
 BENCH_HDRS := $(BENCH_DIR)/pingpong.h $(BENCH_DIR)/harness.h $(BENCH_DIR)/job.h
@@ -64,6 +65,7 @@ bench-deps:
 	[ -n "$$(ls -d /usr/include/iceoryx/*/iceoryx_binding_c 2>/dev/null)" ] && command -v iox-roudi >/dev/null \
 		|| missing="iceoryx libiceoryx-binding-c-dev"; \
 	command -v gnuplot >/dev/null || missing="$$missing gnuplot-nox"; \
+	command -v valgrind >/dev/null || missing="$$missing valgrind"; \
 	if [ -z "$$missing" ] || [ -n "$(BENCH_NO_INSTALL)" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 		echo "bench: installing$$missing"; \

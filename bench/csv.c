@@ -4,8 +4,9 @@
  *   size,clients,ratio_<peer>...
  *
  * The metrics are rtt_p50/p99/min/mean/max (ns) for one client,
- * throughput (msg/s), and conc_p50/p99/min/mean/max (ns) and conc_calls
- * (calls/s, all clients) for several clients of one server. `ratio`
+ * throughput (msg/s), conc_p50/p99/min/mean/max (ns) and conc_calls
+ * (calls/s, all clients) for several clients of one server, and
+ * instr_server and instr_client (instr/call, the instr part). `ratio`
  * divides by the same metric of `baseline`, the row's raw limit (64-byte
  * rows only); `ratio_futex` by the raw futex; `ratio_<peer>` by the same
  * metric of that peer at the same size and client count. The peer columns
@@ -24,11 +25,12 @@ struct csv {
 	size_t npeers;
 };
 
-/* Field k of a row: p50, p99, min, mean, max, rate. */
+/* Field k of a row: p50, p99, min, mean, max, rate, server and client
+ * instructions. */
 static double field(const struct pp_result *r, int k)
 {
-	const double v[6] = { r->lat.p50, r->lat.p99, r->lat.min, r->lat.mean, r->lat.max,
-			      r->rate };
+	const double v[8] = { r->lat.p50, r->lat.p99, r->lat.min, r->lat.mean, r->lat.max,
+			      r->rate, r->instr[PP_SERVER], r->instr[PP_CLIENT] };
 
 	return v[k];
 }
@@ -68,6 +70,11 @@ static void row(struct csv *c, const struct pp_result *r)
 
 	if (r->metric == PP_TPUT) {
 		line(c, r, "throughput", 5, "msg/s");
+		return;
+	}
+	if (r->metric == PP_INSTR) {
+		line(c, r, "instr_server", 6, "instr/call");
+		line(c, r, "instr_client", 7, "instr/call");
 		return;
 	}
 	for (int k = 0; k < 5; k++) {

@@ -10,8 +10,9 @@
 #include <stdio.h>
 
 /* PP_RTT: round trips of one client (at any size); PP_TPUT: one-way
- * messages; PP_CONC: round trips of several clients of one server at once. */
-enum pp_metric { PP_RTT, PP_TPUT, PP_CONC, PP_NMETRIC };
+ * messages; PP_CONC: round trips of several clients of one server at once;
+ * PP_INSTR: instructions per 64-byte call (or message), counted by callgrind. */
+enum pp_metric { PP_RTT, PP_TPUT, PP_CONC, PP_INSTR, PP_NMETRIC };
 
 /* The parts of a run (-p): each is a set of cases per backend. */
 enum pp_part {
@@ -19,7 +20,8 @@ enum pp_part {
 	PP_PART_TPUT	= 1u << 1,	/* one-way throughput */
 	PP_PART_SIZE	= 1u << 2,	/* round trip by size (PP_SIZES backends) */
 	PP_PART_CONC	= 1u << 3,	/* 1..32 clients (PP_MULTI backends) */
-	PP_PART_ALL	= 0xf,
+	PP_PART_INSTR	= 1u << 4,	/* instructions per call under callgrind (PP_CALLGRIND) */
+	PP_PART_ALL	= 0x1f,
 };
 
 /* The sizes of the size sweep and the client counts, in run order. */
@@ -41,6 +43,7 @@ struct pp_opts {
 	double sweep_budget_s;	/* time per case of the size sweep and concurrency parts */
 	uint64_t sweep_min_iters;	/* fewest timed round trips there (all clients) */
 	uint64_t slow_min_iters;	/* fewest for PP_SLOW backends */
+	uint64_t instr_calls;	/* calls of the instr part's long run; the short one makes a tenth */
 	unsigned parts;		/* enum pp_part */
 	int cpu[2];		/* [0] client / both, [1] server when cross-core */
 };
@@ -62,6 +65,7 @@ struct pp_result {
 	uint64_t n;		/* timed round trips (all clients together) or messages */
 	struct pp_lat lat;	/* PP_RTT, PP_CONC */
 	double rate;		/* PP_TPUT messages per second; PP_CONC calls per second */
+	double instr[2];	/* PP_INSTR per call, [PP_SERVER] and [PP_CLIENT] */
 };
 
 struct pp_run {
@@ -83,6 +87,13 @@ void pp_signals_block(void);
 bool pp_interrupted(void);
 bool pp_is_harness(void);	/* false in a forked child */
 void pp_run_case(const struct pp_opts *o, struct pp_result *r);
+int pp_reap_one(pid_t pid, int *status, double timeout_s);
+
+/* instr.c: one case of the instr part (the parent's side), and the
+ * program a run under callgrind executes (instr_child.c) */
+void pp_instr_case(const struct pp_opts *o, struct pp_result *r);
+int pp_instr_child_main(int argc, char **argv);
+#define PP_INSTR_CHILD "--instr-child"	/* argv[1] of that program */
 
 /* sysinfo.c */
 void pp_sysinfo_begin(struct pp_run *run);
@@ -116,11 +127,13 @@ const char *pp_fmt_size(char *buf, size_t len, size_t bytes);
 
 /* report.c: the markdown report (baseline tables, then the others) */
 void pp_report_markdown(FILE *f, const struct pp_run *run, const struct pp_opts *o);
+/* report_instr.c: instructions per call, msgport next to the SPSC ring */
+void pp_report_instr(FILE *f, const struct pp_run *run);
 /* report_msgport.c: msgport against its peers, by size, by client count */
 void pp_report_peers(FILE *f, const struct pp_run *run);
 void pp_report_sizes(FILE *f, const struct pp_run *run);
 void pp_report_conc(FILE *f, const struct pp_run *run);
-/* targets.c: issue 3's targets, met or missed */
+/* targets.c: issue 10's targets (and issue 3's it keeps), met or missed */
 void pp_report_targets(FILE *f, const struct pp_run *run);
 /* csv.c */
 int pp_report_csv(const char *path, const struct pp_run *run);

@@ -213,8 +213,9 @@ static int mp_recv_one(struct pp_ctx *c, struct pp_msg *msg)
 
 #define MP_ADAPTIVE_FLAGS (PP_LATENCY | PP_THROUGHPUT | PP_CROSS_OK | PP_SAME_OK | PP_SIZES | \
 			   PP_MULTI | PP_SUBJECT)
+/* Blocking rows are the ones the instr part counts: they never spin. */
 #define MP_BLOCK_FLAGS (PP_LATENCY | PP_CROSS_OK | PP_SAME_OK | PP_SLOW | PP_BLOCKING | \
-			PP_SUBJECT)
+			PP_SUBJECT | PP_CALLGRIND)
 
 static int sock_setup(struct pp_ctx *c) { return mp_setup(c, MP_TRANSPORT_SOCK, "adaptive"); }
 static int ring_setup(struct pp_ctx *c) { return mp_setup(c, MP_TRANSPORT_RING, "adaptive"); }

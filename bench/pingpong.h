@@ -86,6 +86,7 @@ enum pp_flags {
 	PP_PEER		= 1u << 12,	/* an alternative: msgport rows are divided by it */
 	PP_SUBJECT	= 1u << 13,	/* under test (msgport): reported against every peer */
 	PP_BLOCKING	= 1u << 14,	/* its raw limit is futex, not spin or yield */
+	PP_CALLGRIND	= 1u << 15,	/* counted by the instr part (calls, or one-way if PP_BASE_RING) */
 };
 
 /* A helper process some backends need (iceoryx's RouDi). The harness starts

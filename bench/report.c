@@ -129,6 +129,8 @@ static void md_failures(FILE *f, const struct pp_run *run)
 		if (r->metric == PP_CONC)
 			fprintf(f, "- %s, %s, %u clients: %s\n", r->be->name,
 				pp_place_name(r->placement), r->nclients, r->why);
+		else if (r->metric == PP_INSTR)
+			fprintf(f, "- %s, instructions per call: %s\n", r->be->name, r->why);
 		else
 			fprintf(f, "- %s, %s, %s %s: %s\n", r->be->name, pp_place_name(r->placement),
 				r->metric == PP_TPUT ? "one-way" : "round trip", size, r->why);
@@ -149,6 +151,7 @@ void pp_report_markdown(FILE *f, const struct pp_run *run, const struct pp_opts 
 	pp_report_peers(f, run);
 	pp_report_sizes(f, run);
 	pp_report_conc(f, run);
+	pp_report_instr(f, run);
 	pp_report_targets(f, run);
 	md_failures(f, run);
 	for (size_t i = 0; i < run->nskipped; i++)

@@ -49,12 +49,13 @@ static const struct pp_result *find_base(const struct pp_run *run, unsigned flag
 	return NULL;
 }
 
-/* The raw limit a row is held to: the SPSC ring for throughput; for round
- * trips futex when the row blocks, else spin cross-core and yield on one
- * core. Only for 64-byte one-client rows: there is no raw limit otherwise. */
+/* The raw limit a row is held to: the SPSC ring for throughput and for
+ * instructions; for round trips futex when the row blocks, else spin
+ * cross-core and yield on one core. Only for 64-byte one-client rows:
+ * there is no raw limit otherwise. */
 static unsigned primary_flag(const struct pp_result *r)
 {
-	if (r->metric == PP_TPUT)
+	if (r->metric == PP_TPUT || r->metric == PP_INSTR)
 		return PP_BASE_RING;
 	if (r->be->flags & PP_BLOCKING)
 		return PP_BASE_FUTEX;

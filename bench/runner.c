@@ -142,6 +142,17 @@ static int reap_children(struct procs *p, double timeout_s)
 	return verdict;
 }
 
+/* One child that is not a case's server or client (the instr part's
+ * valgrind), under the same time limit and interrupt handling. */
+int pp_reap_one(pid_t pid, int *status, double timeout_s)
+{
+	struct procs p = { .n = 1, .pid = { pid } };
+	int verdict = reap_children(&p, timeout_s);
+
+	*status = p.st[0];
+	return verdict;
+}
+
 static void proc_name(char *buf, size_t len, const struct procs *p, unsigned k)
 {
 	if (k == 0)
