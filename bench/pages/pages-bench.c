@@ -29,8 +29,10 @@
  * Each case is timed in three windows; the table gives the p50 of the
  * best window (see measure()).
  *
- * Output: a markdown table on stdout, OUT/pages.csv, and OUT/pages.png
- * (log-log round trip against size) when gnuplot is there.
+ * Output: a markdown table on stdout, then issue 10's long-data targets
+ * (1 MiB move / revoke floor, ordinary buffers / memcpy at 64 MiB and 1 GiB;
+ * msgport-bench judges its other targets) and earlier ratios, OUT/pages.csv,
+ * and OUT/pages.png (log-log round trip against size) when gnuplot is there.
  *
  * Build (from the repository root, after make):
  *   cc -O2 -std=c11 -D_GNU_SOURCE -pthread -Iinclude bench/pages/pages-bench.c \
@@ -820,13 +822,60 @@ static void report(void)
 	}
 }
 
+/* Issue 10's long-data targets: each figure is p50(num) / p50(den) at one
+ * size; for bandwidth against memcpy that is memcpy's time over the case's. */
+struct pb_target {
+	const char *what;
+	const char *num, *den;
+	size_t size;
+	double limit;
+	bool at_least;		/* figure >= limit, else <= limit */
+};
+
+static const struct pb_target issue10_targets[] = {
+	{ "1 MiB move (zc-move) / revoke floor", "zc-move", "revoke", MIB, 3, false },
+	{ "ordinary buffer in (copy-in), 64 MiB, bandwidth / memcpy", "memcpy", "copy-in",
+	  64 * MIB, 0.7, true },
+	{ "ordinary buffer out (copy-out), 64 MiB, bandwidth / memcpy", "memcpy", "copy-out",
+	  64 * MIB, 0.7, true },
+	{ "ordinary buffer in (copy-in), 1 GiB, bandwidth / memcpy", "memcpy", "copy-in",
+	  GIB, 0.7, true },
+	{ "ordinary buffer out (copy-out), 1 GiB, bandwidth / memcpy", "memcpy", "copy-out",
+	  GIB, 0.7, true },
+};
+
+static void target_row(const struct pb_target *t)
+{
+	const struct result *n = find(t->num, t->size), *d = find(t->den, t->size);
+	double fig;
+
+	printf("| %s | %s %g | ", t->what, t->at_least ? ">=" : "<=", t->limit);
+	if (!n || !d) {
+		printf("%s not run | - | not measured |\n", n ? t->den : t->num);
+		return;
+	}
+	fig = n->p50 / d->p50;
+	printf("%s %.1f us / %s %.1f us | %.3g | **%s** |\n", t->num, n->p50 / 1e3, t->den,
+	       d->p50 / 1e3, fig, (t->at_least ? fig >= t->limit : fig <= t->limit) ? "met" : "missed");
+}
+
+/* The main bench (msgport-bench) judges issue 10's other targets. */
+static void issue10_table(void)
+{
+	printf("\nTargets (issue 10, long data), judged on this run:\n\n");
+	printf("| target | limit | measured (p50) | figure | verdict |\n|---|--:|--:|--:|---|\n");
+	for (size_t k = 0; k < sizeof(issue10_targets) / sizeof(issue10_targets[0]); k++)
+		target_row(&issue10_targets[k]);
+}
+
 static void targets(void)
 {
 	const struct result *a = find("zc-move", 4 * KIB), *b = find("zc-move", GIB);
 	const struct result *c = find("zc-move", MIB), *d = find("iceoryx", MIB);
 	const struct result *e = find("zc-share", 4 * KIB), *f = find("zc-share", GIB);
 
-	printf("\nTargets (ratios from this run):\n");
+	issue10_table();
+	printf("\nEarlier targets and other ratios (from this run):\n");
 	if (a && b)
 		printf("- zero-copy (move) 1 GiB / 4 KiB call: %.2f (target <= 2)\n", b->p50 / a->p50);
 	if (e && f)
