@@ -288,7 +288,7 @@ static void progress(const struct pp_result *r)
 	else if (r->status != PP_OK)
 		fprintf(stderr, "FAILED: %s\n", r->why);
 	else if (r->metric == PP_INSTR)
-		fprintf(stderr, "server %.0f  client %.0f instructions per %s  (over %llu calls: long run minus short)\n",
+		fprintf(stderr, "server %.0f  client %.0f instructions per %s  (over %llu: long run minus short)\n",
 			r->instr[PP_SERVER], r->instr[PP_CLIENT],
 			r->be->flags & PP_BASE_RING ? "message" : "call", (unsigned long long)r->n);
 	else if (r->metric == PP_TPUT)

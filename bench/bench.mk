@@ -5,6 +5,8 @@
 # Paths are relative to the repository root, the directory make runs in.
 #   make bench                        build bench/msgport-bench and run it
 #   make bench BENCH_ARGS='-q'        a quick smoke run (see msgport-bench -h)
+#   make bench-instr                  only the instr part (instructions per call,
+#                                     callgrind; about 15 s)
 #   make bench-build                  build only
 #   make bench-clean                  remove the program and bench/out/
 # Defines only bench* targets and BENCH_* variables. The program links the
@@ -37,7 +39,7 @@ BENCH_IOX_FLAGS = $(if $(BENCH_IOX_INC),-DPP_HAVE_ICEORYX=1 -isystem $(BENCH_IOX
 BENCH_IOX_LIBS = $(if $(BENCH_IOX_INC),-liceoryx_binding_c)
 BENCH_CONFIG := $(BENCH_OUT)/build-config
 
-.PHONY: bench bench-build bench-deps bench-clean bench-pages
+.PHONY: bench bench-build bench-deps bench-clean bench-pages bench-instr
 
 BENCH_PAGES_BIN := $(BENCH_DIR)/pages/pages-bench
 BENCH_PAGES_ARGS ?= -t 0.3
@@ -49,6 +51,11 @@ bench: bench-build $(BENCH_PAGES_BIN)
 
 bench-pages: $(BENCH_PAGES_BIN)
 	./$(BENCH_PAGES_BIN) $(BENCH_PAGES_ARGS)
+
+# Instructions per 64-byte call under callgrind, without the timed parts
+# and without pages-bench (BENCH_ARGS may add -c, -i or -o).
+bench-instr: bench-build
+	./$(BENCH_BIN) -p instr $(BENCH_ARGS)
 
 # Long data: zero-copy pages, ordinary buffers, Unix socket, pipe, iceoryx
 # (when installed) and memcpy, 4 KiB to 1 GiB.
