@@ -14,9 +14,11 @@
 #   - an include of a header found neither under SRC_DIR nor INCLUDE_DIR;
 #   - a source file over MAX_LINES lines;
 #   - a field named shm_* (it lives in shared memory) touched other than
-#     through an accessor of os/shm.h, outside os/shm.h: the field's address
-#     must be the first argument of an accessor, or be stored as a pointer
-#     (`v->head = &r->shm_pos;`: the accessor then takes that pointer);
+#     through an accessor of os/shm.h, outside os/shm.h.  Only the field's
+#     address may appear: as an argument of an accessor (load_acquire(
+#     &r->shm_pos)) or of a function that applies the accessors itself
+#     (cpu_publish(&r->shm_cpu)), never of a bare atomic_*, __atomic_* or
+#     __sync_* call; or stored as a pointer (v->head = &r->shm_pos;).
 #     sizeof/offsetof/_Static_assert and struct declarations do not count;
 #   - a folder of SRC_DIR that is not a layer, a source file outside them.
 # -q prints the offences only.  Needs bash and a POSIX awk (mawk is fine).
@@ -229,7 +231,7 @@ function is_ident(t) {
 }
 
 # Pair every bracket with its mate; enclosing[i]: the innermost "(" open
-# at token i.
+# at token i, innermost[i]: the innermost bracket of any kind.
 function pair_brackets(   i, sp, psp, t) {
 	sp = 0
 	psp = 0
@@ -237,6 +239,7 @@ function pair_brackets(   i, sp, psp, t) {
 		t = tk[i]
 		mate[i] = 0
 		enclosing[i] = psp ? pstack[psp] : 0
+		innermost[i] = sp ? stack[sp] : 0
 		if (t == "(" || t == "[" || t == "{") {
 			stack[++sp] = i
 			if (t == "(")
@@ -298,18 +301,30 @@ function in_meta(i,   o) {
 	return 0
 }
 
-function shm_allowed(s, e,   pre, post) {
+# Whether the expression from token s to e (a postfix chain naming a
+# shm_ field) is a use that does not touch the field.
+function shm_allowed(s, e,   pre, post, o, callee) {
 	pre = tk[s - 1]
 	post = tk[e + 1]
 	if ((pre in is_meta) || in_meta(s))
 		return 1
 	if (pre != "&")
 		return 0
-	# the first argument of an accessor: load_acquire(&r->shm_pos, ...)
-	if (tk[s - 2] == "(" && (tk[s - 3] in is_accessor) && (post == "," || post == ")"))
-		return 1
 	# its address kept for an accessor: v->head = &r->shm_pos;
-	return (tk[s - 2] == "=" || tk[s - 2] == "return") && (post == ";" || post == "," || post == "}")
+	if ((tk[s - 2] == "=" || tk[s - 2] == "return") && (post == ";" || post == "," || post == "}"))
+		return 1
+	# its address as a whole argument of a call: load_acquire(&r->shm_pos)
+	if ((tk[s - 2] != "(" && tk[s - 2] != ",") || (post != "," && post != ")"))
+		return 0
+	o = enclosing[s]
+	if (!o || innermost[s] != o || o < 2)
+		return 0
+	callee = tk[o - 1]
+	if (callee in is_accessor)
+		return 1
+	if (!is_ident(callee) || (callee in is_keyword) || callee ~ /^(atomic_|__atomic_|__sync_)/)
+		return 0	# not a call, or a bare atomic that names no order of ours
+	return 1		# a helper that applies the accessors itself
 }
 
 function check_shm(   i, s, e, seen) {

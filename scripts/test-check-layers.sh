@@ -85,11 +85,17 @@ struct ring {
 struct view { _Atomic unsigned long *head; };
 _Static_assert(offsetof(struct ring, shm_w) == 8, "x->shm_pos++");
 /* r->shm_pos = 1; in a comment */
+static inline void flag_publish(_Atomic unsigned *shm_flag)
+{
+	if (load_relaxed(shm_flag) != 1)
+		store_relaxed(shm_flag, 1);
+}
 static inline unsigned long ring_ok(struct ring *r, struct view *v, int i)
 {
 	store_release(&r->shm_w[i].shm_flag,
 		      load_relaxed(&r->shm_pos) + sizeof(r->shm_pos));
 	fetch_add_fence(&r->shm_w[0].shm_flag, 1);
+	flag_publish(&r->shm_w[1].shm_flag);
 	*v = (struct view){ .head = &r->shm_pos };
 	v->head = &r->shm_pos;
 	return sizeof r->shm_w + RING_POS(r); // r->shm_pos--
@@ -166,6 +172,9 @@ r->shm_pos++;
 if (r->shm_w[0].shm_flag) a[0] = 0;
 a[0] = r->shm_pos;
 atomic_load(&r->shm_pos);
+__atomic_store_n(&r->shm_pos, 1, __ATOMIC_RELEASE);
+atomic_fetch_add_explicit(&r->shm_w[1].shm_flag, 1, memory_order_relaxed);
+flag_publish(&r->shm_w[r->shm_pos].shm_flag);
 load_acquire(&a[r->shm_pos]);
 store_relaxed(&a[0], r->shm_pos);
 struct ring x = { .shm_pos = 1 };
