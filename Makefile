@@ -2,6 +2,7 @@
 #   make            library (static and shared) and the msgport tool
 #   make test       build and run every test (ends with "N passed, N failed")
 #   make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check      the layering rule of src/ (scripts/check-layers.sh) and its test
 #   make demo       echo server, calls through the tool and a C client
 #   make install PREFIX=/usr/local
 
@@ -33,7 +34,7 @@ COMPAT_EXAMPLES := $(B)/examples/fs/fs-server $(B)/examples/fs/fs-client \
 
 FUZZ_SECONDS ?= 30
 
-.PHONY: all test test-asan test-tsan demo install clean fuzz model
+.PHONY: all test test-asan test-tsan demo install clean fuzz model check
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/msgport $(B)/examples/echo-client \
 	$(COMPAT_EXAMPLES)
 
@@ -76,6 +77,12 @@ test-asan:
 test-tsan:
 	$(MAKE) B=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" all build/tsan/msgport-test
 	MSGPORT_TEST_TIMEOUT=120 ./tests/run.sh build/tsan '!moroso_'
+
+# The layering rule (includes only point down, no cycles, no file over 600
+# lines, shm_ fields only through os/shm.h): its test first, then src/.
+check:
+	bash scripts/test-check-layers.sh
+	bash scripts/check-layers.sh
 
 demo: all
 	./examples/demo.sh $(B)

@@ -37,26 +37,31 @@ int mp_bulk_reserve(struct mp_bulk *b, size_t need, int fds[2])
 {
 	size_t len = bulk_size_for(need);
 	void *c2s = NULL, *s2c = NULL;
+	int err;
 
 	if (need > MP_BULK_MAX)
 		return -EMSGSIZE;
 	if (b->c2s && b->len >= need)
 		return 0;
 	fds[0] = area_create(len, &c2s);
-	fds[1] = fds[0] < 0 ? -1 : area_create(len, &s2c);
-	if (fds[0] < 0 || fds[1] < 0) {
-		int err = fds[0] < 0 ? fds[0] : fds[1];
-
-		if (fds[0] >= 0)
-			close(fds[0]);
-		areas_unmap(c2s, NULL, len);
-		return err;
+	if (fds[0] < 0) {
+		fds[1] = -1;
+		return fds[0];
+	}
+	fds[1] = area_create(len, &s2c);
+	if (fds[1] < 0) {
+		err = fds[1];
+		goto err;
 	}
 	areas_unmap(b->c2s, b->s2c, b->len);	/* the server keeps its own */
 	b->c2s = c2s;
 	b->s2c = s2c;
 	b->len = len;
 	return 1;
+err:
+	close(fds[0]);
+	areas_unmap(c2s, NULL, len);
+	return err;
 }
 
 /* A peer's area: sealed, exactly len bytes, mapped shared. */
@@ -79,13 +84,8 @@ int mp_bulk_attach(struct mp_bulk *b, const int fds[2])
 		return -EPROTO;
 	c2s = area_map_peer(fds[0], &l0);
 	s2c = area_map_peer(fds[1], &l1);
-	if (!c2s || !s2c || l0 != l1 || l0 <= b->len) {
-		if (c2s)
-			munmap(c2s, l0);
-		if (s2c)
-			munmap(s2c, l1);
-		return -EPROTO;	/* only ever larger, at most MP_BULK_GENS times */
-	}
+	if (!c2s || !s2c || l0 != l1 || l0 <= b->len)
+		goto err;	/* only ever larger, at most MP_BULK_GENS times */
 	b->old[b->ngens].c2s = c2s;
 	b->old[b->ngens].s2c = s2c;
 	b->old[b->ngens].len = l0;
@@ -94,6 +94,12 @@ int mp_bulk_attach(struct mp_bulk *b, const int fds[2])
 	b->s2c = s2c;
 	b->len = l0;
 	return 0;
+err:
+	if (c2s)
+		munmap(c2s, l0);
+	if (s2c)
+		munmap(s2c, l1);
+	return -EPROTO;
 }
 
 void mp_bulk_fini(struct mp_bulk *b)

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -12,6 +11,8 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "os/shm.h"
 
 #define MP_SEALS_REQUIRED (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
@@ -61,16 +62,21 @@ int mp_data_memfd(const void *data, size_t len)
 	fd = memfd_create("msgport-data", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	err = ftruncate(fd, (off_t)len) ? -errno : 0;
-	if (!err)
-		err = write_all(fd, data, len);
-	if (!err && fcntl(fd, F_ADD_SEALS, MP_SEALS_REQUIRED | F_SEAL_SEAL) != 0)
+	if (ftruncate(fd, (off_t)len) != 0) {
 		err = -errno;
-	if (err) {
-		close(fd);
-		return err;
+		goto err;
+	}
+	err = write_all(fd, data, len);
+	if (err)
+		goto err;
+	if (fcntl(fd, F_ADD_SEALS, MP_SEALS_REQUIRED | F_SEAL_SEAL) != 0) {
+		err = -errno;
+		goto err;
 	}
 	return fd;
+err:
+	close(fd);
+	return err;
 }
 
 /* The peer's memfd must be sealed and at least len bytes long. */
@@ -171,7 +177,7 @@ static void buf_slot_drop(struct buf_slot *s)
 {
 	munmap(s->p, s->cap);
 	s->p = NULL;
-	atomic_fetch_sub_explicit(&buf_nkept, 1, memory_order_relaxed);
+	fetch_add_relaxed(&buf_nkept, -1u);	/* unsigned: adding -1u takes one away */
 }
 
 void *mp_buf_get(size_t len)
@@ -182,13 +188,13 @@ void *mp_buf_get(size_t len)
 	if (len < MP_BUF_MMAP_MIN)
 		return malloc(len ? len : 1);
 	cap = buf_cap(len);
-	if (atomic_load_explicit(&buf_nkept, memory_order_relaxed)) {
+	if (load_relaxed(&buf_nkept)) {
 		pthread_mutex_lock(&buf_lock);
 		for (unsigned k = 0; k < MP_BUF_KEEP && !p; k++) {
 			if (buf_kept[k].p && buf_kept[k].cap == cap) {
 				p = buf_kept[k].p;
 				buf_kept[k].p = NULL;
-				atomic_fetch_sub_explicit(&buf_nkept, 1, memory_order_relaxed);
+				fetch_add_relaxed(&buf_nkept, -1u);
 			}
 		}
 		pthread_mutex_unlock(&buf_lock);
@@ -229,7 +235,7 @@ void mp_buf_put(void *buf, size_t len)
 	if (victim->p)
 		buf_slot_drop(victim);	/* the least recently used */
 	*victim = (struct buf_slot){ buf, cap, now_ns() };
-	atomic_fetch_add_explicit(&buf_nkept, 1, memory_order_relaxed);
+	fetch_add_relaxed(&buf_nkept, 1);
 	pthread_mutex_unlock(&buf_lock);
 }
 
@@ -237,7 +243,7 @@ void mp_buf_trim(void)
 {
 	int64_t now;
 
-	if (!atomic_load_explicit(&buf_nkept, memory_order_relaxed))
+	if (!load_relaxed(&buf_nkept))
 		return;
 	now = now_ns();
 	pthread_mutex_lock(&buf_lock);
@@ -253,7 +259,7 @@ static _Atomic size_t vm_min = SIZE_MAX;	/* SIZE_MAX: not read yet */
 
 size_t mp_vm_min(void)
 {
-	size_t v = atomic_load_explicit(&vm_min, memory_order_relaxed);
+	size_t v = load_relaxed(&vm_min);
 
 	if (v == SIZE_MAX) {
 		const char *on = getenv("MSGPORT_VM"), *min = getenv("MSGPORT_VM_MIN");
@@ -268,7 +274,7 @@ size_t mp_vm_min(void)
 		}
 		if (on && strcmp(on, "0") == 0)
 			v = 0;
-		atomic_store_explicit(&vm_min, v, memory_order_relaxed);
+		store_relaxed(&vm_min, v);
 	}
 	return v;
 }

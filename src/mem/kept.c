@@ -3,7 +3,8 @@
 #include "mem/kept.h"
 
 #include <errno.h>
-#include <stdatomic.h>
+
+#include "os/shm.h"
 
 int mp_kept_tx_find(const struct mp_kept_tx *k, const void *addr, uint64_t id)
 {
@@ -41,11 +42,12 @@ void mp_kept_tx_clear(struct mp_kept_tx *k, unsigned h)
 
 uint32_t mp_kept_tx_stale(struct mp_kept_tx *k, const struct mp_pages_tx *tx)
 {
-	unsigned drops = atomic_load_explicit(&mp_pages_drops, memory_order_acquire);
+	/* pairs with the store_release of mp_pages_drops in mp_pg_drop() */
+	unsigned drops = load_acquire(&mp_pages_drops);
 	int h;
 
 	/* Moved pages must not stay mapped writable in the server: it could
-	 * not freeze them (pages.c) and would take a copy. */
+	 * not freeze them (pages_rx.c) and would take a copy. */
 	if (tx && tx->fd >= 0 && !tx->share && (h = mp_kept_tx_find(k, tx->addr, tx->id)) >= 0)
 		mp_kept_tx_clear(k, (unsigned)h);
 	if (drops != k->drops_seen) {

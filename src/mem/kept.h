@@ -20,7 +20,7 @@
  * holds where; the server's (mp_kept_rx) maps slot numbers to its
  * mappings.  A slot the client reuses for another region replaces the old
  * mapping.  The server keeps a region mapped until it is forgotten or the
- * connection ends, and only then releases it (pages.c: "kept" regions),
+ * connection ends, and only then releases it (pages_rx.c: "kept" regions),
  * so its memory lives as long as either side uses it.
  *
  * The server validates every slot number and size the client names
@@ -71,7 +71,7 @@ static inline void mp_kept_tx_sent(struct mp_kept_tx *k, uint32_t mask)
 
 struct mp_kept_rx {
 	void *addr[MP_SLOT_PAGES_SLOTS];
-	uint64_t id[MP_SLOT_PAGES_SLOTS];	/* the region in pages.c; 0: empty */
+	uint64_t id[MP_SLOT_PAGES_SLOTS];	/* the region in pages.c's table; 0: empty */
 };
 
 /* Keep received shared pages (mapped with MP_PAGES_RX_KEPT) in slot h. */

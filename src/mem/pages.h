@@ -50,12 +50,12 @@
 #ifndef MP_PAGES_H
 #define MP_PAGES_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "msgport.h"
+#include "os/shm.h"
 
 /* Regions in the table; 0 lets the send path skip the lookup. */
 extern _Atomic unsigned mp_pages_count;
@@ -68,7 +68,7 @@ size_t mp_page_size(void);
 /* Whether p may start a region: cheap enough for the fast path. */
 static inline bool mp_pages_maybe(const void *p)
 {
-	return atomic_load_explicit(&mp_pages_count, memory_order_relaxed) != 0 &&
+	return load_relaxed(&mp_pages_count) != 0 &&
 	       ((uintptr_t)p & (mp_page_size() - 1)) == 0;
 }
 
@@ -104,7 +104,7 @@ static inline void mp_pages_tx_init(struct mp_pages_tx *tx)
  * the next mp_recv) until mp_pages_keep() is called on them. */
 #define MP_PAGES_RX_AUTO 1u
 /* Shared pages a connection keeps mapped for the peer's later messages
- * (see transport_ring.c): they stay mapped after their release until
+ * (see transport/ring.c): they stay mapped after their release until
  * mp_pages_kept_forget(); the delivery counts as one use. */
 #define MP_PAGES_RX_KEPT 2u
 

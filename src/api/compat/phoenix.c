@@ -104,20 +104,21 @@ static void rids_init_once(void);
 static uint32_t rid_add(mp_port_t port, mp_rid_t rid)
 {
 	struct phx_rid e = { .port = port, .rid = rid };
+	uint32_t key = 0;
 
 	pthread_once(&rids.once, rids_init_once);	/* the fork handlers */
 	pthread_mutex_lock(&rids.lock);
-	if (rids.count * 2 >= rids.cap && table_grow()) {
-		pthread_mutex_unlock(&rids.lock);
-		return 0;
-	}
+	if (rids.count * 2 >= rids.cap && table_grow())
+		goto out;
 	do {
 		e.key = rids.next++;
 	} while (e.key == 0 || slot_find(e.key));
 	slot_put(rids.slots, rids.cap, &e);
 	rids.count++;
+	key = e.key;
+out:
 	pthread_mutex_unlock(&rids.lock);
-	return e.key;
+	return key;
 }
 
 /* Copy the entry of key if it belongs to port: 0 or -ENOENT. */
@@ -293,19 +294,20 @@ int mp_phx_recv(u32 port, msg_t *msg, unsigned int *rid)
 		return ret;
 	fds_close(m.i.fds, m.i.nfds);	/* msg_t has no place for them */
 	key = rid_add(port, ret == 1 ? 0 : r);
-	if (!key) {
-		if (ret == 0) {
-			memset(&m.o, 0, sizeof(m.o));
-			m.o.err = -ENOMEM;
-			mp_respond(port, &m, r);
-		}
-		return -ENOMEM;
-	}
+	if (!key)
+		goto err;
 	if (m.o.size)
 		memset(m.o.data, 0, m.o.size);	/* never show the caller our heap */
 	msg_from_mp(msg, &m);
 	*rid = key;
 	return 0;
+err:
+	if (ret == 0) {	/* a call: its sender is told */
+		memset(&m.o, 0, sizeof(m.o));
+		m.o.err = -ENOMEM;
+		mp_respond(port, &m, r);
+	}
+	return -ENOMEM;
 }
 
 int mp_phx_respond(u32 port, msg_t *msg, unsigned int rid)
