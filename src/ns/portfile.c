@@ -134,7 +134,8 @@ void mp_portfile_release(struct mp_portfile *pf)
 }
 
 /* A private copy of the page: [I3] pread() is no acquire; the ready lock
- * (or, for a client, the port that listened after it) orders it. */
+ * (or, for a client, the connection to a port that listens after
+ * page_init()) orders it against the owner's stores. */
 static int page_read(int fd, struct mp_portfile_page *pg)
 {
 	ssize_t n = pread(fd, pg, sizeof(*pg), 0);

@@ -82,17 +82,19 @@
  *
  * 4. Closed flags (region client.shm_closed, server.shm_closed).
  *    [C1] cli_free(): store_release(client.shm_closed, 1) before unmapping
- *         -> [C2] srv_client_gone(): load_acquire(client.shm_closed) before a
- *         reply is published: a client that left makes the respond fail.
+ *         (not by a fork child: MP_CLOSE_INHERITED, the parent still uses
+ *         it) -> [C2] srv_client_gone(): load_acquire(client.shm_closed)
+ *         before a reply is published: a client that left makes the
+ *         respond fail.
  *    [C3] ring_srv_closing(): store_release(server.shm_closed, 1) when the
- *         server drops the connection -> [C4] cli_send(), ring_pages_freed():
+ *         server drops the connection -> [C4] cli_send(), mp_ring_pages_freed():
  *         load_relaxed: a hint to reconnect before sending; it orders
  *         nothing (the socket's hang-up is the authority).
  *
  * 5. Waiting counts (port page and port file page shm_waiting).
  *    [W1] waiting_add() (conn/port_rx.c): fetch_add_relaxed on both when a
  *         receiver enters or leaves mp_recv().
- *    [W2] ring_receiver_waiting(): load_relaxed of the port page's;
+ *    [W2] mp_ring_receiver_waiting(): load_relaxed of the port page's;
  *         mp_portfile_waiting(): of a pread() copy of the port file page.
  *    Hints (mp_send_async()'s 0 or 1, whether a zero-timeout call goes):
  *    nothing is ordered with them.
@@ -104,9 +106,11 @@
  *    [I2] region_map_peer(): shm_magic and shm_nslots loaded once, relaxed,
  *         after mapping the memfd that came with the HELLO.
  *    [I3] port file page_init(): its fields stored relaxed, shm_magic last
- *         with store_release; readers copy the page with pread() after
- *         F_OFD_GETLK saw the ready lock (taken after page_init()), so the
- *         lock orders it; page_read() checks the magic of the copy.
+ *         with store_release; readers copy the page with pread(), which is
+ *         no acquire: mp_portfile_probe() after F_OFD_GETLK saw the ready
+ *         lock (taken after page_init()), a client after connecting to the
+ *         port's socket (which listens after page_init()), so the lock or
+ *         the connection orders it; page_read() checks the copy's magic.
  *    [H1] shm_cpu: the CPU a side last ran on, relaxed both ways: a hint
  *         for spinning (os/wait.h); written only when it changes.
  *

@@ -80,9 +80,11 @@ static int frame_send(int fd, struct mp_frame *f, const void *data, const int *f
 	err = mp_sock_send(fd, iov, iovcnt, all, nfds, d);
 	if (memfd >= 0)
 		close(memfd);
-	if (!err && x)
+	if (err)
+		return err;
+	if (x)
 		x->sent = true;
-	return err;
+	return 0;
 }
 
 static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, const mp_msg_t *m,

@@ -81,9 +81,10 @@ static int srv_keep_one(struct ring_srv *rs, int fd, size_t size, unsigned h, vo
 {
 	int err = mp_pages_rx_map(fd, size, true, MP_PAGES_RX_AUTO | MP_PAGES_RX_KEPT, addr, id);
 
-	if (!err)
-		mp_kept_rx_install(&rs->kept, h, *addr, *id);
-	return err;
+	if (err)
+		return err;
+	mp_kept_rx_install(&rs->kept, h, *addr, *id);
+	return 0;
 }
 
 /* Shared pages (in, lent out) to keep mapped: mapped here, not by
