@@ -139,7 +139,8 @@ struct mp_transport {
 	int (*open)(struct mp_cconn *c);
 	/* Server: a HELLO naming this transport arrived on c: take the
 	 * connection over (sets c->tp, c->tp_priv; fds it keeps are set to -1
-	 * in hello, the caller releases the rest).  -EPROTO for a bad HELLO. */
+	 * in hello, the caller releases the rest).  -EPROTO for a bad HELLO,
+	 * else -errno. */
 	int (*attach)(struct mp_sconn *c, struct mp_rx *hello, const struct mp_attach *at);
 	/* Client: send a call and wait for its reply into msg->o.
 	 * -ECONNRESET: not delivered, the peer was gone; -ETIMEDOUT: not
