@@ -1,22 +1,25 @@
 /*
  * SPDX-License-Identifier: MIT
  *
- * Model of the server side of msgport's ring transport (src/server.c:
- * port_next, port_sleep, rings_scan, doorbell_add; src/transport_ring.c:
- * cli_doorbell) for the spin model checker: NCLI clients, each with its own
+ * Model of the server side of msgport's ring transport (src/conn/port_rx.c:
+ * mp_port_next, port_sleep, rings_scan, doorbell_add, wake_pass_on_locked;
+ * src/transport/ring/client.c: cli_doorbell) for the spin model checker.
+ * [Xn]: the label of the step in the protocol description at the top of
+ * src/proto/ring.h (model/README.md has the table).  NCLI clients, each with its own
  * ring and its own doorbell eventfd (registered edge-triggered in the
  * port's epoll set), one port-wide doorbell counter in the port page, and
  * NRECV receiving threads.
  *
- *   client (cli_send + cli_doorbell)          receiver (port_next)
- *   --------------------------------          --------------------
- *   write the slot, store stamp (release)     loop: scan the rings under trylock;
- *   FENCE                                           now and then a 0-timeout epoll;
- *   if page->doorbell != 0:                         spin, or port_sleep:
- *       write(db_efd)  (an epoll edge)          doorbell += 1 (seq_cst RMW); FENCE
- *                                               lock; scan; unlock
+ *   client (cli_send + cli_doorbell)          receiver (mp_port_next)
+ *   --------------------------------          -----------------------
+ *   write the slot, store stamp (release)     loop: scan the rings under trylock [R2];
+ *     [R1]                                          now and then a 0-timeout epoll;
+ *   FENCE [D1]                                      spin, or port_sleep:
+ *   if page->shm_doorbell != 0: [D1]            doorbell += 1 (seq_cst RMW); FENCE [D2]
+ *       write(db_efd)  (an epoll edge)          lock; scan [R2]; unlock
  *                                               if nothing: epoll_wait (one event)
- *                                               doorbell -= 1
+ *                                               doorbell -= 1 [D3]
+ *   (CHAIN: after taking a message, under the lock, the pass-on [D6].)
  *
  * Memory model as in ring.pml: x86-TSO with explicit FIFO store buffers
  * and flusher processes; FENCE drains the process's buffer.  The doorbell
@@ -111,11 +114,11 @@ proctype client(byte c; chan sb)
 
 	do
 	:: k < NMSG ->
-		sb!A_STAMP, c * NMSG + k, k + 1;	/* ring_put + ring_publish */
+		sb!A_STAMP, c * NMSG + k, k + 1;	/* [R1] ring_put + ring_publish */
 		k++;
-		FENCE(sb);				/* cli_doorbell */
+		FENCE(sb);				/* [D1] cli_doorbell: full_fence() */
 		if
-		:: doorbell != 0 -> edge[c] = 1		/* wake(db_efd) */
+		:: doorbell != 0 -> edge[c] = 1		/* [D1] load the count; wake(db_efd) */
 		:: else -> skip
 		fi
 	:: else -> break
@@ -123,8 +126,8 @@ proctype client(byte c; chan sb)
 	clients_done++
 }
 
-/* rings_scan_locked: one message from the first ready ring, round-robin
- * from scan_pos.  got = 1 when one was taken.  Under the port lock. */
+/* rings_scan_locked: one message from the first ready ring [R2], round-
+ * robin from scan_pos.  got = 1 when one was taken.  Under the port lock. */
 inline scan(got)
 {
 	d_step {
@@ -149,8 +152,9 @@ inline scan(got)
 	}
 }
 
-/* CHAIN: after taking a message under the lock, wake another sleeper if
- * a message is left; mine: 1 when this receiver is counted in doorbell. */
+/* [D6] CHAIN (wake_pass_on_locked): after taking a message under the
+ * lock, wake another sleeper if a message is left; mine: 1 when this
+ * receiver is counted in doorbell. */
 inline pass_on(mine)
 {
 #ifdef CHAIN
@@ -227,8 +231,8 @@ proctype receiver(chan sb)
 			:: skip	/* spin */
 			:: epoll_one()	/* port_events(0): a stale edge */
 			:: /* port_sleep */
-				sb!A_DBADD, 0, 1;	/* doorbell_add(p, 1) */
-				FENCE(sb);		/* full_fence() */
+				sb!A_DBADD, 0, 1;	/* [D2] doorbell_add(p, 1) */
+				FENCE(sb);		/* [D2] full_fence() */
 				atomic { lock == 0 -> lock = 1 };
 				scan(got);
 				if
@@ -241,7 +245,7 @@ proctype receiver(chan sb)
 				:: else ->
 end_sleep:				epoll_one()	/* port_events(ms): block */
 				fi;
-				sb!A_DBADD, 0, 0;	/* doorbell_add(p, -1) */
+				sb!A_DBADD, 0, 0;	/* [D3] doorbell_add(p, -1) */
 				if
 				:: got ->
 					got = 0

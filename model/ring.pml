@@ -1,19 +1,24 @@
 /*
  * SPDX-License-Identifier: MIT
  *
- * Model of one msgport SPSC ring (src/ring.h, src/transport_ring.c) with
- * the sleep / wake-up handshake on both sides, for the spin model checker.
+ * Model of one msgport SPSC ring (src/proto/ring.h, src/transport/ring/)
+ * with the sleep / wake-up handshake on both sides, for the spin model
+ * checker.  [Xn]: the label of the step in the protocol description at the
+ * top of src/proto/ring.h (model/README.md has the table).
  *
  *   producer (client, c2s)                    consumer (server)
  *   ----------------------                    -----------------
- *   room?  load head (acquire)                ready?  load stamp[pos] (acquire) == pos+1
+ *   room?  load head (acquire) [R4]           ready?  load stamp[pos] (acquire) == pos+1 [R2]
  *   write continuation slots, header          copy the slots out
- *   store stamp = pos+1 (release)             store head = pos+n (release)
+ *   store stamp = pos+1 (release) [R1]        store head = pos+n (release) [R3]
  *   FENCE; if consumer.sleeping: wake it      FENCE; if producer.sleeping: wake it
+ *     [D1] (cli_doorbell)                       [S2] (srv_consumed)
  *
- *   sleeping side (cli_sleep / the server's port_sleep, on its own flag):
- *   store sleeping = 1; FENCE; re-check; block on the eventfd unless ready;
- *   store sleeping = 0
+ *   sleeping side, on its own flag: store sleeping = 1; FENCE; re-check;
+ *   block on the eventfd unless ready; store sleeping = 0.  The producer's
+ *   is cli_sleep [S1] ... [S3]; the consumer's stands for the server's
+ *   port_sleep [D2] ... [D3], whose flag is a count in the port page (one
+ *   receiver here: the count is this flag; model/port.pml has several).
  *
  * Memory model: x86-TSO, modelled explicitly.  Every store to shared
  * memory goes into its process's FIFO store buffer; a flusher process per
@@ -141,7 +146,7 @@ active proctype producer()
 		do
 		:: ROOM(pos, cached, n) -> break
 		:: else ->
-			h = head;	/* load_acquire(head) */
+			h = head;	/* [R4] load_acquire(head) */
 			cached = h;
 			h = 0;
 			if
@@ -149,14 +154,14 @@ active proctype producer()
 			:: else ->
 				if
 				:: skip	/* spin: look again */
-				:: STORE(sb_p, A_PSLEEP, 0, 1);	/* cli_sleep */
-					FENCE(sb_p);
-					cached = head;
+				:: STORE(sb_p, A_PSLEEP, 0, 1);	/* [S1] cli_sleep */
+					FENCE(sb_p);			/* [S1] full_fence() */
+					cached = head;			/* [R4] re-check */
 					if
 					:: ROOM(pos, cached, n) -> skip
 					:: else -> atomic { p_wake -> p_wake = 0 }	/* cli_block */
 					fi;
-					STORE(sb_p, A_PSLEEP, 0, 0)
+					STORE(sb_p, A_PSLEEP, 0, 0)	/* [S3] */
 				fi
 			fi
 		od;
@@ -180,10 +185,11 @@ active proctype producer()
 		k = 0;
 		STORE(sb_p, A_WORD, pos % NSLOTS, id);
 		STORE(sb_p, A_MLEN, pos % NSLOTS, n);
-		STORE(sb_p, A_STAMP, pos % NSLOTS, pos + 1);	/* ring_publish: release */
+		STORE(sb_p, A_STAMP, pos % NSLOTS, pos + 1);	/* [R1] ring_publish: release */
 		pos = pos + n;
 		id++;
-		/* cli_doorbell / srv_put_reply: fence, then the flag */
+		/* [D1] cli_doorbell (and [S2] srv_put_reply, the same shape on
+		 * the s2c ring): fence, then the flag */
 		FENCE(sb_p);
 		if
 		:: c_sleeping -> c_wake = 1
@@ -201,7 +207,7 @@ active proctype consumer()
 	:: delivered == NMSG -> break
 	:: else ->
 		if
-		:: stamp[pos % NSLOTS] == pos + 1 ->	/* ring_ready: acquire */
+		:: stamp[pos % NSLOTS] == pos + 1 ->	/* [R2] ring_ready: acquire */
 			/* ring_take: copy the header slot, then the rest */
 			d_step {
 				reading[pos % NSLOTS] = 1;
@@ -230,8 +236,8 @@ active proctype consumer()
 			n = 0;
 			expect++;
 			delivered++;
-			STORE(sb_c, A_HEAD, 0, pos);	/* ring_consume: release */
-			/* srv_consumed: fence, then the producer's flag */
+			STORE(sb_c, A_HEAD, 0, pos);	/* [R3] ring_consume: release */
+			/* [S2] srv_consumed: fence, then the producer's flag */
 			FENCE(sb_c);
 			if
 			:: p_sleeping -> p_wake = 1
@@ -240,13 +246,13 @@ active proctype consumer()
 		:: else ->
 			if
 			:: skip	/* spin: look again */
-			:: STORE(sb_c, A_CSLEEP, 0, 1);	/* sleep */
-				FENCE(sb_c);
+			:: STORE(sb_c, A_CSLEEP, 0, 1);	/* [D2] port_sleep: doorbell + 1 */
+				FENCE(sb_c);			/* [D2] full_fence() */
 				if
-				:: stamp[pos % NSLOTS] == pos + 1 -> skip
+				:: stamp[pos % NSLOTS] == pos + 1 -> skip	/* [R2] re-check */
 				:: else -> atomic { c_wake -> c_wake = 0 }	/* block */
 				fi;
-				STORE(sb_c, A_CSLEEP, 0, 0)
+				STORE(sb_c, A_CSLEEP, 0, 0)	/* [D3] doorbell - 1 */
 			fi
 		fi
 	od

@@ -37,20 +37,32 @@ static int xfer_pages_in(const mp_msg_t *msg, unsigned mode, struct mp_xfer *x)
 
 	if (r <= 0)
 		return r;
-	if (mode == MP_MOVE && ranges_overlap(x->in.addr, x->in.len, msg->o.data, msg->o.size)) {
-		mp_pages_tx_end(&x->in, false);
-		return -EINVAL;
-	}
+	if (mode == MP_MOVE && ranges_overlap(x->in.addr, x->in.len, msg->o.data, msg->o.size))
+		goto err;
 	x->fflags |= MP_FRAME_DATA_PAGES | (mode == MP_SHARE ? MP_FRAME_PAGES_SHARE : 0);
+	return 0;
+err:
+	mp_pages_tx_end(&x->in, false);
+	return -EINVAL;
+}
+
+/* Output pages lent to the server (MP_SHARE), when they are pages. */
+static int xfer_pages_out(const mp_msg_t *msg, struct mp_xfer *x)
+{
+	int r = mp_pages_tx_begin(&x->out, msg->o.data, msg->o.size, MP_SHARE);
+
+	if (r <= 0)
+		return r;
+	x->fflags |= MP_FRAME_OUT_PAGES;
 	return 0;
 }
 
-/* The hybrid transport's bulk areas take this call (unless pages send it
- * as a frame): faster than process_vm_readv/writev (measured: a user-space
+/* The transport's bulk areas (MP_TP_BULK: hybrid) take this call (unless
+ * pages send it as a frame): faster than process_vm_readv/writev (measured: a user-space
  * memcpy each way, the answer written in place), so those are not offered. */
 static bool bulk_covers(const struct mp_cconn *c, const mp_msg_t *msg)
 {
-	return c->tp == &mp_transport_hybrid && msg->i.nfds == 0 && msg->i.size <= MP_BULK_MAX &&
+	return (c->tp->flags & MP_TP_BULK) && msg->i.nfds == 0 && msg->i.size <= MP_BULK_MAX &&
 	       msg->o.size <= MP_BULK_MAX;
 }
 
@@ -72,12 +84,10 @@ static int xfer_prepare(struct mp_cconn *c, const mp_msg_t *msg, int how, struct
 	r = xfer_pages_in(msg, mode, x);
 	if (r || how != SEND_CALL)
 		return r;
-	if (mode == MP_SHARE && (r = mp_pages_tx_begin(&x->out, msg->o.data, msg->o.size, MP_SHARE))) {
-		if (r < 0) {
-			mp_pages_tx_end(&x->in, false);
-			return r;
-		}
-		x->fflags |= MP_FRAME_OUT_PAGES;
+	if (mode == MP_SHARE) {
+		r = xfer_pages_out(msg, x);
+		if (r)
+			goto err;
 	}
 	vmin = mp_vm_min();
 	if (!vmin || c->vm_denied || (!x->fflags && bulk_covers(c, msg)))
@@ -87,6 +97,9 @@ static int xfer_prepare(struct mp_cconn *c, const mp_msg_t *msg, int how, struct
 	if (!(x->fflags & MP_FRAME_OUT_PAGES) && msg->o.size > vmin && mp_deadline_forever(d))
 		x->fflags |= MP_FRAME_OUT_VM;
 	return 0;
+err:
+	mp_pages_tx_end(&x->in, false);
+	return r;
 }
 
 /* The send is over: moved pages are gone if the server may have them,

@@ -14,14 +14,21 @@
 #include "ns/root.h"
 #include "mem/pages.h"
 #include "os/sockio.h"
-#include "transport/ring.h"
+#include "transport/transport.h"
+
+/* A connection a fork child inherited is the parent's: closing it must
+ * not tell the server anything. */
+static unsigned close_flags(const struct mp_cconn *c)
+{
+	return c->fork_gen != mp_fork_gen ? MP_CLOSE_INHERITED : 0;
+}
 
 static void cconn_free(struct mp_cconn *c)
 {
 	if (!c)
 		return;
 	if (c->tp && c->tp->close)
-		c->tp->close(c);
+		c->tp->close(c, close_flags(c));
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->portfd >= 0)
@@ -46,17 +53,39 @@ static int connect_errno(int err)
 	return err;
 }
 
-/* Upgrade the bootstrap socket to the chosen transport. */
+/* Connect the bootstrap socket to the port's and open its port file. */
+static int cconn_connect(struct mp_cconn *c)
+{
+	char root[MP_ROOT_MAX], path[MP_ROOT_PATH_MAX];
+	int err;
+
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0)
+		return -errno;
+	err = mp_root_get(root, sizeof(root));
+	if (err)
+		return err;
+	err = mp_portfile_path(path, sizeof(path), root, c->port, ".sock");
+	if (err)
+		return err;
+	err = connect_errno(mp_sock_connect_path(c->fd, path));
+	if (err)
+		return err;
+	err = mp_portfile_path(path, sizeof(path), root, c->port, "");
+	if (err)
+		return err;
+	c->portfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return c->portfd < 0 ? -ENOENT : 0;
+}
+
+/* Upgrade the bootstrap socket to the transport the port asks for. */
 static int transport_open(struct mp_cconn *c, const struct mp_transport *tp)
 {
-	if (tp == &mp_transport_sock)
-		return 0;
-	return mp_ring_client_open(c, tp);
+	return tp->open ? tp->open(c) : 0;	/* no open: the socket is the transport */
 }
 
 static int cconn_open(mp_port_t port, struct mp_cconn **out)
 {
-	char root[MP_ROOT_MAX], path[MP_ROOT_PATH_MAX];
 	struct mp_cconn *c = calloc(1, sizeof(*c));
 	int err;
 
@@ -65,26 +94,19 @@ static int cconn_open(mp_port_t port, struct mp_cconn **out)
 	mp_pages_on_shared_freed(mp_cconn_pages_freed);	/* only our connections care */
 	c->port = port;
 	c->fork_gen = mp_fork_gen;
-	c->tp = &mp_transport_sock;
-	c->portfd = -1;
-	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	err = c->fd < 0 ? -errno : mp_root_get(root, sizeof(root));
-	if (!err)
-		err = mp_portfile_path(path, sizeof(path), root, port, ".sock");
-	if (!err)
-		err = connect_errno(mp_sock_connect_path(c->fd, path));
-	if (!err)
-		err = mp_portfile_path(path, sizeof(path), root, port, "");
-	if (!err && (c->portfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-		err = -ENOENT;
-	if (!err)
-		err = transport_open(c, mp_transport_for(c->portfd));
-	if (err) {
-		cconn_free(c);
-		return err;
-	}
+	c->tp = mp_transport_bootstrap();
+	c->fd = c->portfd = -1;
+	err = cconn_connect(c);
+	if (err)
+		goto err;
+	err = transport_open(c, mp_transport_for(c->portfd));
+	if (err)
+		goto err;
 	*out = c;
 	return 0;
+err:
+	cconn_free(c);
+	return err;
 }
 
 static int cache_add(struct mp_tls *tls, struct mp_cconn *c)
@@ -123,12 +145,16 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 		}
 	}
 	err = cconn_open(port, &c);
-	if (!err && (err = cache_add(tls, c)))
-		cconn_free(c);
-	if (!err) {
-		*out = c;
-		*fresh = 1;
-	}
+	if (err)
+		return err;
+	err = cache_add(tls, c);
+	if (err)
+		goto err;
+	*out = c;
+	*fresh = 1;
+	return 0;
+err:
+	cconn_free(c);
 	return err;
 }
 

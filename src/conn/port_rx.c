@@ -16,21 +16,23 @@
 
 #include "conn/tls.h"
 #include "os/compiler.h"
+#include "os/shm.h"
 #include "os/wait.h"
-#include "transport/ring.h"
 
 /* Receivers inside mp_recv(): counted in the port file for sock clients
- * and in the port page for ring clients. */
+ * and in the port page for ring clients.  [W1] relaxed: hints that order
+ * nothing (proto/ring.h). */
 static void waiting_add(struct mp_port_obj *p, int delta)
 {
-	atomic_fetch_add_explicit(&p->pf.page->waiting, (uint32_t)delta, memory_order_relaxed);
-	atomic_fetch_add_explicit(&p->page->waiting, (uint32_t)delta, memory_order_relaxed);
+	fetch_add_relaxed(&p->pf.page->shm_waiting, (uint32_t)delta);
+	fetch_add_relaxed(&p->page->shm_waiting, (uint32_t)delta);
 }
 
+/* The doorbell count: [D2] [D3] [D4], a seq_cst RMW (the Dekker
+ * handshake with the client's [D1] in cli_doorbell()). */
 static void doorbell_add(struct mp_port_obj *p, int delta)
 {
-	/* seq_cst: the Dekker handshake with cli_doorbell() */
-	atomic_fetch_add(&p->page->doorbell, (uint32_t)delta);
+	fetch_add_fence(&p->page->shm_doorbell, (uint32_t)delta);
 }
 
 /*
@@ -41,10 +43,12 @@ static void doorbell_add(struct mp_port_obj *p, int delta)
  */
 static void unattended_set(struct mp_port_obj *p, bool on)
 {
-	if (p->unattended == on)
+	/* relaxed: private, written under the lock; read under it or, by
+	 * mp_port_enter(), as a hint that the lock is needed */
+	if (load_relaxed(&p->unattended) == on)
 		return;
-	p->unattended = on;
-	doorbell_add(p, on ? 1 : -1);
+	store_relaxed(&p->unattended, on);
+	doorbell_add(p, on ? 1 : -1);	/* [D4] */
 }
 
 /* A receiver that polls (timeout 0) is not waiting: it counts for nobody. */
@@ -52,7 +56,8 @@ void mp_port_enter(struct mp_port_obj *p, bool polling)
 {
 	if (!polling)
 		waiting_add(p, 1);
-	if (!p->unattended && !p->fd_used)
+	/* hints, relaxed: both are set before an event loop can be waiting */
+	if (!load_relaxed(&p->unattended) && !load_relaxed(&p->fd_used))
 		return;	/* the usual case, without the lock */
 	pthread_mutex_lock(&p->lock);
 	p->inside++;
@@ -71,10 +76,12 @@ static bool rings_pending_locked(struct mp_port_obj *p);
  */
 static void wake_pass_on_locked(struct mp_port_obj *p, unsigned mine)
 {
-	uint32_t others = mine + (atomic_load_explicit(&p->unattended, memory_order_relaxed) ? 1 : 0);
+	uint32_t others = mine + (load_relaxed(&p->unattended) ? 1 : 0);
 	uint64_t one = 1;
 
-	if (atomic_load(&p->page->doorbell) <= others || !rings_pending_locked(p))
+	/* [D6] relaxed: every sleeper's [D2] comes before its scan under this
+	 * lock, so the lock orders the count against our look at the rings */
+	if (load_relaxed(&p->page->shm_doorbell) <= others || !rings_pending_locked(p))
 		return;
 	if (write(p->kick_efd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: already kicked */
@@ -92,19 +99,19 @@ static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_
 
 	if (!tls)
 		return -ENOMEM;
-	for (uint32_t k = 0; k < n && p->npolled; k++) {
+	for (uint32_t k = 0; k < n && load_relaxed(&p->npolled); k++) {
 		uint32_t idx = (p->scan_pos + k) % n;
 		struct mp_sconn *c = p->conns[idx];
 		int r;
 
-		if (!c || !c->tp->polled)
+		if (!c || !(c->tp->flags & MP_TP_POLLED))
 			continue;
 		r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
 		if (r == 1) {
 			c->refs++;
 			*from = c;
 			p->scan_pos = idx + 1;
-			atomic_store_explicit(&p->peer_cpu, c->peer_cpu, memory_order_relaxed);
+			store_relaxed(&p->peer_cpu, c->peer_cpu);	/* a hint */
 			wake_pass_on_locked(p, mine);
 			return 1;
 		}
@@ -122,7 +129,7 @@ static int rings_scan(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 {
 	int r;
 
-	if (!p->npolled)
+	if (!load_relaxed(&p->npolled))
 		return 0;
 	if (spinning) {
 		if (pthread_mutex_trylock(&p->lock) != 0)
@@ -149,20 +156,57 @@ static void conn_read_done(struct mp_port_obj *p, struct mp_sconn *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* A HELLO turns a socket connection into a ring connection. */
+/* The epoll key of c's doorbell: its socket's key (gen << 32 | slot, as
+ * conn_key() in port.c) with MP_KEY_DOORBELL. */
+static uint64_t doorbell_key(const struct mp_sconn *c)
+{
+	return ((uint64_t)c->gen << 32 | c->idx) | MP_KEY_DOORBELL;
+}
+
+/* A HELLO turns a socket connection into one of the transport it names
+ * (a polled one: ring or hybrid). */
 static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
 {
+	struct mp_attach at;
 	int err;
 
 	pthread_mutex_lock(&p->lock);
-	err = c->dead ? -EPIPE : mp_ring_srv_attach(p, c, rx);
+	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
+				 .doorbell_key = doorbell_key(c) };
+	err = c->dead ? -EPIPE : mp_transport_attach(c, rx, &at);
 	if (!err)
-		p->npolled++;
+		fetch_add_relaxed(&p->npolled, 1);	/* under the lock; read unlocked as a hint */
 	else
 		mp_sconn_kill_locked(p, c);
 	c->reading = false;
 	pthread_mutex_unlock(&p->lock);
 	mp_rx_release(rx);
+}
+
+/*
+ * An event on c, under the lock: true when this thread is now c's reader.
+ * A polled connection's doorbell or socket only says a message waits (the
+ * scan finds it) or a hang-up.  One reader per socket connection: a HELLO
+ * read here makes it a ring connection, and no other thread may take the
+ * frames after it as socket messages meanwhile (the socket stays
+ * readable: it comes back).  When false, c's reference is dropped.
+ */
+static bool conn_read_begin(struct mp_port_obj *p, struct mp_sconn *c, uint64_t key)
+{
+	bool mine = false;
+
+	pthread_mutex_lock(&p->lock);
+	if (c->tp->flags & MP_TP_POLLED) {
+		if (!(key & MP_KEY_DOORBELL))
+			c->tp->srv_event(c);
+	} else if (!c->reading) {
+		c->reading = true;
+		mine = true;
+	}
+	if (!mine)
+		mp_sconn_put_locked(p, c);
+	pthread_mutex_unlock(&p->lock);
+	return mine;
 }
 
 /* Event on a connection: 1 took a message, 2 handled something else. */
@@ -173,27 +217,8 @@ static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, str
 	bool hello;
 	int r;
 
-	if (!c)
+	if (!c || !conn_read_begin(p, c, key))
 		return 2;
-	pthread_mutex_lock(&p->lock);
-	if (c->tp->polled) {
-		/* Doorbell or socket of a ring: the scan finds the message. */
-		if (!(key & MP_KEY_DOORBELL))
-			c->tp->srv_event(c);
-		mp_sconn_put_locked(p, c);
-		pthread_mutex_unlock(&p->lock);
-		return 2;
-	}
-	/* One reader per socket connection: a HELLO read here makes it a ring
-	 * connection, and no other thread may take the frames after it as
-	 * socket messages meanwhile (the socket stays readable: it comes back). */
-	if (c->reading) {
-		mp_sconn_put_locked(p, c);
-		pthread_mutex_unlock(&p->lock);
-		return 2;
-	}
-	c->reading = true;
-	pthread_mutex_unlock(&p->lock);
 	r = tls ? c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF) : -ENOMEM;
 	hello = r == 1 && rx->hdr.kind == MP_FRAME_HELLO;
 	if (!hello)
@@ -260,12 +285,14 @@ static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 {
 	int r;
 
+	/* [D2] count us asleep, fence, then look at the rings: pairs with the
+	 * client's [D1] (publish, fence, read the count) */
 	doorbell_add(p, 1);
 	full_fence();
 	r = rings_scan(p, rx, from, false, 1);
 	if (r == 0)
 		r = port_events(p, rx, from, mp_deadline_ms(d));
-	doorbell_add(p, -1);
+	doorbell_add(p, -1);	/* [D3] a count seen late costs one spurious ring */
 	return r;
 }
 
@@ -281,21 +308,21 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 	struct mp_spin sp;
 	unsigned iter = 0;
 
-	mp_spin_init(&sp, atomic_load_explicit(&p->peer_cpu, memory_order_relaxed));
+	mp_spin_init(&sp, load_relaxed(&p->peer_cpu));
 	/* The tick is the port's, not this call's: a ring that always has a
 	 * message must not starve socket clients and new connections. */
 	for (;;) {
 		int r;
 
-		if (p->dead)
+		if (load_relaxed(&p->dead))	/* a flag; destroy also wakes sleepers (shut_efd) */
 			return -EPIPE;
 		r = rings_scan(p, rx, from, true, 0);
 		if (r != 0)
 			return r;
 		/* Sockets, new clients and destroy are looked at now and then. */
 		iter++;
-		if (!p->npolled || polling ||
-		    (atomic_fetch_add_explicit(&p->event_tick, 1, memory_order_relaxed) & 255) == 255) {
+		if (!load_relaxed(&p->npolled) || polling ||
+		    (fetch_add_relaxed(&p->event_tick, 1) & 255) == 255) {
 			r = port_events(p, rx, from, 0);
 			if (r == 2 && polling && iter < 64)
 				continue;
@@ -306,7 +333,7 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 			return -EAGAIN;
 		if (deadline_passed(d))
 			return -ETIMEDOUT;
-		if (p->npolled && mp_spin_step(&sp))
+		if (load_relaxed(&p->npolled) && mp_spin_step(&sp))
 			continue;
 		r = port_sleep(p, rx, from, d);
 		if (r != 0 && r != 2)
@@ -331,7 +358,7 @@ static void events_settle(struct mp_port_obj *p)
 			mp_port_accept(p);
 		} else if (key != MP_KEY_SHUTDOWN && (c = mp_port_conn_get(p, key))) {
 			pthread_mutex_lock(&p->lock);
-			if (c->tp->polled && !(key & MP_KEY_DOORBELL))
+			if ((c->tp->flags & MP_TP_POLLED) && !(key & MP_KEY_DOORBELL))
 				c->tp->srv_event(c);
 			mp_sconn_put_locked(p, c);
 			pthread_mutex_unlock(&p->lock);
@@ -342,10 +369,10 @@ static void events_settle(struct mp_port_obj *p)
 /* Whether a polled connection holds a message (under p->lock). */
 static bool rings_pending_locked(struct mp_port_obj *p)
 {
-	for (uint32_t k = 0; k < p->nconns && p->npolled; k++) {
+	for (uint32_t k = 0; k < p->nconns && load_relaxed(&p->npolled); k++) {
 		struct mp_sconn *c = p->conns[k];
 
-		if (c && c->tp->polled && c->tp->srv_pending(c))
+		if (c && (c->tp->flags & MP_TP_POLLED) && c->tp->srv_pending(c))
 			return true;
 	}
 	return false;
@@ -360,13 +387,15 @@ void mp_port_leave(struct mp_port_obj *p, bool polling)
 
 	if (!polling)
 		waiting_add(p, -1);
-	if (!p->fd_used)
+	if (!load_relaxed(&p->fd_used))
 		return;
 	events_settle(p);
 	pthread_mutex_lock(&p->lock);
 	if (p->inside && --p->inside == 0)
 		unattended_set(p, true);
-	full_fence();	/* the doorbell flag before the rings, as in port_sleep() */
+	/* [D5] the count [D4] before the rings, as [D2] in port_sleep():
+	 * pairs with the client's [D1] */
+	full_fence();
 	pending = rings_pending_locked(p);
 	pthread_mutex_unlock(&p->lock);
 	if (pending && write(p->kick_efd, &one, sizeof(one)) < 0) {

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "mem/data.h"
+#include "os/shm.h"
 
 #define MP_PAGE_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
 
@@ -18,7 +19,9 @@ int mp_portpage_create(struct mp_port_page **page)
 	if (fd < 0)
 		return fd;
 	*page = p;
-	atomic_store(&(*page)->doorbell, 1);	/* no receiver yet */
+	/* No receiver yet.  [I1] relaxed: the page is ours alone until a
+	 * WELCOME's sendmsg() hands it over. */
+	store_relaxed(&(*page)->shm_doorbell, 1);
 	return fd;
 }
 

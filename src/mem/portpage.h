@@ -4,7 +4,7 @@
  * client maps read-only (handed over in the WELCOME frame).  Clients read
  * it to decide whether a doorbell is needed and whether a receiver was
  * waiting.  Sealed against shrinking, so the server cannot make a client's
- * read fault.
+ * read fault.  The protocol of its fields: proto/ring.h.
  */
 #ifndef MP_PORTPAGE_H
 #define MP_PORTPAGE_H
@@ -17,12 +17,12 @@
 #define MP_PORTPAGE_SIZE 4096
 
 struct mp_port_page {
-	_Atomic uint32_t waiting;	/* threads inside mp_recv() */
+	_Atomic uint32_t shm_waiting;	/* threads inside mp_recv() [W1] */
 	uint8_t pad0[MP_CACHELINE - 4];
 	/* Reasons to ring the doorbell: receivers asleep, plus one while no
-	 * receiver will look at the rings unasked.  Written on those
+	 * receiver will look at the rings unasked [D2] [D4].  Written on those
 	 * transitions only, so a busy server's clients read it from cache. */
-	_Atomic uint32_t doorbell;
+	_Atomic uint32_t shm_doorbell;
 	uint8_t pad1[MP_CACHELINE - 4];
 };
 

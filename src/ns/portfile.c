@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "os/compiler.h"
+#include "os/shm.h"
 
 /* Ports above this are refused: a scan never runs away. */
 #define MP_PORT_LIMIT 65535u
@@ -71,12 +72,13 @@ static int page_init(struct mp_portfile *pf)
 	if (pg == MAP_FAILED)
 		return -errno;
 	pf->token = token_new();
-	pg->version = 1;
-	pg->token = pf->token;
-	pg->pid = getpid();
-	atomic_store(&pg->waiting, 0);
-	/* Readers check the magic last written: a half-built page is not live. */
-	__atomic_store_n(&pg->magic, MP_PORTFILE_MAGIC, __ATOMIC_RELEASE);
+	/* [I3] the fields relaxed, the magic last with release: readers check
+	 * the magic, so a half-built page is not live. */
+	store_relaxed(&pg->shm_version, 1);
+	store_relaxed(&pg->shm_token, pf->token);
+	store_relaxed(&pg->shm_pid, getpid());
+	store_relaxed(&pg->shm_waiting, 0);
+	store_release(&pg->shm_magic, MP_PORTFILE_MAGIC);
 	pf->page = pg;
 	return 0;
 }
@@ -131,13 +133,16 @@ void mp_portfile_release(struct mp_portfile *pf)
 	pf->fd = -1;
 }
 
+/* A private copy of the page: [I3] pread() is no acquire; the ready lock
+ * (or, for a client, the connection to a port that listens after
+ * page_init()) orders it against the owner's stores. */
 static int page_read(int fd, struct mp_portfile_page *pg)
 {
 	ssize_t n = pread(fd, pg, sizeof(*pg), 0);
 
 	if (n < 0)
 		return -errno;
-	if ((size_t)n < sizeof(*pg) || pg->magic != MP_PORTFILE_MAGIC)
+	if ((size_t)n < sizeof(*pg) || load_relaxed(&pg->shm_magic) != MP_PORTFILE_MAGIC)
 		return -ENOENT;
 	return 0;
 }
@@ -157,9 +162,9 @@ int mp_portfile_probe(const char *root, mp_port_t port, uint64_t *token, int32_t
 	live = lock_held(fd);
 	if (live == 1 && page_read(fd, &pg) == 0) {
 		if (token)
-			*token = pg.token;
+			*token = load_relaxed(&pg.shm_token);
 		if (pid)
-			*pid = pg.pid;
+			*pid = load_relaxed(&pg.shm_pid);
 	} else if (live == 1) {
 		live = 0;	/* a page that is not ours: not live */
 	}
@@ -170,11 +175,13 @@ int mp_portfile_probe(const char *root, mp_port_t port, uint64_t *token, int32_t
 int mp_portfile_waiting(int fd)
 {
 	struct mp_portfile_page pg;
+	uint32_t waiting;
 	int err = page_read(fd, &pg);
 
 	if (err)
 		return err;
-	return pg.waiting > 0 ? (int)(pg.waiting > 1000000 ? 1000000 : pg.waiting) : 0;
+	waiting = load_relaxed(&pg.shm_waiting);	/* [W2] of our copy: a hint */
+	return waiting > 0 ? (int)(waiting > 1000000 ? 1000000 : waiting) : 0;
 }
 
 int mp_portfile_transport(int fd)

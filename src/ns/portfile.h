@@ -19,18 +19,20 @@
 #define MP_PORTFILE_MAGIC 0x4d50504fu	/* "MPPO" */
 #define MP_PORTFILE_SIZE 4096
 
-/* The shared page of a port file; written only by the owner. */
+/* The shared page of a port file; written only by the owner, read by
+ * anyone through the file (protocol: [I3] [W1] [W2] in proto/ring.h). */
 struct mp_portfile_page {
-	uint32_t magic;
-	uint32_t version;
-	uint64_t token;
-	int32_t pid;
+	_Atomic uint32_t shm_magic;	/* stored last, with release [I3] */
+	_Atomic uint32_t shm_version;
+	_Atomic uint64_t shm_token;
+	_Atomic int32_t shm_pid;
 	uint32_t transport;		/* MP_TRANSPORT_* clients must use, 0 any */
-	_Atomic uint32_t waiting;	/* receivers blocked in mp_recv() */
+	_Atomic uint32_t shm_waiting;	/* receivers blocked in mp_recv() [W1] */
 	uint32_t reserved2;
 };
 _Static_assert(sizeof(struct mp_portfile_page) == 32, "portfile page layout");
-_Static_assert(__builtin_offsetof(struct mp_portfile_page, waiting) == 24, "waiting offset");
+_Static_assert(__builtin_offsetof(struct mp_portfile_page, shm_token) == 8, "token offset");
+_Static_assert(__builtin_offsetof(struct mp_portfile_page, shm_waiting) == 24, "waiting offset");
 
 struct mp_portfile {
 	mp_port_t port;

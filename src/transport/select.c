@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Which transport a new connection uses: the port's own choice (set by its
- * owner with mp_port_create_opts()), else $MSGPORT_TRANSPORT, else the
- * fastest, hybrid.
+ * Which transport a connection uses.  A client picks the port's own
+ * choice (set by its owner with mp_port_create_opts()), else
+ * $MSGPORT_TRANSPORT, else the fastest, hybrid; the server takes the one
+ * its HELLO names.  Every connection starts on the bootstrap socket.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ns/portfile.h"
+#include "os/compiler.h"
 #include "transport/transport.h"
 
 static const struct mp_transport *const transports[] = {
@@ -18,7 +21,7 @@ static const struct mp_transport *const transports[] = {
 
 int mp_transport_parse(const char *name)
 {
-	for (unsigned k = 1; k < sizeof(transports) / sizeof(transports[0]); k++)
+	for (unsigned k = 1; k < MP_ARRAY_SIZE(transports); k++)
 		if (name && strcmp(name, transports[k]->name) == 0)
 			return (int)k;
 	return -1;
@@ -34,4 +37,20 @@ const struct mp_transport *mp_transport_for(int portfd)
 	if (env > 0)
 		return transports[env];
 	return transports[MP_TRANSPORT_HYBRID];
+}
+
+const struct mp_transport *mp_transport_bootstrap(void)
+{
+	return &mp_transport_sock;
+}
+
+int mp_transport_attach(struct mp_sconn *c, struct mp_rx *hello, const struct mp_attach *at)
+{
+	for (unsigned k = 1; k < MP_ARRAY_SIZE(transports); k++) {
+		const struct mp_transport *tp = transports[k];
+
+		if (tp->attach && tp->hello == hello->hdr.type)
+			return tp->attach(c, hello, at);
+	}
+	return -EPROTO;	/* a HELLO of no transport that takes one */
 }

@@ -80,9 +80,11 @@ static int frame_send(int fd, struct mp_frame *f, const void *data, const int *f
 	err = mp_sock_send(fd, iov, iovcnt, all, nfds, d);
 	if (memfd >= 0)
 		close(memfd);
-	if (!err && x)
+	if (err)
+		return err;
+	if (x)
 		x->sent = true;
-	return err;
+	return 0;
 }
 
 static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, const mp_msg_t *m,
@@ -173,24 +175,29 @@ int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg, const struct mp_xfe
 	if (n <= 0)
 		return n == 0 ? -EPIPE : (int)n;
 	err = mp_frame_decode(&raw, (size_t)n, nfds, MP_FRAME_REPLY, &f);
-	if (!err && f.data_size > msg->o.size)
+	if (err)
+		goto err;
+	if (f.data_size > msg->o.size) {
 		err = -EPROTO;
-	if (!err && f.seq != seq) {
-		mp_fds_close(fds, nfds);
-		return 0;
+		goto err;
 	}
-	if (!err)
-		err = reply_check_offer(&f, x);
+	if (f.seq != seq) {
+		mp_fds_close(fds, nfds);
+		return 0;	/* stale */
+	}
+	err = reply_check_offer(&f, x);
 	if (err == 2)
 		return 2;	/* carries nothing */
-	if (!err)
-		err = reply_take_data(&f, fds, &nfds, msg);
-	if (err) {
-		mp_fds_close(fds, nfds);
-		return err;
-	}
+	if (err)
+		goto err;
+	err = reply_take_data(&f, fds, &nfds, msg);
+	if (err)
+		goto err;
 	reply_fill(&f, fds, nfds, msg);
 	return 1;
+err:
+	mp_fds_close(fds, nfds);
+	return err;
 }
 
 static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x)
@@ -224,7 +231,7 @@ static int sock_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadli
 
 /* Move received data into a buffer that outlives the receive buffer.
  * Pages, lent output pages and data left in the caller are only noted
- * here: server.c maps or reads them outside the port lock. */
+ * here: api/recv.c maps or reads them outside the port lock. */
 static int rx_take_data(struct mp_rx *rx, const void *inline_data)
 {
 	size_t len = rx->hdr.data_size;
@@ -268,14 +275,16 @@ int mp_sockt_srv_recv(int fd, struct mp_rx *rx, void *buf, size_t buflen)
 	if (n <= 0)
 		return (int)n;
 	err = mp_frame_decode(buf, (size_t)n, rx->nfds, 0, &rx->hdr);
-	if (!err)
-		err = rx_take_data(rx, (const char *)buf + sizeof(struct mp_frame));
-	if (err) {
-		rx->hdr.data_size = 0;
-		mp_rx_release(rx);
-		return err;
-	}
+	if (err)
+		goto err;
+	err = rx_take_data(rx, (const char *)buf + sizeof(struct mp_frame));
+	if (err)
+		goto err;
 	return 1;
+err:
+	rx->hdr.data_size = 0;
+	mp_rx_release(rx);
+	return err;
 }
 
 static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
@@ -306,6 +315,7 @@ static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg,
 	return mp_sockt_srv_reply(c->fd, seq, msg, x);
 }
 
+/* The bootstrap socket is the transport: nothing to open or attach. */
 const struct mp_transport mp_transport_sock = {
 	.name = "sock",
 	.call = sock_call,

@@ -1,12 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The transport interface: one vtable per way of moving a message between
- * a client connection and a server connection.  The API and port layers
- * see only this; each transport lives in its own file (transport_*.c).
+ * a client connection and a server connection.  The API and connection
+ * layers see only this: they name no transport and compare no transport
+ * pointers, they look at its capability flags (MP_TP_*).  Each transport
+ * lives in its own files: sock.c; ring/ (ring and hybrid).
  *
  * Every connection starts as a bootstrap socket (SOCK_SEQPACKET) to the
- * port's listening socket.  The socket stays open as the lifeline: its
- * hang-up is how each side learns of the other's death.
+ * port's listening socket, on mp_transport_bootstrap().  The client's
+ * choice (mp_transport_for()) upgrades it with open(); its HELLO makes the
+ * server pick the same transport (mp_transport_attach()), whose attach()
+ * takes it over.  The socket stays open as the lifeline: its hang-up is
+ * how each side learns of the other's death.
  */
 #ifndef MP_TRANSPORT_H
 #define MP_TRANSPORT_H
@@ -27,7 +32,7 @@ enum mp_reply_flags {
 
 /*
  * How a message's long data travels when it is not copied the usual way
- * (decided by client.c and server.c, see pages.h and data.h).  A message
+ * (decided by api/send.c and api/respond.c, see pages.h and data.h).  A message
  * with fflags set always goes as a socket frame (a side frame on the
  * ring transports).
  */
@@ -50,7 +55,7 @@ static inline void mp_xfer_init(struct mp_xfer *x)
 	mp_pages_tx_init(&x->out);
 }
 
-/* The sending side of a port: one per (thread, port), see client.c. */
+/* The sending side of a port: one per (thread, port), see conn/cconn.c. */
 struct mp_cconn {
 	mp_port_t port;
 	int fd;			/* bootstrap socket and lifeline */
@@ -62,7 +67,7 @@ struct mp_cconn {
 	void *tp_priv;
 };
 
-/* The receiving side of one client connection, see port.c. */
+/* The receiving side of one client connection, see conn/port.c. */
 struct mp_sconn {
 	int fd;
 	uint32_t idx, gen;	/* slot in the port's table; epoll key */
@@ -79,7 +84,7 @@ struct mp_sconn {
 
 /* A received message, owned by the library until given to the user.
  * Long data that is not in memory yet (hdr.flags DATA_PAGES, DATA_VM,
- * OUT_PAGES) is fetched by server.c outside the port lock. */
+ * OUT_PAGES) is fetched by api/recv.c outside the port lock. */
 struct mp_rx {
 	struct mp_frame hdr;	/* validated header */
 	void *data;		/* data_size bytes, see data_kind */
@@ -97,10 +102,46 @@ struct mp_rx {
 
 enum { MP_RX_BULK_COPY = 1, MP_RX_BULK_SHARE = 2 };
 
+/* What a transport can do (struct mp_transport.flags). */
+enum mp_tp_flags {
+	/* Messages wait in shared memory: the server scans these connections. */
+	MP_TP_POLLED = 1u << 0,
+	/* A call's long data (up to MP_BULK_MAX either way, no fds) goes
+	 * through shared bulk areas: faster than process_vm_readv/writev. */
+	MP_TP_BULK = 1u << 1,
+};
+
+/* close() flags. */
+enum mp_close_flags {
+	/* A fork child drops its copy of the parent's connection: the parent
+	 * still uses it, so nothing may be said to the peer. */
+	MP_CLOSE_INHERITED = 1u << 0,
+};
+
+/* What attach() needs of the port, built by the connection layer. */
+struct mp_attach {
+	int epfd;		/* the port's epoll set: the doorbell goes there */
+	int page_fd;		/* the port page (mem/portpage.h), handed to the client */
+	uint64_t doorbell_key;	/* epoll key of this connection's doorbell */
+};
+
 struct mp_transport {
 	const char *name;
-	/* Messages wait in shared memory: the server scans these connections. */
+	unsigned flags;		/* enum mp_tp_flags */
+	/* Transitional, for conn/port.c until it reads flags & MP_TP_POLLED:
+	 * the same bit.  Nothing else may read it. */
 	unsigned polled;
+	/* The HELLO type that names this transport (0: never upgraded to). */
+	uint32_t hello;
+	/* Client: upgrade the connected bootstrap socket c->fd to this
+	 * transport (sets c->tp, c->tp_priv); NULL: the socket is the
+	 * transport.  -ENOENT when the server is already gone. */
+	int (*open)(struct mp_cconn *c);
+	/* Server: a HELLO naming this transport arrived on c: take the
+	 * connection over (sets c->tp, c->tp_priv; fds it keeps are set to -1
+	 * in hello, the caller releases the rest).  -EPROTO for a bad HELLO,
+	 * else -errno. */
+	int (*attach)(struct mp_sconn *c, struct mp_rx *hello, const struct mp_attach *at);
 	/* Client: send a call and wait for its reply into msg->o.
 	 * -ECONNRESET: not delivered, the peer was gone; -ETIMEDOUT: not
 	 * sent in time; -ETIME: sent, but no answer in time.  A server that
@@ -109,8 +150,8 @@ struct mp_transport {
 	/* Client: send one-way. -ECONNRESET as for call. */
 	int (*oneway)(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
 		      struct mp_xfer *x);
-	/* Client: release transport state (optional). */
-	void (*close)(struct mp_cconn *c);
+	/* Client: release transport state (optional); flags: MP_CLOSE_*. */
+	void (*close)(struct mp_cconn *c, unsigned flags);
 	/* Client: pages regions were freed (optional): tell the server. */
 	void (*pages_freed)(struct mp_cconn *c);
 	/* Client: receivers waiting in mp_recv() (optional: else the port file). */
@@ -148,7 +189,15 @@ static inline void mp_xfer_vm_refused(struct mp_cconn *c, struct mp_xfer *x)
 int mp_transport_parse(const char *name);
 /* The transport for a new connection to the port whose file is portfd. */
 const struct mp_transport *mp_transport_for(int portfd);
+/* The transport of a connection before any upgrade: its bootstrap socket. */
+const struct mp_transport *mp_transport_bootstrap(void);
+/* Server: hand a HELLO to the transport it names (its attach()); -EPROTO
+ * when it names none. */
+int mp_transport_attach(struct mp_sconn *c, struct mp_rx *hello, const struct mp_attach *at);
 
+/* The transports, for the transport layer only (select.c, sock.c, ring/).
+ * Transitional: conn/port.c still names mp_transport_sock; it should call
+ * mp_transport_bootstrap(). */
 extern const struct mp_transport mp_transport_sock;
 extern const struct mp_transport mp_transport_ring;
 extern const struct mp_transport mp_transport_hybrid;

@@ -1,0 +1,332 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The client's call path on a ring connection: publish the request on
+ * the c2s ring, ring the server's doorbell unless one of its threads is
+ * polling [D1], wait for the reply on the s2c ring (spin, then sleep with
+ * the flag handshake [S1]), copy it out.  Messages that do not go inline
+ * are built in client_long.c.
+ */
+#include "transport/ring/ring.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <sys/epoll.h>
+
+#include "ns/portfile.h"
+#include "os/sockio.h"
+#include "transport/sock.h"
+
+/* The server hung up: only a system call tells, so it is asked only on
+ * the slow path, next to a doorbell. */
+static bool cli_peer_gone(struct mp_cconn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+/* A server killed while polling leaves no doorbell request behind, so a
+ * connection unused for a while is asked for a hang-up before use; back-
+ * to-back sends never pay for it. */
+static bool cli_idle_check(struct mp_cconn *c, struct ring_cli *rc)
+{
+	uint64_t now = mp_ticks();	/* on every send: no clock system call */
+	bool idle = now - rc->last_use > MP_RING_IDLE_TICKS;
+
+	rc->last_use = now;
+	return idle && cli_peer_gone(c);
+}
+
+/* Ring the server unless one of its threads is polling the rings.
+ * Returns -EPIPE when the server is found gone. */
+static int cli_doorbell(struct mp_cconn *c, struct ring_cli *rc)
+{
+	/* [D1] the message's [R1] before the count: pairs with the
+	 * receiver's [D2] in port_sleep() and the kick check [D5]. */
+	full_fence();
+	if (rc->page && !load_relaxed(&rc->page->shm_doorbell))
+		return 0;
+	if (!rc->page && (rc->probe++ & 15) == 0)
+		mp_ring_take_welcome(c, rc);
+	wake(rc->db_efd);
+	return cli_peer_gone(c) ? -EPIPE : 0;
+}
+
+/* Whether the server took the message that starts at pos: after its death,
+ * one it never took may go again on a new connection. */
+static bool cli_taken(struct ring_cli *rc, uint64_t pos)
+{
+	return load_acquire(rc->tx.head) > pos;	/* [R4] pairs with the server's [R3] */
+}
+
+/* Block until woken, the deadline, or the server's death. */
+static int cli_block(struct mp_cconn *c, struct ring_cli *rc, struct mp_deadline d)
+{
+	struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN }, { .fd = rc->wake_epfd, .events = POLLIN } };
+	int n = poll(p, rc->wake_epfd >= 0 ? 2 : 1, mp_deadline_ms(d));
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return mp_deadline_forever(d) ? 0 : -ETIME;
+	if (p[1].revents) {
+		struct epoll_event ev;
+
+		epoll_wait(rc->wake_epfd, &ev, 1, 0);	/* consume the edge */
+	}
+	if ((p[0].revents & POLLIN) && !rc->page) {
+		int r = mp_ring_take_welcome(c, rc);
+
+		if (r < 0)
+			return r;
+	}
+	/* A reply or side frame sent before the hang-up is still found: the
+	 * caller looks at the ring once more. */
+	return (p[0].revents & (POLLHUP | POLLERR)) ? -EPIPE : 0;
+}
+
+typedef int (*cli_ready_fn)(struct ring_cli *rc, unsigned need);
+
+static int cli_reply_ready(struct ring_cli *rc, unsigned need)
+{
+	(void)need;
+	return ring_ready(&rc->rx);	/* [R2] */
+}
+
+static int cli_space_ready(struct ring_cli *rc, unsigned need)
+{
+	return ring_has_space(&rc->tx, need);	/* [R4] */
+}
+
+/* Sleep once, with the Dekker handshake on client.shm_sleeping: 0 woken
+ * (look again), 1 ready, <0 error or deadline. */
+static int cli_sleep(struct mp_cconn *c, struct ring_cli *rc, cli_ready_fn ready, unsigned need,
+		     struct mp_deadline d)
+{
+	int r;
+
+	/* [S1] the flag, then the fence, then the re-check: pairs with the
+	 * server's [S2] (publish or consume, fence, read the flag).  The store
+	 * is relaxed: the fence orders it (as in model/ring.pml); a seq_cst
+	 * store would only add a second barrier. */
+	store_relaxed(&rc->r->client.shm_sleeping, 1);
+	full_fence();
+	r = ready(rc, need);
+	if (r == 0)
+		r = cli_block(c, rc, d);
+	else
+		r = r < 0 ? -EPROTO : 1;
+	/* [S3] relaxed: a 1 seen late costs the server one spurious wake-up */
+	store_relaxed(&rc->r->client.shm_sleeping, 0);
+	if (r < 0 && r != -EPROTO && ready(rc, need) > 0)
+		return 1;	/* it came with the hang-up or the deadline */
+	return r;
+}
+
+static int cli_wait(struct mp_cconn *c, struct ring_cli *rc, cli_ready_fn ready, unsigned need,
+		    struct mp_deadline d)
+{
+	struct mp_spin sp;
+	int r;
+
+	mp_spin_init(&sp, load_relaxed(&rc->r->server.shm_cpu));	/* [H1] */
+	cpu_publish(&rc->r->client.shm_cpu);
+	for (;;) {
+		if ((r = ready(rc, need)) != 0)
+			return r < 0 ? -EPROTO : 0;
+		if (d.at_ns >= 0 && d.at_ns <= mp_now_ns())
+			return -ETIME;
+		if (mp_spin_step(&sp))
+			continue;
+		r = cli_sleep(c, rc, ready, need, d);
+		if (r != 0)
+			return r > 0 ? 0 : r;
+	}
+}
+
+int mp_ring_reserve_wait(struct mp_cconn *c, struct ring_cli *rc, unsigned n, struct mp_deadline d)
+{
+	int r;
+
+	if (d.at_ns >= 0 && d.at_ns <= mp_now_ns())
+		return -EAGAIN;
+	r = cli_wait(c, rc, cli_space_ready, n, d);
+	return r == -ETIME ? -ETIMEDOUT : r;
+}
+
+/* A call whose data (either way) is long goes through the bulk areas. */
+static bool use_bulk(const struct ring_cli *rc, unsigned kind, const mp_msg_t *msg)
+{
+	return rc->hybrid && kind == MP_SLOT_CALL && msg->i.nfds == 0 &&
+	       msg->i.size <= MP_BULK_MAX && msg->o.size <= MP_BULK_MAX &&
+	       (msg->i.size > MP_SLOT_DATA_MAX || msg->o.size > MP_SLOT_DATA_MAX);
+}
+
+/* Shared pages in, lent pages out, or both, and nothing else (no fds,
+ * nothing left in our memory) may stay mapped in the server (kept.h). */
+static bool pages_keepable(const mp_msg_t *msg, const struct mp_xfer *x)
+{
+	const unsigned in = MP_FRAME_DATA_PAGES | MP_FRAME_PAGES_SHARE;
+	unsigned f = x->fflags;
+
+	if (msg->i.nfds || (f & ~(in | MP_FRAME_OUT_PAGES)))
+		return false;
+	if ((f & in) == in)
+		return true;
+	return (f & MP_FRAME_OUT_PAGES) && fits_ring(0, msg->i.size);	/* short input inline */
+}
+
+/* Build the request: inline on the ring, through the bulk areas, or as a
+ * side frame with a marker (always when x has pages or VM data). */
+static int cli_build(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
+		     struct mp_slot_msg *m, struct mp_deadline d, struct mp_xfer *x)
+{
+	if (pages_keepable(msg, x))
+		return mp_ring_pages_msg(c, rc, kind, msg, m, d, x);
+	if (x->fflags)
+		return mp_ring_side_msg(c, rc, kind, msg, m, d, x);
+	if (use_bulk(rc, kind, msg))
+		return mp_ring_bulk_msg(c, rc, kind, msg, m, d);
+	if (!fits_ring(msg->i.nfds, msg->i.size))
+		return mp_ring_side_msg(c, rc, kind, msg, m, d, x);
+	slot_msg_from(m, kind, (uint16_t)c->seq, msg);
+	m->forget = rc->forget;
+	return cli_reserve(c, rc, mp_slot_count(m), d);
+}
+
+/* Send a request and ring the doorbell. */
+static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
+		    struct mp_deadline d, struct mp_xfer *x)
+{
+	struct mp_slot_msg m;
+	uint64_t pos;
+	int err;
+
+	if (load_relaxed(&rc->r->server.shm_closed))	/* [C4] a hint, see [C3] */
+		return -ECONNRESET;	/* the server dropped us: nothing was sent */
+	if (cli_idle_check(c, rc))
+		return -ECONNRESET;	/* it died while we were idle */
+	rc->forget = mp_kept_tx_stale(&rc->kept, &x->in);
+	err = cli_build(c, rc, kind, msg, &m, d, x);
+	if (err)
+		return err == -EPROTO ? -ECONNRESET : err;
+	pos = rc->tx.pos;
+	ring_put(&rc->tx, rc->buf, &m);	/* [R1] */
+	mp_kept_tx_sent(&rc->kept, m.forget);
+	rc->sent_at = pos;
+	err = cli_doorbell(c, rc);
+	return err && !cli_taken(rc, pos) ? -ECONNRESET : 0;
+}
+
+/* Copy a ring reply into the caller's output part.  An answer the server
+ * says it placed must be one we let it place (lent pages, our memory). */
+static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t *msg,
+			  const struct mp_xfer *x)
+{
+	const void *src = m->data;
+
+	if (m->data_size > msg->o.size)
+		return -EPROTO;
+	if (m->flags & MP_SLOT_F_PAGES) {
+		if (!(x->fflags & (MP_FRAME_OUT_PAGES | MP_FRAME_OUT_VM)))
+			return -EPROTO;
+		src = NULL;	/* already there */
+	} else if (m->flags & MP_SLOT_F_BULK) {
+		if (!mp_bulk_fits(&rc->bulk, m->bulk_off, m->data_size))
+			return -EPROTO;
+		src = rc->bulk.s2c + m->bulk_off;
+	}
+	if (m->data_size && src)
+		memcpy(msg->o.data, src, m->data_size);
+	msg->o.size = m->data_size;
+	msg->o.err = m->err;
+	if (m->raw)
+		memcpy(msg->o.raw, m->raw, MP_RAW_SIZE);
+	else
+		memset(msg->o.raw, 0, MP_RAW_SIZE);
+	msg->o.nfds = 0;
+	return 0;
+}
+
+/* Read the reply to call seq: 1 done, 2 the server refused DATA_VM,
+ * 0 keep waiting, <0 error. */
+static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
+			  const struct mp_xfer *x)
+{
+	struct mp_slot_msg m;
+	int n = ring_take(&rc->rx, rc->buf), r;	/* [R2] */
+
+	if (n <= 0)
+		return n;
+	r = mp_slot_decode(rc->buf, (size_t)n * MP_SLOT_SIZE, &m);
+	ring_consume(&rc->rx, (uint64_t)n);	/* [R3] */
+	if (r || (m.kind != MP_SLOT_REPLY && m.kind != MP_SLOT_SIDE))
+		return -EPROTO;
+	if (m.seq != (uint16_t)c->seq)
+		return -EPROTO;	/* one call in flight: any other reply is a lie */
+	if (m.kind == MP_SLOT_REPLY)
+		return cli_reply_fill(rc, &m, msg, x) ? -EPROTO : 1;
+	if (!rc->page && (r = mp_ring_take_welcome(c, rc)) <= 0)
+		return -EPROTO;
+	r = mp_sockt_recv_reply(c->fd, (uint16_t)c->seq, msg, x);	/* the ring carries 16 bits */
+	return r == 1 || r == 2 ? r : -EPROTO;
+}
+
+int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x)
+{
+	struct ring_cli *rc = c->tp_priv;
+	int r;
+
+	c->seq++;
+	r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
+	while (!r) {
+		r = cli_reply_take(c, rc, msg, x);
+		if (r == 2) {
+			/* The server may not read our memory: again, with the data. */
+			mp_xfer_vm_refused(c, x);
+			c->seq++;
+			r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
+			continue;
+		}
+		if (r)
+			return r < 0 ? r : 0;
+		r = cli_wait(c, rc, cli_reply_ready, 0, d);
+	}
+	if (r == -EPIPE && !cli_taken(rc, rc->sent_at))
+		return -ECONNRESET;	/* died before taking it: try a new connection */
+	return r;
+}
+
+int mp_ring_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
+		   struct mp_xfer *x)
+{
+	struct ring_cli *rc = c->tp_priv;
+
+	return cli_send(c, rc, MP_SLOT_ONEWAY, msg, d, x);
+}
+
+/* Regions were freed: a server that keeps any of them lets go now, not
+ * only with our next message (which may never come).  Best effort: with
+ * no room on the ring the next message says it. */
+void mp_ring_pages_freed(struct mp_cconn *c)
+{
+	struct ring_cli *rc = c->tp_priv;
+	struct mp_slot_msg m = { .kind = MP_SLOT_CTRL };
+
+	m.forget = mp_kept_tx_stale(&rc->kept, NULL);
+	if (!m.forget || load_relaxed(&rc->r->server.shm_closed) ||	/* [C4] */
+	    ring_has_space(&rc->tx, 1) != 1)
+		return;
+	ring_put(&rc->tx, rc->buf, &m);	/* [R1] */
+	mp_kept_tx_sent(&rc->kept, m.forget);
+	cli_doorbell(c, rc);
+}
+
+int mp_ring_receiver_waiting(struct mp_cconn *c)
+{
+	struct ring_cli *rc = c->tp_priv;
+
+	if (!rc->page && mp_ring_take_welcome(c, rc) <= 0)
+		return mp_portfile_waiting(c->portfd);
+	return (int)load_relaxed(&rc->page->shm_waiting);	/* [W2] a hint */
+}

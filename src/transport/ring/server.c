@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The server's side of a ring connection: take the next message from the
+ * c2s ring into private memory (under the port lock, called by the
+ * receive loop in conn/port_rx.c), and publish replies on the s2c ring
+ * (under the connection's txlock), waking the client when it sleeps [S2].
+ */
+#include "transport/ring/ring.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include "mem/data.h"
+#include "transport/sock.h"
+
+/* ------------------------------------------------------------ events */
+
+/* A frame or hang-up on the socket: note the hang-up, drain first. */
+int mp_ring_srv_event(struct mp_sconn *c)
+{
+	struct ring_srv *rs = c->tp_priv;
+	char b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+		store_relaxed(&rs->hup, 1);	/* private; read under the port lock */
+	return 0;
+}
+
+bool mp_ring_srv_pending(struct mp_sconn *c)
+{
+	struct ring_srv *rs = c->tp_priv;
+
+	return ring_ready(&rs->rx);	/* [R2] */
+}
+
+/* ------------------------------------------------------------ receive */
+
+static void rx_from_slot(struct mp_rx *rx, const struct mp_slot_msg *m)
+{
+	struct mp_frame *f = &rx->hdr;
+
+	f->kind = m->kind == MP_SLOT_CALL ? MP_FRAME_CALL : MP_FRAME_ONEWAY;
+	f->type = m->type;
+	f->seq = m->seq;
+	f->oid_port = m->oid.port;
+	f->oid_id = m->oid.id;
+	f->data_size = m->data_size;
+	f->out_capacity = m->out_capacity;
+	if (m->raw)
+		memcpy(f->raw, m->raw, MP_RAW_SIZE);
+}
+
+/* A one-way sender may be waiting for room: wake it once we made some.
+ * (A caller waits for its reply instead, woken by the reply.) */
+static void srv_consumed(struct ring_srv *rs, uint64_t n, int oneway)
+{
+	ring_consume(&rs->rx, n);	/* [R3] */
+	if (!oneway)
+		return;
+	/* [S2] the head [R3] before the flag: pairs with the client's [S1] */
+	full_fence();
+	if (load_relaxed(&rs->r->client.shm_sleeping))
+		wake(rs->wake_efd);
+}
+
+/* A BULK frame: the client's new areas (hybrid only); 2 = take the next. */
+static int srv_take_bulk(struct ring_srv *rs, struct mp_rx *rx)
+{
+	int err = rs->hybrid && rx->nfds == 2 ? mp_bulk_attach(&rs->bulk, rx->fds) : -EPROTO;
+
+	mp_rx_release(rx);
+	return err ? -EPROTO : 2;
+}
+
+/* Map a client's shared pages (fd, consumed) to keep in slot h. */
+static int srv_keep_one(struct ring_srv *rs, int fd, size_t size, unsigned h, void **addr,
+			uint64_t *id)
+{
+	int err = mp_pages_rx_map(fd, size, true, MP_PAGES_RX_AUTO | MP_PAGES_RX_KEPT, addr, id);
+
+	if (err)
+		return err;
+	mp_kept_rx_install(&rs->kept, h, *addr, *id);
+	return 0;
+}
+
+/* Shared pages (in, lent out) to keep mapped: mapped here, not by
+ * api/recv.c, so that the next message, which may name their slot, finds
+ * them. */
+static int srv_keep_pages(struct ring_srv *rs, struct mp_rx *rx)
+{
+	int err;
+
+	if (rx->hdr.flags & MP_FRAME_PAGES_KEEP) {
+		err = srv_keep_one(rs, rx->pages_fd, rx->hdr.data_size, rx->hdr.pages_slot,
+				   &rx->data, &rx->pages_id);
+		rx->pages_fd = -1;
+		if (err)
+			goto err;
+		rx->data_kind = MP_BUF_PAGES;
+	}
+	if (rx->hdr.flags & MP_FRAME_OUT_KEEP) {
+		err = srv_keep_one(rs, rx->out_fd, rx->hdr.out_capacity, rx->hdr.out_slot,
+				   &rx->out_data, &rx->out_id);
+		rx->out_fd = -1;
+		if (err)
+			goto err;
+	}
+	return 1;
+err:
+	mp_rx_release(rx);
+	return -EPROTO;
+}
+
+static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, void *buf, size_t len)
+{
+	struct ring_srv *rs = c->tp_priv;
+	int r = mp_sockt_srv_recv(c->fd, rx, buf, len);
+
+	if (r != 1)
+		return -EPROTO;	/* the frame is sent before its marker */
+	if ((uint16_t)rx->hdr.seq != seq || rx->hdr.kind == MP_FRAME_HELLO) {
+		mp_rx_release(rx);
+		return -EPROTO;
+	}
+	if (rx->hdr.flags & (MP_FRAME_PAGES_KEEP | MP_FRAME_OUT_KEEP))
+		return srv_keep_pages(rs, rx);
+	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
+}
+
+/* Input data into private memory: the client can still write the ring
+ * and its bulk area, so the server never reads them twice.  Bulk data is
+ * only pointed at here: api/recv.c copies it outside the port lock, or,
+ * when the caller asked for MP_SHARE, leaves it in place (the server is
+ * then told that the caller can still change it). */
+static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struct mp_rx *rx)
+{
+	uint64_t off = m->bulk_off & ~MP_BULK_OFF_SHARE;
+
+	rx->pages_fd = rx->out_fd = -1;
+	if (m->flags & MP_SLOT_F_OUTPAGES) {
+		if (mp_kept_rx_use(&rs->kept, m->out_slot, m->out_capacity, &rx->out_data, &rx->out_id))
+			return -EPROTO;
+		rx->hdr.flags |= MP_FRAME_OUT_PAGES;
+	}
+	if (m->flags & MP_SLOT_F_PAGES) {
+		if (mp_kept_rx_use(&rs->kept, m->pages_slot, m->data_size, &rx->data, &rx->pages_id))
+			return -EPROTO;
+		rx->data_kind = MP_BUF_PAGES;
+		rx->hdr.flags |= MP_FRAME_DATA_PAGES | MP_FRAME_PAGES_SHARE;
+		return 0;
+	}
+	if (m->flags & MP_SLOT_F_BULK) {
+		if (!mp_bulk_fits(&rs->bulk, off, m->data_size))
+			return -EPROTO;
+		rx->data = rs->bulk.c2s + off;
+		rx->data_kind = MP_BUF_SHARED;
+		rx->in_bulk = (m->bulk_off & MP_BULK_OFF_SHARE) ? MP_RX_BULK_SHARE : MP_RX_BULK_COPY;
+		return 0;
+	}
+	if (m->data_size == 0)
+		return 0;
+	rx->data = malloc(m->data_size);
+	if (!rx->data)
+		return -ENOMEM;
+	memcpy(rx->data, m->data, m->data_size);
+	return 0;
+}
+
+/* One message from the ring: 1 taken, 2 control (take the next), else
+ * as srv_recv. */
+static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx, void *buf,
+			size_t buflen)
+{
+	struct mp_slot_msg m;
+	int oneway, err;
+	int n = ring_take(&rs->rx, rs->buf);	/* [R2] */
+
+	if (n <= 0)
+		return n < 0 ? n : (load_relaxed(&rs->hup) ? 0 : -EAGAIN);
+	if (mp_slot_decode(rs->buf, (size_t)n * MP_SLOT_SIZE, &m) || m.kind == MP_SLOT_REPLY)
+		return -EPROTO;
+	oneway = m.kind != MP_SLOT_CALL;
+	cpu_publish(&rs->r->server.shm_cpu);
+	c->peer_cpu = load_relaxed(&rs->r->client.shm_cpu);	/* [H1] */
+	memset(rx, 0, sizeof(*rx));
+	if (m.forget)
+		mp_kept_rx_drop(&rs->kept, m.forget);
+	if (m.kind == MP_SLOT_CTRL) {
+		srv_consumed(rs, (uint64_t)n, 1);
+		return 2;
+	}
+	if (m.kind == MP_SLOT_SIDE) {
+		srv_consumed(rs, (uint64_t)n, oneway);
+		return srv_take_side(c, rx, m.seq, buf, buflen);
+	}
+	rx_from_slot(rx, &m);
+	err = srv_take_data(rs, &m, rx);
+	if (err) {
+		mp_rx_release(rx);
+		return err;
+	}
+	srv_consumed(rs, (uint64_t)n, oneway);
+	return 1;
+}
+
+int mp_ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+{
+	struct ring_srv *rs = c->tp_priv;
+	int r;
+
+	do
+		r = srv_take_one(c, rs, rx, buf, buflen);
+	while (r == 2);
+	return r;
+}
+
+/* ------------------------------------------------------------ reply */
+
+/* Hybrid: a long answer is written straight into the bulk area. */
+void *mp_ring_srv_out_buf(struct mp_sconn *c, size_t cap)
+{
+	struct ring_srv *rs = c->tp_priv;
+
+	if (!rs->hybrid || cap <= MP_SLOT_DATA_MAX || !rs->bulk.s2c || cap > rs->bulk.len)
+		return NULL;
+	return rs->bulk.s2c;
+}
+
+/* The client dropped the connection, hung up, or (asked only when it
+ * sleeps: waking it costs a system call anyway) died.  Asked before the
+ * reply is published: afterwards the client may take it and leave. */
+static bool srv_client_gone(struct mp_sconn *c, struct ring_srv *rs, unsigned flags)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	/* hup: a private flag, relaxed; [C2] acquire, pairs with the
+	 * client's [C1] in cli_free() */
+	if (load_relaxed(&rs->hup) || load_acquire(&rs->r->client.shm_closed))
+		return true;
+	if (!(flags & MP_REPLY_ASK_PEER) && !load_relaxed(&rs->r->client.shm_sleeping))
+		return false;
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR));
+}
+
+static int srv_put_reply(struct mp_sconn *c, struct ring_srv *rs, const struct mp_slot_msg *m,
+			 unsigned flags)
+{
+	uint8_t buf[MSG_BUF];
+	int r = ring_has_space(&rs->tx, mp_slot_count(m));	/* [R4] */
+
+	/* One call in flight per connection: a full ring means a lying client. */
+	if (r <= 0)
+		return -EAGAIN;
+	if (srv_client_gone(c, rs, flags))
+		return -EPIPE;
+	ring_put(&rs->tx, buf, m);	/* [R1] */
+	/* [S2] the reply [R1] before the flag: pairs with the client's [S1] */
+	full_fence();
+	if (load_relaxed(&rs->r->client.shm_sleeping))
+		wake(rs->wake_efd);
+	return 0;
+}
+
+/* The reply's data: inline, in the bulk area (copied there unless the
+ * server wrote it there), or false = not on the ring. */
+static bool srv_reply_data(struct ring_srv *rs, const mp_msg_t *msg, struct mp_slot_msg *m)
+{
+	if (fits_ring(msg->o.nfds, msg->o.size)) {
+		m->data = msg->o.data;
+	} else if (rs->hybrid && msg->o.nfds == 0 && rs->bulk.s2c && msg->o.size <= rs->bulk.len) {
+		if (msg->o.data != rs->bulk.s2c)
+			memcpy(rs->bulk.s2c, msg->o.data, msg->o.size);
+		m->flags = MP_SLOT_F_BULK;
+		m->bulk_off = 0;
+	} else {
+		return false;
+	}
+	m->err = msg->o.err;
+	m->raw = msg->o.raw;
+	m->data_size = msg->o.size;
+	return true;
+}
+
+/* The answer is in the caller's output buffer already: say so on the ring. */
+static void srv_reply_placed(const mp_msg_t *msg, struct mp_slot_msg *m)
+{
+	m->flags = MP_SLOT_F_PAGES;
+	m->data_size = msg->o.size;
+	m->err = msg->o.err;
+	m->raw = msg->o.raw;
+}
+
+/* Not on the ring: the reply goes as a frame, with a marker on the ring
+ * (room for it first, so the frame never waits for it). */
+static int srv_reply_side(struct mp_sconn *c, struct ring_srv *rs, uint16_t seq,
+			  const mp_msg_t *msg, struct mp_xfer *x)
+{
+	if (ring_has_space(&rs->tx, 1) != 1)	/* [R4] */
+		return -EAGAIN;
+	return mp_sockt_srv_reply(c->fd, seq, msg, x);
+}
+
+int mp_ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags,
+		      struct mp_xfer *x)
+{
+	struct ring_srv *rs = c->tp_priv;
+	struct mp_slot_msg m = { .kind = MP_SLOT_REPLY, .seq = (uint16_t)seq };
+	int err;
+
+	pthread_mutex_lock(&rs->txlock);
+	if (x->fflags == MP_FRAME_DATA_PLACED && msg->o.nfds == 0) {
+		srv_reply_placed(msg, &m);
+	} else if (x->fflags || !srv_reply_data(rs, msg, &m)) {
+		m = (struct mp_slot_msg){ .kind = MP_SLOT_SIDE, .seq = (uint16_t)seq };
+		err = srv_reply_side(c, rs, (uint16_t)seq, msg, x);
+		if (err)
+			goto out;
+	}
+	err = srv_put_reply(c, rs, &m, flags);
+out:
+	pthread_mutex_unlock(&rs->txlock);
+	return err;
+}
