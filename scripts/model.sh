@@ -32,7 +32,7 @@ runs=(
 "port-2cli      port   safety  pass    -DNCLI=2,-DNMSG=2                    port: 2 clients x 2 messages, 2 receivers"
 "port-nofence   port   safety  fail    -DNOFENCE                            port without the Dekker fences: lost wake-up"
 "port-busy      port   safety  fail    -DBUSY                               without the pass-on: must fail (a message stranded)"
-"port-chain     port   safety  pass    -DBUSY,-DCHAIN                       as built: server.c wake_pass_on_locked(), 1 client"
+"port-chain     port   safety  pass    -DBUSY,-DCHAIN                       as built: conn/port_rx.c wake_pass_on_locked(), 1 client"
 "port-chain-2c  port   safety  pass    -DBUSY,-DCHAIN,-DNCLI=2,-DNMSG=1     as built, 2 clients"
 "port-chain-3r  port   safety  pass    -DBUSY,-DCHAIN,-DNRECV=3,-DNMSG=3    as built, 3 receivers"
 )

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What model/ring.pml -DPHANTOM finds, on the real ring code (src/ring.h,
- * src/slot.c), in one thread: the consumer polls the first word of the
+ * What model/ring.pml -DPHANTOM finds, on the real ring code (src/proto/ring.h,
+ * src/proto/slot.c), in one thread: the consumer polls the first word of the
  * slot at its position for the stamp (u32)(pos + 1), but the first word of
  * a continuation slot is message bytes.  When the slot the consumer polls
  * last held a continuation slot whose bytes there equal the stamp it now
@@ -9,7 +9,7 @@
  * a 2-slot one-way message makes the phantom a well-formed one-way
  * message, which mp_slot_decode() accepts.
  *
- *   cc -std=c11 -D_GNU_SOURCE -Isrc -Iinclude model/demo/phantom.c src/slot.c \
+ *   cc -std=c11 -D_GNU_SOURCE -Isrc -Iinclude model/demo/phantom.c src/proto/slot.c \
  *       -o build/phantom && build/phantom
  *
  * Exit status 1: a phantom message was taken; 0: none.
@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ring.h"
-#include "slot.h"
+#include "proto/ring.h"
+#include "proto/slot.h"
 
 static struct mp_slot slots[MP_RING_SLOTS];
 static _Atomic uint64_t head;
