@@ -2,12 +2,13 @@
 /*
  * Ports owned by this process: the table that maps numbers to port
  * objects, each port's listening socket, epoll set, client connections
- * and outstanding calls (rids).
+ * and outstanding calls (rids).  A port object lives while referenced
+ * (mp_port_get/mp_port_put): a destroyed port stays allocated until its
+ * last blocked receiver has left.
  *
  * Locking: mp_ports_lock guards the table; each port's lock guards its
- * connection and rid tables and connection reference counts.  A port
- * object lives while referenced (mp_port_get/mp_port_put): a destroyed
- * port stays allocated until its last blocked receiver has left.
+ * connection and rid tables and connection reference counts.  Neither is
+ * held while the namespace (ns/) is called.
  */
 #ifndef MP_PORT_H
 #define MP_PORT_H
@@ -47,8 +48,6 @@ struct mp_port_obj {
 	struct mp_sconn **conns;
 	uint32_t nconns;		/* slots in conns */
 	struct mp_rid_table rids;
-	char **paths;			/* registered namespace paths */
-	uint32_t npaths;
 };
 
 /* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */
@@ -61,6 +60,21 @@ struct mp_port_obj {
 /* Reference to a port of this process, or NULL. */
 struct mp_port_obj *mp_port_get(mp_port_t port);
 void mp_port_put(struct mp_port_obj *p);
+
+/* Build a port (opts checked by the caller, may be NULL), live but not
+ * yet in the table: nobody finds it until mp_port_publish(). */
+int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out);
+/* Free a built port that was never published. */
+void mp_port_discard(struct mp_port_obj *p);
+/* Put a built port in the table: mp_port_get() finds it from now on. */
+void mp_port_publish(struct mp_port_obj *p);
+/* Take port out of the table: the table's reference, or NULL when it is
+ * not one of ours.  Nobody finds it afterwards. */
+struct mp_port_obj *mp_port_unpublish(mp_port_t port);
+/* Hang up an unpublished port's clients (blocked senders get -EPIPE),
+ * close its socket and drop the table's reference.  Takes p->lock: call
+ * it holding no other lock. */
+void mp_port_shutdown(struct mp_port_obj *p);
 
 /* Accept one pending client (-EAGAIN when none). */
 int mp_port_accept(struct mp_port_obj *p);
@@ -78,9 +92,5 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c);
 void mp_ports_atfork_prepare(void);
 void mp_ports_atfork_parent(void);
 void mp_ports_forget_after_fork(void);
-
-/* Remember / forget a namespace path registered to p (for destroy). */
-int mp_port_path_add(struct mp_port_obj *p, const char *path);
-void mp_port_path_forget(struct mp_port_obj *p, const char *path);
 
 #endif
