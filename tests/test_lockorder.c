@@ -253,3 +253,65 @@ TEST(lockorder_destroy_vs_unregister)
 	fprintf(stderr, "  lockorder: %d rounds in %lld ms\n", n, (long long)(h_now_ms() - t0));
 	CHECK_GE(n, 100);
 }
+
+/* ------------------------------------------------- ns.lock across fork */
+
+#define FORK_KIDS 20
+#define FORK_LINGER_MS 1000	/* how long each child keeps its copies */
+
+struct fork_churn {
+	mp_port_t port;
+	atomic_bool stop;
+	atomic_llong worst_ms;	/* the longest register + unregister */
+};
+
+static void *fork_churn(void *arg)
+{
+	struct fork_churn *f = arg;
+
+	while (!atomic_load(&f->stop)) {
+		int64_t t = h_now_ms();
+
+		CHECK_OK(mp_port_register(f->port, "/fork/x", 0600));
+		CHECK_OK(mp_port_unregister("/fork/x"));
+		t = h_now_ms() - t;
+		if (t > atomic_load(&f->worst_ms))
+			atomic_store(&f->worst_ms, t);
+	}
+	return NULL;
+}
+
+static void fork_linger(void *arg)
+{
+	(void)arg;
+	h_sleep_ms(FORK_LINGER_MS);
+}
+
+/*
+ * Children forked while another thread holds ROOT/ns.lock inherit a copy
+ * of its descriptor.  The lock belongs to the open file description: had
+ * the holder only closed its descriptor, the child's copy would keep the
+ * namespace locked until the child exits.
+ */
+TEST(lockorder_ns_lock_not_kept_by_fork_child)
+{
+	static struct fork_churn f;
+	pid_t kids[FORK_KIDS];
+	pthread_t th;
+
+	memset(&f, 0, sizeof(f));
+	CHECK_OK(mp_port_create(&f.port));
+	CHECK_OK(pthread_create(&th, NULL, fork_churn, &f));
+	for (int k = 0; k < FORK_KIDS; k++) {
+		kids[k] = h_fork(fork_linger, NULL);
+		h_sleep_ms(2);
+	}
+	for (int k = 0; k < FORK_KIDS; k++)
+		CHECK_EQ(h_reap(kids[k], 5000), 0);
+	atomic_store(&f.stop, true);
+	pthread_join(th, NULL);
+	CHECK_OK(mp_port_destroy(f.port));
+	if (atomic_load(&f.worst_ms) >= FORK_LINGER_MS / 2)
+		FAIL("one register + unregister took %lld ms: a fork child kept ROOT/ns.lock",
+		     (long long)atomic_load(&f.worst_ms));
+}

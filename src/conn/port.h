@@ -50,9 +50,10 @@
  * Across fork: 2, 3, 6 and 8 are held by their atfork handlers; the child
  * forgets every port (3, 4, and the port files' descriptors, whose OFD
  * locks would otherwise live on in it), every owner entry (2) and every
- * Phoenix rid (8), and keeps the page table (6).  4 and 5 are not held
- * across fork (the child re-initialises or frees them without taking
- * them), nor is 7.
+ * Phoenix rid (8), and keeps the page table (6).  1 may be held by
+ * another thread at fork: it is released with LOCK_UN, which releases the
+ * child's inherited copy too.  4 and 5 are not held across fork (the
+ * child re-initialises or frees them without taking them), nor is 7.
  */
 #ifndef MP_PORT_H
 #define MP_PORT_H

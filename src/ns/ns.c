@@ -163,7 +163,10 @@ err:
 
 static void ns_unlock(int fd)
 {
-	close(fd);	/* drops the flock */
+	/* Explicitly: a child forked meanwhile holds a copy of fd, and close
+	 * alone would leave the lock held until the child closes it too. */
+	flock(fd, LOCK_UN);
+	close(fd);
 }
 
 /* ------------------------------------------------------ register */
