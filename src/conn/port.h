@@ -47,13 +47,16 @@
  * the port file's descriptor for the port's life; others only probe them
  * (F_OFD_GETLK).
  *
- * Across fork: 2, 3, 6 and 8 are held by their atfork handlers; the child
- * forgets every port (3, 4, and the port files' descriptors, whose OFD
- * locks would otherwise live on in it), every owner entry (2) and every
- * Phoenix rid (8), and keeps the page table (6).  1 may be held by
- * another thread at fork: it is released with LOCK_UN, which releases the
- * child's inherited copy too.  4 and 5 are not held across fork (the
- * child re-initialises or frees them without taking them), nor is 7.
+ * Across fork: 2, 3, 6 and 8 are held by their atfork handlers, taken one
+ * after another in whatever order the handlers were registered, which is
+ * safe only because all four are leaves.  The child forgets every port
+ * (3, 4, and the port files' descriptors, whose OFD locks would otherwise
+ * live on in it), every owner entry (2) and every Phoenix rid (8), and
+ * keeps the page table (6).  1 may be held by another thread at fork: it
+ * is released with LOCK_UN, which releases the child's inherited copy
+ * too.  4 and 5 are not held across fork: the child re-initialises or
+ * frees them without taking them.  7 has no fork handler: a child forked
+ * while another thread holds it would wait for it for ever.
  */
 #ifndef MP_PORT_H
 #define MP_PORT_H
