@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mp_lookup(): the entry at a path (ns/ns.c finds it), or, below a mount
- * point, an answer from the mount point's server: ask it (an MP_MT_LOOKUP call with
- * the rest of the path) and follow its answer from server to server, as
- * Phoenix-RTOS's proc_portLookup() does.  The protocol is described in
- * msgport.h next to mp_mount_register().
+ * point, the answer of the mount point's server: ask it (an MP_MT_LOOKUP
+ * call with the rest of the path) and follow its answer from server to
+ * server, as Phoenix-RTOS's proc_portLookup() does.  The protocol is
+ * described in msgport.h next to mp_mount_register().
  *
  * The answers come from other processes: each is read once into private
  * memory and checked (the resolved length against the rest of the path,
