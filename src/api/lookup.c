@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Lookups below a mount point: ask its server (an MP_MT_LOOKUP call with
- * the rest of the path) and follow its answer from server to server, as
- * Phoenix-RTOS's proc_portLookup() does.  The protocol is described in
- * msgport.h next to mp_mount_register().
+ * mp_lookup(): the entry at a path (ns/ns.c finds it), or, below a mount
+ * point, the answer of the mount point's server: ask it (an MP_MT_LOOKUP
+ * call with the rest of the path) and follow its answer from server to
+ * server, as Phoenix-RTOS's proc_portLookup() does.  The protocol is
+ * described in msgport.h next to mp_mount_register().
  *
  * The answers come from other processes: each is read once into private
  * memory and checked (the resolved length against the rest of the path,
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "ns/ns.h"
+#include "ns/root.h"
 
 static int lookup_call(mp_oid_t srv, const char *rest, size_t len, mp_lookup_reply_t *reply,
 		       int32_t *resolved)
@@ -38,7 +40,9 @@ static int lookup_call(mp_oid_t srv, const char *rest, size_t len, mp_lookup_rep
 	return 0;
 }
 
-int mp_mount_resolve(mp_oid_t srv, const char *rest, mp_oid_t *file, mp_oid_t *dev)
+/* Resolve rest (relative, no leading '/') through the mount point server
+ * srv and its hops: the oids of the final answer. */
+static int mount_resolve(mp_oid_t srv, const char *rest, mp_oid_t *file, mp_oid_t *dev)
 {
 	mp_lookup_reply_t reply;
 
@@ -67,4 +71,65 @@ int mp_mount_resolve(mp_oid_t srv, const char *rest, mp_oid_t *file, mp_oid_t *d
 		srv = reply.dev;
 	}
 	return -ELOOP;
+}
+
+static void oid_from_record(mp_oid_t *oid, const struct mp_ns_record *r)
+{
+	if (oid) {
+		oid->port = r->port;
+		oid->reserved = 0;
+		oid->id = r->id;
+	}
+}
+
+/* The answer of the entry at path itself (err: of mp_ns_entry_get()). */
+static int entry_answer(int err, const struct mp_ns_record *r, mp_oid_t *file, mp_oid_t *dev)
+{
+	if (err == -EACCES)
+		return err;
+	if (err)
+		return -ENOENT;
+	oid_from_record(file, r);
+	oid_from_record(dev, r);
+	return 0;
+}
+
+int mp_lookup_dev(const char *path, mp_oid_t *file, mp_oid_t *dev)
+{
+	char root[MP_ROOT_MAX];
+	struct mp_ns_record r;
+	mp_oid_t srv;
+	size_t plen;
+	int err;
+
+	if (!file && !dev)
+		return -EINVAL;
+	err = mp_ns_mount_path_check(path);	/* only the root mount point is "/" */
+	if (err)
+		return err;
+	err = mp_root_get(root, sizeof(root));
+	if (err)
+		return err;
+	err = mp_ns_entry_get(root, path, &r);
+	if (err == 0 || err == -EACCES || mp_ns_path_is_root(path))
+		return entry_answer(err, &r, file, dev);
+	err = mp_ns_prefix_find(root, path, err == -ENOTDIR, &r, &plen);
+	if (err)
+		return err;
+	oid_from_record(&srv, &r);
+	return mount_resolve(srv, path + plen + 1, file, dev);
+}
+
+int mp_lookup(const char *path, mp_oid_t *oid)
+{
+	mp_oid_t file, dev;
+	int err;
+
+	if (!oid || mp_ns_path_is_root(path))
+		return -EINVAL;	/* "/" is no entry name: see mp_lookup_dev() */
+	err = mp_lookup_dev(path, &file, &dev);
+	if (err)
+		return err;
+	*oid = dev.port ? dev : file;
+	return 0;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Port lifecycle and connections: mp_port_create/destroy/fd, the table of
- * this process's ports, accepting clients and dropping them.
+ * Port objects and connections: building and shutting down a port, the
+ * table of this process's ports, accepting clients and dropping them.
+ * The public calls that also touch the namespace are in api/port.c.
  */
 #include "conn/port.h"
 
@@ -16,9 +17,8 @@
 #include <unistd.h>
 
 #include "os/compiler.h"
-#include "ns/ns.h"
+#include "os/shm.h"
 #include "os/sockio.h"
-#include "conn/tls.h"
 
 static pthread_mutex_t mp_ports_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mp_port_obj *mp_ports;
@@ -53,9 +53,6 @@ static void port_free(struct mp_port_obj *p)
 	if (p->page)
 		munmap(p->page, MP_PORTPAGE_SIZE);
 	mp_portfile_release(&p->pf);
-	for (uint32_t k = 0; k < p->npaths; k++)
-		free(p->paths[k]);
-	free(p->paths);
 	free(p->conns);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
@@ -91,11 +88,13 @@ static int port_listen(struct mp_port_obj *p)
 		return -errno;
 	unlink(p->sock_path);	/* left by a dead owner: we hold the port lock */
 	err = mp_sock_bind_path(p->listen_fd, p->sock_path);
-	if (!err && chmod(p->sock_path, 0600) != 0)
-		err = -errno;
-	if (!err && listen(p->listen_fd, SOMAXCONN) != 0)
-		err = -errno;
-	return err;
+	if (err)
+		return err;
+	if (chmod(p->sock_path, 0600) != 0)
+		return -errno;
+	if (listen(p->listen_fd, SOMAXCONN) != 0)
+		return -errno;
+	return 0;
 }
 
 static int port_events_init(struct mp_port_obj *p)
@@ -110,11 +109,12 @@ static int port_events_init(struct mp_port_obj *p)
 	if (p->shut_efd < 0 || p->kick_efd < 0)
 		return -errno;
 	err = epoll_add(p->epfd, p->listen_fd, MP_KEY_LISTEN);
-	if (!err)
-		err = epoll_add(p->epfd, p->shut_efd, MP_KEY_SHUTDOWN);
-	if (!err)
-		err = epoll_add(p->epfd, p->kick_efd, MP_KEY_KICK);
-	return err;
+	if (err)
+		return err;
+	err = epoll_add(p->epfd, p->shut_efd, MP_KEY_SHUTDOWN);
+	if (err)
+		return err;
+	return epoll_add(p->epfd, p->kick_efd, MP_KEY_KICK);
 }
 
 static struct mp_port_obj *port_alloc(void)
@@ -125,69 +125,76 @@ static struct mp_port_obj *port_alloc(void)
 		return NULL;
 	p->refs = 1;
 	p->pf.fd = p->listen_fd = p->epfd = p->shut_efd = p->page_fd = p->kick_efd = -1;
-	p->peer_cpu = -1;
-	p->unattended = true;	/* the page starts with doorbell = 1 */
+	/* Not yet published: the table's mutex orders these. */
+	store_relaxed(&p->peer_cpu, -1);
+	store_relaxed(&p->unattended, true);	/* the page starts with doorbell = 1 */
 	pthread_mutex_init(&p->lock, NULL);
 	return p;
 }
 
-int mp_port_create(mp_port_t *port)
+/* The port page, and what opts ask of it. */
+static int port_page_init(struct mp_port_obj *p, const mp_port_opts_t *opts)
 {
-	return mp_port_create_opts(port, NULL);
-}
-
-static int opts_check(const mp_port_opts_t *opts)
-{
-	if (!opts)
-		return 0;
-	if (opts->sz < sizeof(*opts) || (opts->flags & ~MP_PORT_INPUT_IN_PLACE) ||
-	    opts->transport > MP_TRANSPORT_HYBRID)
-		return -EINVAL;
-	return 0;
-}
-
-int mp_port_create_opts(mp_port_t *port, const mp_port_opts_t *opts)
-{
-	struct mp_port_obj *p;
-	int err;
-
-	if (!port || opts_check(opts))
-		return -EINVAL;
-	mp_lib_init();
-	p = port_alloc();
-	if (!p)
-		return -ENOMEM;
-	err = mp_root_get(p->root, sizeof(p->root));
-	if (!err)
-		err = mp_portfile_claim(p->root, &p->pf);
-	if (!err)
-		err = port_listen(p);
-	if (!err)
-		err = port_events_init(p);
-	if (!err && (p->page_fd = mp_portpage_create(&p->page)) < 0)
-		err = p->page_fd;
-	if (!err && opts) {
+	p->page_fd = mp_portpage_create(&p->page);
+	if (p->page_fd < 0)
+		return p->page_fd;
+	if (opts) {
 		p->pf.page->transport = opts->transport;
 		p->input_in_place = opts->flags & MP_PORT_INPUT_IN_PLACE;
 	}
-	if (!err)
-		err = mp_portfile_ready(&p->pf);	/* last: now it looks live */
+	return 0;
+}
+
+int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out)
+{
+	struct mp_port_obj *p = port_alloc();
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	err = mp_root_get(p->root, sizeof(p->root));
 	if (err)
 		goto err;
+	err = mp_portfile_claim(p->root, &p->pf);
+	if (err)
+		goto err;
+	err = port_listen(p);
+	if (err)
+		goto err;
+	err = port_events_init(p);
+	if (err)
+		goto err;
+	err = port_page_init(p, opts);
+	if (err)
+		goto err;
+	err = mp_portfile_ready(&p->pf);	/* last: now it looks live */
+	if (err)
+		goto err;
+	*out = p;
+	return 0;
+err:
+	mp_port_discard(p);
+	return err;
+}
+
+void mp_port_discard(struct mp_port_obj *p)
+{
+	if (!p)
+		return;
+	if (p->listen_fd >= 0 && p->sock_path[0])
+		unlink(p->sock_path);
+	port_free(p);
+}
+
+void mp_port_publish(struct mp_port_obj *p)
+{
 	pthread_mutex_lock(&mp_ports_lock);
 	p->next = mp_ports;
 	mp_ports = p;
 	pthread_mutex_unlock(&mp_ports_lock);
-	*port = p->pf.port;
-	return 0;
-err:
-	if (p->listen_fd >= 0 && p->sock_path[0])
-		unlink(p->sock_path);
-	port_free(p);
-	return err;
 }
 
-static struct mp_port_obj *port_unlink_from_table(mp_port_t port)
+struct mp_port_obj *mp_port_unpublish(mp_port_t port)
 {
 	struct mp_port_obj **pp, *p = NULL;
 
@@ -216,7 +223,8 @@ static void port_shutdown_locked(struct mp_port_obj *p)
 {
 	uint64_t one = 1;
 
-	p->dead = true;
+	/* Receivers read it unlocked, once shut_efd (written below) wakes them. */
+	store_release(&p->dead, true);
 	for (uint32_t k = 0; k < p->nconns; k++) {
 		struct mp_sconn *c = p->conns[k];
 
@@ -232,74 +240,15 @@ static void port_shutdown_locked(struct mp_port_obj *p)
 		abort();	/* eventfd write cannot fail here */
 }
 
-int mp_port_destroy(mp_port_t port)
+void mp_port_shutdown(struct mp_port_obj *p)
 {
-	struct mp_port_obj *p;
-
-	if (port == 0)
-		return -EINVAL;
-	p = port_unlink_from_table(port);
-	if (!p)
-		return -ENOENT;
 	pthread_mutex_lock(&p->lock);
-	for (uint32_t k = 0; k < p->npaths; k++)
-		mp_ns_remove_owned(p->root, p->paths[k], p->pf.token);
 	port_shutdown_locked(p);
 	/* Release the port number only now: a restarted owner may take it. */
 	close(p->listen_fd);
 	p->listen_fd = -1;
 	pthread_mutex_unlock(&p->lock);
 	mp_port_put(p);
-	return 0;
-}
-
-int mp_port_fd(mp_port_t port)
-{
-	struct mp_port_obj *p;
-	int fd;
-
-	if (port == 0)
-		return -EINVAL;
-	p = mp_port_get(port);
-	if (!p)
-		return -ENOENT;
-	fd = p->epfd;
-	p->fd_used = true;
-	mp_port_put(p);
-	return fd;
-}
-
-/* ------------------------------------------------------ paths of a port */
-
-int mp_port_path_add(struct mp_port_obj *p, const char *path)
-{
-	char **v, *dup = strdup(path);
-
-	if (!dup)
-		return -ENOMEM;
-	pthread_mutex_lock(&p->lock);
-	v = realloc(p->paths, sizeof(*v) * (p->npaths + 1));
-	if (v) {
-		p->paths = v;
-		p->paths[p->npaths++] = dup;
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (!v)
-		free(dup);
-	return v ? 0 : -ENOMEM;
-}
-
-void mp_port_path_forget(struct mp_port_obj *p, const char *path)
-{
-	pthread_mutex_lock(&p->lock);
-	for (uint32_t k = 0; k < p->npaths; k++) {
-		if (strcmp(p->paths[k], path) == 0) {
-			free(p->paths[k]);
-			p->paths[k] = p->paths[--p->npaths];
-			break;
-		}
-	}
-	pthread_mutex_unlock(&p->lock);
 }
 
 /* ---------------------------------------------------------- connections */
@@ -324,7 +273,7 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (c->tp->srv_closing)
 		c->tp->srv_closing(c);
 	if (c->tp->polled)
-		p->npolled--;
+		fetch_add_relaxed(&p->npolled, (uint32_t)-1);	/* a hint when read unlocked */
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	p->conns[c->idx] = NULL;
 	mp_sconn_put_locked(p, c);
@@ -370,7 +319,7 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 {
 	int err;
 
-	if (p->dead)
+	if (load_relaxed(&p->dead))	/* written under the lock too */
 		return -EPIPE;
 	err = conn_slot_locked(p, &c->idx);
 	if (err)
@@ -383,28 +332,18 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	return 0;
 }
 
-/* Accept one pending client, if any; its credentials come from the kernel. */
-int mp_port_accept(struct mp_port_obj *p)
+/* A connection for an accepted socket; its credentials come from the kernel. */
+static struct mp_sconn *sconn_new(int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct mp_sconn *c;
-	int fd, err;
 
-	/* Under the lock: mp_port_destroy() closes the listening socket, and
-	 * its number must not be used after that (it may name another file). */
-	pthread_mutex_lock(&p->lock);
-	fd = p->listen_fd < 0 ? -1 : accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	err = fd < 0 ? (p->listen_fd < 0 ? -EPIPE : -errno) : 0;
-	pthread_mutex_unlock(&p->lock);
-	if (fd < 0)
-		return err;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+		return NULL;
 	c = calloc(1, sizeof(*c));
-	if (!c || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0) {
-		free(c);
-		close(fd);
-		return -ENOMEM;
-	}
+	if (!c)
+		return NULL;
 	c->fd = fd;
 	c->refs = 1;
 	c->pid = cred.pid;
@@ -412,13 +351,37 @@ int mp_port_accept(struct mp_port_obj *p)
 	c->gid = cred.gid;
 	c->tp = &mp_transport_sock;
 	c->peer_cpu = -1;
+	return c;
+}
+
+/* Accept one pending client, if any. */
+int mp_port_accept(struct mp_port_obj *p)
+{
+	struct mp_sconn *c;
+	int fd, err;
+
+	/* Under the lock: mp_port_shutdown() closes the listening socket, and
+	 * its number must not be used after that (it may name another file). */
+	pthread_mutex_lock(&p->lock);
+	fd = p->listen_fd < 0 ? -1 : accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	err = fd < 0 ? (p->listen_fd < 0 ? -EPIPE : -errno) : 0;
+	pthread_mutex_unlock(&p->lock);
+	if (fd < 0)
+		return err;
+	c = sconn_new(fd);
+	if (!c) {
+		err = -ENOMEM;
+		goto err;
+	}
 	pthread_mutex_lock(&p->lock);
 	err = conn_insert_locked(p, c);
 	pthread_mutex_unlock(&p->lock);
-	if (err) {
-		close(fd);
-		free(c);
-	}
+	if (err)
+		goto err;
+	return 0;
+err:
+	close(fd);
+	free(c);
 	return err;
 }
 

@@ -2,12 +2,61 @@
 /*
  * Ports owned by this process: the table that maps numbers to port
  * objects, each port's listening socket, epoll set, client connections
- * and outstanding calls (rids).
+ * and outstanding calls (rids).  A port object lives while referenced
+ * (mp_port_get/mp_port_put): a destroyed port stays allocated until its
+ * last blocked receiver has left.
  *
- * Locking: mp_ports_lock guards the table; each port's lock guards its
- * connection and rid tables and connection reference counts.  A port
- * object lives while referenced (mp_port_get/mp_port_put): a destroyed
- * port stays allocated until its last blocked receiver has left.
+ * THE LOCK ORDER of the whole library.  A thread that holds a lock of
+ * this list takes only locks further down it; the "leaf" locks take
+ * nothing at all while held.
+ *
+ *  1. ROOT/ns.lock      flock(LOCK_EX) on a new open file description per
+ *                       call (ns/ns.c ns_lock), so it excludes the other
+ *                       threads of this process as well as other
+ *                       processes.  Guards changes to the namespace entries
+ *                       (ROOT/ns/..., ROOT/ns-root): taking over a stale
+ *                       entry, unregistering, removing a destroyed port's
+ *                       entries.  Taken with no mutex held: mp_port_destroy
+ *                       takes the port out of the table, lets ns/ remove
+ *                       its entries, and only then takes the port's lock.
+ *  2. ns owner table    own_lock (ns/owner.c): this process's port
+ *                       incarnations and the paths registered to each.
+ *                       Taken alone, or under 1.  Leaf.
+ *  3. mp_ports_lock     (conn/port.c) the port table and the ports'
+ *                       reference counts.  Leaf.
+ *  4. p->lock           (conn/port.c, one per port) its connection table
+ *                       and the connections' reference counts, its rid
+ *                       table, the ring scan position, listen_fd, inside.
+ *                       Held while a ring is scanned (srv_recv) and while
+ *                       a connection or call is dropped, hence over 6, 7.
+ *  5. txlock            (transport/ring.c, one per ring connection, server
+ *                       side) the reply ring's producer side and the bulk
+ *                       area's s2c half.  Taken by mp_respond with no other
+ *                       lock held.  Leaf.
+ *  6. pg_lock           (mem/pages.c) the table of page regions.  Leaf:
+ *                       the hook to the connections (mp_pages_on_shared_
+ *                       freed) runs after it is dropped.
+ *  7. buf_lock          (mem/data.c) the cache of mapped buffers.  Leaf.
+ *  8. rids.lock         (api/compat/phoenix.c) the Phoenix rid keys.  Taken
+ *                       alone.  Leaf.
+ *     (api/compat/moroso.c has no lock: its state is per thread.)
+ *
+ * Not in the order, since nobody waits for them: the port files' OFD
+ * locks (ns/portfile.c), byte 0 (the number is claimed) and byte 1 (the
+ * port is live), taken with F_OFD_SETLK, which never blocks, and held by
+ * the port file's descriptor for the port's life; others only probe them
+ * (F_OFD_GETLK).
+ *
+ * Across fork: 2, 3, 6 and 8 are held by their atfork handlers, taken one
+ * after another in whatever order the handlers were registered, which is
+ * safe only because all four are leaves.  The child forgets every port
+ * (3, 4, and the port files' descriptors, whose OFD locks would otherwise
+ * live on in it), every owner entry (2) and every Phoenix rid (8), and
+ * keeps the page table (6).  1 may be held by another thread at fork: it
+ * is released with LOCK_UN, which releases the child's inherited copy
+ * too.  4 and 5 are not held across fork: the child re-initialises or
+ * frees them without taking them.  7 has no fork handler: a child forked
+ * while another thread holds it would wait for it for ever.
  */
 #ifndef MP_PORT_H
 #define MP_PORT_H
@@ -47,8 +96,6 @@ struct mp_port_obj {
 	struct mp_sconn **conns;
 	uint32_t nconns;		/* slots in conns */
 	struct mp_rid_table rids;
-	char **paths;			/* registered namespace paths */
-	uint32_t npaths;
 };
 
 /* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */
@@ -61,6 +108,21 @@ struct mp_port_obj {
 /* Reference to a port of this process, or NULL. */
 struct mp_port_obj *mp_port_get(mp_port_t port);
 void mp_port_put(struct mp_port_obj *p);
+
+/* Build a port (opts checked by the caller, may be NULL), live but not
+ * yet in the table: nobody finds it until mp_port_publish(). */
+int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out);
+/* Free a built port that was never published. */
+void mp_port_discard(struct mp_port_obj *p);
+/* Put a built port in the table: mp_port_get() finds it from now on. */
+void mp_port_publish(struct mp_port_obj *p);
+/* Take port out of the table: the table's reference, or NULL when it is
+ * not one of ours.  Nobody finds it afterwards. */
+struct mp_port_obj *mp_port_unpublish(mp_port_t port);
+/* Hang up an unpublished port's clients (blocked senders get -EPIPE),
+ * close its socket and drop the table's reference.  Takes p->lock: call
+ * it holding no other lock. */
+void mp_port_shutdown(struct mp_port_obj *p);
 
 /* Accept one pending client (-EAGAIN when none). */
 int mp_port_accept(struct mp_port_obj *p);
@@ -78,9 +140,5 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c);
 void mp_ports_atfork_prepare(void);
 void mp_ports_atfork_parent(void);
 void mp_ports_forget_after_fork(void);
-
-/* Remember / forget a namespace path registered to p (for destroy). */
-int mp_port_path_add(struct mp_port_obj *p, const char *path);
-void mp_port_path_forget(struct mp_port_obj *p, const char *path);
 
 #endif

@@ -15,7 +15,7 @@
 
 #include "os/compiler.h"
 #include "os/deadline.h"
-#include "conn/port.h"
+#include "ns/owner.h"
 #include "ns/portfile.h"
 #include "ns/root.h"
 
@@ -41,20 +41,14 @@ int mp_ns_path_check(const char *path)
 	return 0;
 }
 
-static bool path_is_root(const char *path)
+int mp_ns_mount_path_check(const char *path)
 {
-	return path && path[0] == '/' && path[1] == '\0';
-}
-
-/* A mount point path: a well-formed path, or "/" (the root mount point). */
-static int mount_path_check(const char *path)
-{
-	return path_is_root(path) ? 0 : mp_ns_path_check(path);
+	return mp_ns_path_is_root(path) ? 0 : mp_ns_path_check(path);
 }
 
 static int entry_path(char *buf, size_t len, const char *root, const char *path)
 {
-	int n = path_is_root(path) ? snprintf(buf, len, "%s/ns-root", root)
+	int n = mp_ns_path_is_root(path) ? snprintf(buf, len, "%s/ns-root", root)
 				   : snprintf(buf, len, "%s/ns%s", root, path);
 
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
@@ -106,11 +100,16 @@ static int record_load(const char *epath, struct mp_ns_record *r, struct stat *s
 
 	if (fd < 0)
 		return errno == ELOOP ? -EPROTO : -errno;
-	err = fstat(fd, st) ? -errno : 0;
-	if (!err && !S_ISREG(st->st_mode))
+	if (fstat(fd, st) != 0) {
+		err = -errno;
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
 		err = S_ISDIR(st->st_mode) ? -EISDIR : -EPROTO;
-	if (!err)
-		err = record_read(fd, r);
+		goto out;
+	}
+	err = record_read(fd, r);
+out:
 	close(fd);
 	return err;
 }
@@ -139,6 +138,8 @@ static int mode_allows(const struct stat *st, unsigned want)
 
 /* ---------------------------------------------------- the ns lock */
 
+/* A new open file description each time: the flock keeps other threads
+ * of this process out too, not only other processes. */
 static int ns_lock(const char *root)
 {
 	char path[MP_ROOT_PATH_MAX];
@@ -150,18 +151,22 @@ static int ns_lock(const char *root)
 	if (fd < 0)
 		return -errno;
 	while (flock(fd, LOCK_EX) != 0) {
-		if (errno != EINTR) {
-			err = -errno;
-			close(fd);
-			return err;
-		}
+		if (errno != EINTR)
+			goto err;
 	}
 	return fd;
+err:
+	err = -errno;
+	close(fd);
+	return err;
 }
 
 static void ns_unlock(int fd)
 {
-	close(fd);	/* drops the flock */
+	/* Explicitly: a child forked meanwhile holds a copy of fd, and close
+	 * alone would leave the lock held until the child closes it too. */
+	flock(fd, LOCK_UN);
+	close(fd);
 }
 
 /* ------------------------------------------------------ register */
@@ -170,7 +175,7 @@ static int tmp_record(const char *root, const struct mp_ns_record *r, unsigned m
 		      char *tmp, size_t len)
 {
 	uint64_t rnd = 0;
-	int fd, n, err = 0;
+	int fd, n, err;
 
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
 		rnd = (uint64_t)mp_now_ns();
@@ -182,10 +187,13 @@ static int tmp_record(const char *root, const struct mp_ns_record *r, unsigned m
 		return -errno;
 	errno = EIO;	/* a short write sets none */
 	if (write(fd, r, sizeof(*r)) != (ssize_t)sizeof(*r) || fchmod(fd, mode) != 0)
-		err = -errno;
+		goto err;
 	close(fd);
-	if (err)
-		unlink(tmp);
+	return 0;
+err:
+	err = -errno;
+	close(fd);
+	unlink(tmp);
 	return err;
 }
 
@@ -214,81 +222,66 @@ static int link_entry(const char *root, const char *tmp, char *epath, size_t roo
 	return -EEXIST;
 }
 
-static int ns_register(struct mp_port_obj *p, const mp_oid_t *oid, const char *path,
-		       unsigned mode, uint32_t flags)
+/* Remove the entry at epath, and the directories it leaves empty. */
+static void entry_remove(char *epath, const char *root)
+{
+	unlink(epath);
+	parents_prune(epath, strlen(root) + 3);
+}
+
+/* Link the record at reg->path and note it as ours, under the ns lock. */
+static int register_locked(const struct mp_ns_reg *reg, const char *tmp, char *epath)
+{
+	int err = link_entry(reg->root, tmp, epath, strlen(reg->root) + 3);
+
+	if (err)
+		return err;
+	err = mp_ns_owner_path_add(reg->token, reg->path);
+	if (err)
+		entry_remove(epath, reg->root);	/* the port is gone, or no memory */
+	return err;
+}
+
+int mp_ns_register(const struct mp_ns_reg *reg)
 {
 	struct mp_ns_record r = {
-		.magic = MP_NS_MAGIC, .version = 1, .port = oid->port, .id = oid->id,
-		.token = p->pf.token, .pid = getpid(), .mode = mode, .flags = flags,
+		.magic = MP_NS_MAGIC, .version = 1, .port = reg->oid.port, .id = reg->oid.id,
+		.token = reg->token, .pid = getpid(), .mode = reg->mode, .flags = reg->flags,
 	};
 	char tmp[MP_ROOT_PATH_MAX], epath[MP_ROOT_PATH_MAX];
 	int lock, err;
 
-	err = entry_path(epath, sizeof(epath), p->root, path);
-	if (!err)
-		err = tmp_record(p->root, &r, mode, tmp, sizeof(tmp));
+	err = entry_path(epath, sizeof(epath), reg->root, reg->path);
 	if (err)
 		return err;
-	lock = ns_lock(p->root);
-	err = lock < 0 ? lock : link_entry(p->root, tmp, epath, strlen(p->root) + 3);
-	if (lock >= 0)
-		ns_unlock(lock);
+	err = tmp_record(reg->root, &r, reg->mode, tmp, sizeof(tmp));
+	if (err)
+		return err;
+	lock = ns_lock(reg->root);
+	if (lock < 0) {
+		err = lock;
+		goto out;
+	}
+	err = register_locked(reg, tmp, epath);
+	ns_unlock(lock);
+	if (!err)
+		chmod(reg->sock_path, 0600 | (reg->mode & 0066));	/* who may connect */
+out:
 	unlink(tmp);
-	if (!err && (err = mp_port_path_add(p, path)))
-		mp_ns_remove_owned(p->root, path, p->pf.token);
-	if (!err)
-		chmod(p->sock_path, 0600 | (mode & 0066));	/* who may connect */
 	return err;
-}
-
-static int oid_register(const mp_oid_t *oid, const char *path, unsigned mode, uint32_t flags)
-{
-	struct mp_port_obj *p;
-	int err;
-
-	if (!oid || oid->port == 0 || oid->reserved || (mode & ~0777u))
-		return -EINVAL;
-	err = flags & MP_NS_REC_MOUNT ? mount_path_check(path) : mp_ns_path_check(path);
-	if (err)
-		return err;
-	p = mp_port_get(oid->port);
-	if (!p)
-		return -ENOENT;
-	err = ns_register(p, oid, path, mode, flags);
-	mp_port_put(p);
-	return err;
-}
-
-int mp_oid_register(const mp_oid_t *oid, const char *path, unsigned mode)
-{
-	return oid_register(oid, path, mode, 0);
-}
-
-int mp_mount_register(const mp_oid_t *oid, const char *path, unsigned mode)
-{
-	return oid_register(oid, path, mode, MP_NS_REC_MOUNT);
-}
-
-int mp_port_register(mp_port_t port, const char *path, unsigned mode)
-{
-	mp_oid_t oid = { .port = port };
-
-	return mp_oid_register(&oid, path, mode);
 }
 
 /* ------------------------------------------------------- lookup */
 
-/* Load the live entry at path for lookup: 0, -EACCES, or the error of
- * record_load() (-ENOENT, -ENOTDIR when the path crosses an entry,
- * -EISDIR for a directory of entries, -EPROTO) with a dead entry -ENOENT. */
-static int entry_get(const char *root, const char *path, struct mp_ns_record *r)
+int mp_ns_entry_get(const char *root, const char *path, struct mp_ns_record *r)
 {
 	char epath[MP_ROOT_PATH_MAX];
 	struct stat st;
 	int err = entry_path(epath, sizeof(epath), root, path);
 
-	if (!err)
-		err = record_load(epath, r, &st);
+	if (err)
+		return err;
+	err = record_load(epath, r, &st);
 	if (err)
 		return err;
 	if (!mode_allows(&st, 4))
@@ -298,12 +291,11 @@ static int entry_get(const char *root, const char *path, struct mp_ns_record *r)
 
 /*
  * The longest proper prefix of path that is an entry, for a path that
- * crossed one (crossed: the exact lookup failed with ENOTDIR), else the
- * root mount point.  Only a mount point answers for paths below it:
- * 0 with *plen its length (0 for the root), or -ENOENT/-EACCES.
+ * crossed one, else the root mount point.  Only a mount point answers for
+ * paths below it.
  */
-static int prefix_find(const char *root, const char *path, bool crossed,
-		       struct mp_ns_record *r, size_t *plen)
+int mp_ns_prefix_find(const char *root, const char *path, bool crossed,
+		      struct mp_ns_record *r, size_t *plen)
 {
 	char buf[MP_PATH_MAX];
 	char *s;
@@ -312,7 +304,7 @@ static int prefix_find(const char *root, const char *path, bool crossed,
 	snprintf(buf, sizeof(buf), "%s", path);
 	while (crossed && (s = strrchr(buf, '/')) && s != buf) {
 		*s = '\0';
-		err = entry_get(root, buf, r);
+		err = mp_ns_entry_get(root, buf, r);
 		if (err == 0 || err == -EACCES) {
 			if (!err && !(r->flags & MP_NS_REC_MOUNT))
 				err = -ENOENT;	/* nothing below a plain entry */
@@ -322,79 +314,14 @@ static int prefix_find(const char *root, const char *path, bool crossed,
 		if (err == -EISDIR)
 			break;	/* a directory: no entry above it */
 	}
-	err = entry_get(root, "/", r);
+	err = mp_ns_entry_get(root, "/", r);
 	*plen = 0;
 	if (err == 0 && !(r->flags & MP_NS_REC_MOUNT))
 		err = -EPROTO;
 	return err == -EACCES ? err : (err ? -ENOENT : 0);
 }
 
-static void oid_from_record(mp_oid_t *oid, const struct mp_ns_record *r)
-{
-	if (oid) {
-		oid->port = r->port;
-		oid->reserved = 0;
-		oid->id = r->id;
-	}
-}
-
-int mp_lookup_dev(const char *path, mp_oid_t *file, mp_oid_t *dev)
-{
-	char root[MP_ROOT_MAX];
-	struct mp_ns_record r;
-	mp_oid_t srv;
-	size_t plen;
-	int err;
-
-	if (!file && !dev)
-		return -EINVAL;
-	err = mp_ns_path_check(path);
-	if (err && path_is_root(path))
-		err = 0;	/* only the root mount point has that name */
-	if (!err)
-		err = mp_root_get(root, sizeof(root));
-	if (err)
-		return err;
-	err = entry_get(root, path, &r);
-	if (err == 0 || err == -EACCES || path_is_root(path)) {
-		if (!err) {
-			oid_from_record(file, &r);
-			oid_from_record(dev, &r);
-		}
-		return err == -EACCES ? err : (err ? -ENOENT : 0);
-	}
-	err = prefix_find(root, path, err == -ENOTDIR, &r, &plen);
-	if (err)
-		return err;
-	oid_from_record(&srv, &r);
-	return mp_mount_resolve(srv, path + plen + 1, file, dev);
-}
-
-int mp_lookup(const char *path, mp_oid_t *oid)
-{
-	mp_oid_t file, dev;
-	int err;
-
-	if (!oid || path_is_root(path))
-		return -EINVAL;	/* "/" is no entry name: see mp_lookup_dev() */
-	err = mp_lookup_dev(path, &file, &dev);
-	if (!err)
-		*oid = dev.port ? dev : file;
-	return err;
-}
-
 /* ----------------------------------------------------- unregister */
-
-/* 1 when the entry names a live port of this very process. */
-static int record_ours(const struct mp_ns_record *r)
-{
-	struct mp_port_obj *p = mp_port_get(r->port);
-	int ours = p && p->pf.token == r->token;
-
-	if (p)
-		mp_port_put(p);
-	return ours;
-}
 
 static int unregister_locked(const char *root, char *epath, const char *path)
 {
@@ -402,36 +329,26 @@ static int unregister_locked(const char *root, char *epath, const char *path)
 	struct stat st;
 	int err = record_load(epath, &r, &st);
 
-	if (err == -EPROTO || err == -EISDIR)
-		return err == -EISDIR ? -ENOENT : (unlink(epath) ? -errno : 0);
+	if (err == -EISDIR)
+		return -ENOENT;
+	if (err == -EPROTO)
+		return unlink(epath) ? -errno : 0;	/* broken: anyone may clear it */
 	if (err)
 		return err;
-	if (record_live(root, &r) && !record_ours(&r))
+	if (record_live(root, &r) && !mp_ns_owner_has(r.port, r.token))
 		return -EPERM;
 	if (unlink(epath) != 0)
 		return -errno;
-	if (record_ours(&r)) {
-		struct mp_port_obj *p = mp_port_get(r.port);
-
-		if (p) {
-			mp_port_path_forget(p, path);
-			mp_port_put(p);
-		}
-	}
+	mp_ns_owner_path_forget(r.token, path);	/* when it was ours */
 	parents_prune(epath, strlen(root) + 3);
 	return 0;
 }
 
-int mp_port_unregister(const char *path)
+int mp_ns_unregister(const char *root, const char *path)
 {
-	char root[MP_ROOT_MAX], epath[MP_ROOT_PATH_MAX];
-	int lock, err;
+	char epath[MP_ROOT_PATH_MAX];
+	int lock, err = entry_path(epath, sizeof(epath), root, path);
 
-	err = mp_ns_path_check(path);
-	if (!err)
-		err = mp_root_get(root, sizeof(root));
-	if (!err)
-		err = entry_path(epath, sizeof(epath), root, path);
 	if (err)
 		return err;
 	lock = ns_lock(root);
@@ -442,22 +359,33 @@ int mp_port_unregister(const char *path)
 	return err;
 }
 
-void mp_ns_remove_owned(const char *root, const char *path, uint64_t token)
+/* Remove the entry at path if it still names the incarnation token. */
+static void remove_owned_locked(const char *root, const char *path, uint64_t token)
 {
 	char epath[MP_ROOT_PATH_MAX];
 	struct mp_ns_record r;
 	struct stat st;
-	int lock;
 
 	if (entry_path(epath, sizeof(epath), root, path))
 		return;
-	lock = ns_lock(root);
-	if (record_load(epath, &r, &st) == 0 && r.token == token) {
-		unlink(epath);
-		parents_prune(epath, strlen(root) + 3);
-	}
+	if (record_load(epath, &r, &st) == 0 && r.token == token)
+		entry_remove(epath, root);
+}
+
+void mp_ns_owner_remove(const char *root, uint64_t token)
+{
+	struct mp_ns_owner *o = mp_ns_owner_take(token);
+	int lock;
+
+	if (!o || o->npaths == 0)
+		goto out;
+	lock = ns_lock(root);	/* without it too: our entries must go */
+	for (uint32_t k = 0; k < o->npaths; k++)
+		remove_owned_locked(root, o->paths[k], token);
 	if (lock >= 0)
 		ns_unlock(lock);
+out:
+	mp_ns_owner_free(o);
 }
 
 /* ----------------------------------------------------------- list */
@@ -522,8 +450,9 @@ int mp_ns_list(const char *prefix, mp_ns_list_fn fn, void *arg)
 	if (!fn || (prefix && strcmp(prefix, "/") != 0 && mp_ns_path_check(prefix)))
 		return -EINVAL;
 	err = mp_root_get(root, sizeof(root));
-	if (!err)
-		err = entry_path(epath, sizeof(epath), root, prefix && strcmp(prefix, "/") ? prefix : "");
+	if (err)
+		return err;
+	err = entry_path(epath, sizeof(epath), root, prefix && strcmp(prefix, "/") ? prefix : "");
 	if (err)
 		return err;
 	w.ns_len = strlen(root) + 3;

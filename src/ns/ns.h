@@ -10,10 +10,18 @@
  * fails with ENOTDIR) walk back up to it.  The root mount point "/" lives
  * in ROOT/ns-root, outside ROOT/ns, since ROOT/ns is the directory of
  * every entry.
+ *
+ * Changes to entries are made under ROOT/ns.lock (an flock), so that a
+ * stale entry is taken over, or an entry removed, by one process at a
+ * time.  The layer knows nothing of the port objects above it: which
+ * ports are this process's is ns/owner.c's table, and the callers pass
+ * what else is needed (root, token, socket path) in.
  */
 #ifndef MP_NS_H
 #define MP_NS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "msgport.h"
@@ -36,12 +44,46 @@ _Static_assert(sizeof(struct mp_ns_record) == 40, "record layout is on disk");
 
 /* 0 when path is a well-formed absolute namespace path, else -EINVAL. */
 int mp_ns_path_check(const char *path);
+/* The same for a mount point, which may also be "/" (the root one). */
+int mp_ns_mount_path_check(const char *path);
 
-/* Remove path if it still names our port incarnation (port destroy). */
-void mp_ns_remove_owned(const char *root, const char *path, uint64_t token);
+static inline bool mp_ns_path_is_root(const char *path)
+{
+	return path && path[0] == '/' && path[1] == '\0';
+}
 
-/* Resolve rest (relative, no leading '/') through the mount point server
- * srv and its hops (mount.c); the oids of the final answer. */
-int mp_mount_resolve(mp_oid_t srv, const char *rest, mp_oid_t *file, mp_oid_t *dev);
+/* One registration: what the namespace needs of the port behind it. */
+struct mp_ns_reg {
+	const char *root;	/* the port's namespace root */
+	const char *sock_path;	/* its socket: the entry's mode says who may connect */
+	uint64_t token;		/* its incarnation, one of mp_ns_owner_add() */
+	mp_oid_t oid;		/* what the entry names (oid.port is the port) */
+	const char *path;	/* checked by the caller */
+	unsigned mode;
+	uint32_t flags;		/* MP_NS_REC_* */
+};
+
+/* Register reg->path: 0, -EEXIST (a live entry is there), -ENOENT (the
+ * port was destroyed meanwhile), or the error of the file system. */
+int mp_ns_register(const struct mp_ns_reg *reg);
+
+/* Unregister path (checked by the caller): -ENOENT, -EPERM (a live entry
+ * of another process's port), or the error of the file system. */
+int mp_ns_unregister(const char *root, const char *path);
+
+/* A port of ours is destroyed: forget it, and remove the entries that
+ * still name this incarnation.  Call it holding no lock. */
+void mp_ns_owner_remove(const char *root, uint64_t token);
+
+/* The live entry at path, for lookup: 0, -EACCES, or -ENOENT (none, or a
+ * dead one), -ENOTDIR (the path crosses an entry), -EISDIR (a directory
+ * of entries), -EPROTO (a broken one). */
+int mp_ns_entry_get(const char *root, const char *path, struct mp_ns_record *r);
+
+/* The mount point that answers for path, whose exact lookup failed with
+ * crossed ? -ENOTDIR : something else: 0 with *plen the length of its
+ * path (0 for the root mount point), or -ENOENT / -EACCES. */
+int mp_ns_prefix_find(const char *root, const char *path, bool crossed,
+		      struct mp_ns_record *r, size_t *plen);
 
 #endif

@@ -73,12 +73,18 @@ int mp_root_get(char *buf, size_t len)
 	if (err)
 		return err;
 	err = dir_ensure(buf, 0700);
-	if (!err)
-		err = root_check_owner(buf);
-	for (size_t k = 0; !err && k < MP_ARRAY_SIZE(subdirs); k++) {
+	if (err)
+		return err;
+	err = root_check_owner(buf);
+	if (err)
+		return err;
+	for (size_t k = 0; k < MP_ARRAY_SIZE(subdirs); k++) {
 		err = mp_root_join(sub, sizeof(sub), buf, subdirs[k]);
-		if (!err)
-			err = dir_ensure(sub, 0755);
+		if (err)
+			return err;
+		err = dir_ensure(sub, 0755);
+		if (err)
+			return err;
 	}
-	return err;
+	return 0;
 }
