@@ -39,7 +39,6 @@ int mp_port_create_opts(mp_port_t *port, const mp_port_opts_t *opts)
 
 	if (!port || opts_check(opts))
 		return -EINVAL;
-	mp_lib_init();
 	err = mp_port_build(opts, &p);
 	if (err)
 		return err;

@@ -91,7 +91,9 @@ static int cconn_open(mp_port_t port, struct mp_cconn **out)
 
 	if (!c)
 		return -ENOMEM;
-	mp_pages_on_shared_freed(mp_cconn_pages_freed);	/* only our connections care */
+	/* Upward calls into this layer: only our connections care. */
+	mp_pages_on_shared_freed(mp_cconn_pages_freed);
+	mp_tls_on_thread_exit(mp_cconn_close_all);
 	c->port = port;
 	c->fork_gen = mp_fork_gen;
 	c->tp = mp_transport_bootstrap();

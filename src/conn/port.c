@@ -21,6 +21,7 @@
 #include "os/sockio.h"
 
 static pthread_mutex_t mp_ports_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t ports_fork_once = PTHREAD_ONCE_INIT;
 static struct mp_port_obj *mp_ports;
 
 struct mp_port_obj *mp_port_get(mp_port_t port)
@@ -138,17 +139,21 @@ static int port_page_init(struct mp_port_obj *p, const mp_port_opts_t *opts)
 	p->page_fd = mp_portpage_create(&p->page);
 	if (p->page_fd < 0)
 		return p->page_fd;
-	if (opts) {
-		p->pf.page->transport = opts->transport;
+	if (opts)
 		p->input_in_place = opts->flags & MP_PORT_INPUT_IN_PLACE;
-	}
 	return 0;
 }
 
+static void ports_fork_register(void);
+
 int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out)
 {
-	struct mp_port_obj *p = port_alloc();
+	struct mp_port_obj *p;
 	int err;
+
+	/* Before the first port exists: a fork child must forget it. */
+	pthread_once(&ports_fork_once, ports_fork_register);
+	p = port_alloc();
 
 	if (!p)
 		return -ENOMEM;
@@ -158,6 +163,9 @@ int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out)
 	err = mp_portfile_claim(p->root, &p->pf);
 	if (err)
 		goto err;
+	/* Before the socket listens: a client that connects reads it [I3]. */
+	if (opts)
+		store_relaxed(&p->pf.page->shm_transport, opts->transport);
 	err = port_listen(p);
 	if (err)
 		goto err;
@@ -272,7 +280,7 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	c->dead = 1;
 	if (c->tp->srv_closing)
 		c->tp->srv_closing(c);
-	if (c->tp->polled)
+	if (c->tp->flags & MP_TP_POLLED)
 		fetch_add_relaxed(&p->npolled, (uint32_t)-1);	/* a hint when read unlocked */
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	p->conns[c->idx] = NULL;
@@ -310,7 +318,7 @@ static int conn_slot_locked(struct mp_port_obj *p, uint32_t *idx)
 	return 0;
 }
 
-static uint64_t conn_key(const struct mp_sconn *c)
+uint64_t mp_sconn_key(const struct mp_sconn *c)
 {
 	return (uint64_t)c->gen << 32 | c->idx;
 }
@@ -325,7 +333,7 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (err)
 		return err;
 	c->gen = ++p->conn_gen;
-	err = epoll_add(p->epfd, c->fd, conn_key(c));
+	err = epoll_add(p->epfd, c->fd, mp_sconn_key(c));
 	if (err)
 		return err;
 	p->conns[c->idx] = c;
@@ -349,7 +357,7 @@ static struct mp_sconn *sconn_new(int fd)
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
-	c->tp = &mp_transport_sock;
+	c->tp = mp_transport_bootstrap();
 	c->peer_cpu = -1;
 	return c;
 }
@@ -402,12 +410,12 @@ struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key)
 
 /* ---------------------------------------------------------------- fork */
 
-void mp_ports_atfork_prepare(void)
+static void ports_atfork_prepare(void)
 {
 	pthread_mutex_lock(&mp_ports_lock);
 }
 
-void mp_ports_atfork_parent(void)
+static void ports_atfork_parent(void)
 {
 	pthread_mutex_unlock(&mp_ports_lock);
 }
@@ -436,7 +444,8 @@ static void port_forget(struct mp_port_obj *p)
 	port_free(p);
 }
 
-void mp_ports_forget_after_fork(void)
+/* A fork child: every port is the parent's. */
+static void ports_atfork_child(void)
 {
 	struct mp_port_obj *p = mp_ports, *next;
 
@@ -448,3 +457,9 @@ void mp_ports_forget_after_fork(void)
 		port_forget(p);
 	}
 }
+
+static void ports_fork_register(void)
+{
+	pthread_atfork(ports_atfork_prepare, ports_atfork_parent, ports_atfork_child);
+}
+

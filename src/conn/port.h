@@ -29,11 +29,11 @@
  *                       table, the ring scan position, listen_fd, inside.
  *                       Held while a ring is scanned (srv_recv) and while
  *                       a connection or call is dropped, hence over 6, 7.
- *  5. txlock            (transport/ring.c, one per ring connection, server
+ *  5. txlock            (transport/ring/, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
  *                       lock held.  Leaf.
- *  6. pg_lock           (mem/pages.c) the table of page regions.  Leaf:
+ *  6. pg_lock           (mem/pages.c, mp_pg_lock) the table of page regions.  Leaf:
  *                       the hook to the connections (mp_pages_on_shared_
  *                       freed) runs after it is dropped.
  *  7. buf_lock          (mem/data.c) the cache of mapped buffers.  Leaf.
@@ -47,16 +47,15 @@
  * the port file's descriptor for the port's life; others only probe them
  * (F_OFD_GETLK).
  *
- * Across fork: 2, 3, 6 and 8 are held by their atfork handlers, taken one
- * after another in whatever order the handlers were registered, which is
- * safe only because all four are leaves.  The child forgets every port
+ * Across fork: 2, 3, 6, 7 and 8 are held by their atfork handlers, taken
+ * one after another in whatever order the handlers were registered, which
+ * is safe only because all five are leaves.  The child forgets every port
  * (3, 4, and the port files' descriptors, whose OFD locks would otherwise
  * live on in it), every owner entry (2) and every Phoenix rid (8), and
- * keeps the page table (6).  1 may be held by another thread at fork: it
+ * keeps the page table (6) and the kept buffers (7).  1 may be held by another thread at fork: it
  * is released with LOCK_UN, which releases the child's inherited copy
  * too.  4 and 5 are not held across fork: the child re-initialises or
- * frees them without taking them.  7 has no fork handler: a child forked
- * while another thread holds it would wait for it for ever.
+ * frees them without taking them.
  */
 #ifndef MP_PORT_H
 #define MP_PORT_H
@@ -128,6 +127,9 @@ void mp_port_shutdown(struct mp_port_obj *p);
 int mp_port_accept(struct mp_port_obj *p);
 /* The connection behind an epoll key, referenced, or NULL when gone. */
 struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key);
+/* A connection's epoll key: gen << 32 | slot (its doorbell's adds
+ * MP_KEY_DOORBELL). */
+uint64_t mp_sconn_key(const struct mp_sconn *c);
 
 /* Connection references, under p->lock. */
 void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c);
@@ -135,10 +137,5 @@ void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c);
 void mp_sconn_kill(struct mp_port_obj *p, struct mp_sconn *c);
 void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c);
 
-/* fork: the table lock is held across fork; the child forgets every
- * port, which belongs to the parent. */
-void mp_ports_atfork_prepare(void);
-void mp_ports_atfork_parent(void);
-void mp_ports_forget_after_fork(void);
 
 #endif

@@ -156,13 +156,6 @@ static void conn_read_done(struct mp_port_obj *p, struct mp_sconn *c)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* The epoll key of c's doorbell: its socket's key (gen << 32 | slot, as
- * conn_key() in port.c) with MP_KEY_DOORBELL. */
-static uint64_t doorbell_key(const struct mp_sconn *c)
-{
-	return ((uint64_t)c->gen << 32 | c->idx) | MP_KEY_DOORBELL;
-}
-
 /* A HELLO turns a socket connection into one of the transport it names
  * (a polled one: ring or hybrid). */
 static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
@@ -172,7 +165,7 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 
 	pthread_mutex_lock(&p->lock);
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
-				 .doorbell_key = doorbell_key(c) };
+				 .doorbell_key = mp_sconn_key(c) | MP_KEY_DOORBELL };
 	err = c->dead ? -EPIPE : mp_transport_attach(c, rx, &at);
 	if (!err)
 		fetch_add_relaxed(&p->npolled, 1);	/* under the lock; read unlocked as a hint */

@@ -4,9 +4,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "conn/cconn.h"
 #include "mem/data.h"
-#include "conn/port.h"
+#include "os/shm.h"
 
 unsigned mp_fork_gen;
 
@@ -35,12 +34,22 @@ void mp_tls_oneway_set(struct mp_tls *tls, void *data, size_t size, int mapped)
 	tls->ow_mapped = mapped;
 }
 
+/* Set by the connection cache (conn/cconn.c), which owns tls->conns. */
+static void (*_Atomic tls_exit_hook)(struct mp_tls *);
+
+void mp_tls_on_thread_exit(void (*fn)(struct mp_tls *))
+{
+	store_relaxed(&tls_exit_hook, fn);
+}
+
 static void tls_destroy(void *arg)
 {
 	struct mp_tls *tls = arg;
+	void (*hook)(struct mp_tls *) = load_relaxed(&tls_exit_hook);
 
 	mp_tls_oneway_release(tls);
-	mp_cconn_close_all(tls);
+	if (hook)
+		hook(tls);
 	free(tls->rxbuf);
 	free(tls);
 	tls_cur = NULL;
@@ -49,18 +58,12 @@ static void tls_destroy(void *arg)
 static void fork_child(void)
 {
 	mp_fork_gen++;
-	mp_ports_forget_after_fork();
 }
 
 static void tls_init_once(void)
 {
 	pthread_key_create(&tls_key, tls_destroy);
-	pthread_atfork(mp_ports_atfork_prepare, mp_ports_atfork_parent, fork_child);
-}
-
-void mp_lib_init(void)
-{
-	pthread_once(&tls_once, tls_init_once);
+	pthread_atfork(NULL, NULL, fork_child);
 }
 
 struct mp_tls *mp_tls_peek(void)
@@ -74,7 +77,7 @@ struct mp_tls *mp_tls_get(void)
 
 	if (tls)
 		return tls;
-	mp_lib_init();
+	pthread_once(&tls_once, tls_init_once);
 	tls = calloc(1, sizeof(*tls));
 	if (!tls)
 		return NULL;

@@ -22,8 +22,9 @@ struct mp_tls {
 	unsigned nconns;
 };
 
-/* Once per process: the thread-exit destructor and the fork handler. */
-void mp_lib_init(void);
+/* fn(tls) runs when a thread that has state exits, before it is freed
+ * (the connection cache closes the thread's connections). */
+void mp_tls_on_thread_exit(void (*fn)(struct mp_tls *));
 
 /* This thread's state, created on first use; NULL when out of memory. */
 struct mp_tls *mp_tls_get(void);

@@ -152,8 +152,27 @@ struct buf_slot {
 };
 
 static pthread_mutex_t buf_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t buf_fork_once = PTHREAD_ONCE_INIT;
 static struct buf_slot buf_kept[MP_BUF_KEEP];
 static _Atomic unsigned buf_nkept;
+
+/* Held across fork, so that a child forked while another thread fills
+ * or empties the cache finds it consistent and the lock free (the kept
+ * buffers are the child's own copies). */
+static void buf_lock_take(void)
+{
+	pthread_mutex_lock(&buf_lock);
+}
+
+static void buf_lock_drop(void)
+{
+	pthread_mutex_unlock(&buf_lock);
+}
+
+static void buf_fork_register(void)
+{
+	pthread_atfork(buf_lock_take, buf_lock_drop, buf_lock_drop);
+}
 
 static int64_t now_ns(void)
 {
@@ -223,6 +242,7 @@ void mp_buf_put(void *buf, size_t len)
 		munmap(buf, cap);
 		return;
 	}
+	pthread_once(&buf_fork_once, buf_fork_register);	/* before the cache fills */
 	pthread_mutex_lock(&buf_lock);
 	for (unsigned k = 0; k < MP_BUF_KEEP; k++) {
 		struct buf_slot *s = &buf_kept[k];

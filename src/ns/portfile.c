@@ -189,5 +189,5 @@ int mp_portfile_transport(int fd)
 	struct mp_portfile_page pg;
 	int err = page_read(fd, &pg);
 
-	return err ? err : (int)pg.transport;
+	return err ? err : (int)load_relaxed(&pg.shm_transport);
 }

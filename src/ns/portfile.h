@@ -26,7 +26,7 @@ struct mp_portfile_page {
 	_Atomic uint32_t shm_version;
 	_Atomic uint64_t shm_token;
 	_Atomic int32_t shm_pid;
-	uint32_t transport;		/* MP_TRANSPORT_* clients must use, 0 any */
+	_Atomic uint32_t shm_transport;	/* MP_TRANSPORT_* clients must use, 0 any */
 	_Atomic uint32_t shm_waiting;	/* receivers blocked in mp_recv() [W1] */
 	uint32_t reserved2;
 };

@@ -11,7 +11,7 @@
 
 #include "ns/portfile.h"
 #include "os/compiler.h"
-#include "transport/transport.h"
+#include "transport/all.h"
 
 static const struct mp_transport *const transports[] = {
 	[MP_TRANSPORT_SOCK] = &mp_transport_sock,

@@ -13,7 +13,7 @@
 #include "mem/data.h"
 #include "os/sockio.h"
 #include "transport/sock.h"
-#include "transport/transport.h"
+#include "transport/all.h"
 
 void mp_rx_release(struct mp_rx *rx)
 {

@@ -128,9 +128,6 @@ struct mp_attach {
 struct mp_transport {
 	const char *name;
 	unsigned flags;		/* enum mp_tp_flags */
-	/* Transitional, for conn/port.c until it reads flags & MP_TP_POLLED:
-	 * the same bit.  Nothing else may read it. */
-	unsigned polled;
 	/* The HELLO type that names this transport (0: never upgraded to). */
 	uint32_t hello;
 	/* Client: upgrade the connected bootstrap socket c->fd to this
@@ -194,13 +191,6 @@ const struct mp_transport *mp_transport_bootstrap(void);
 /* Server: hand a HELLO to the transport it names (its attach()); -EPROTO
  * when it names none. */
 int mp_transport_attach(struct mp_sconn *c, struct mp_rx *hello, const struct mp_attach *at);
-
-/* The transports, for the transport layer only (select.c, sock.c, ring/).
- * Transitional: conn/port.c still names mp_transport_sock; it should call
- * mp_transport_bootstrap(). */
-extern const struct mp_transport mp_transport_sock;
-extern const struct mp_transport mp_transport_ring;
-extern const struct mp_transport mp_transport_hybrid;
 
 /* Release what an mp_rx holds (data and fds). */
 void mp_rx_release(struct mp_rx *rx);

@@ -29,6 +29,7 @@
 
 #include "mem/data.h"
 #include "os/sockio.h"
+#include "transport/all.h"
 
 #define REGION_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
 
@@ -342,7 +343,6 @@ static void ring_srv_release(struct mp_sconn *c)
 const struct mp_transport mp_transport_ring = {
 	.name = "ring",
 	.flags = MP_TP_POLLED,
-	.polled = 1,
 	.hello = MP_RING_HELLO_RING,
 	.open = ring_open,
 	.attach = ring_attach,
@@ -354,7 +354,6 @@ const struct mp_transport mp_transport_ring = {
 const struct mp_transport mp_transport_hybrid = {
 	.name = "hybrid",
 	.flags = MP_TP_POLLED | MP_TP_BULK,
-	.polled = 1,
 	.hello = MP_RING_HELLO_HYBRID,
 	.open = hybrid_open,
 	.attach = hybrid_attach,
