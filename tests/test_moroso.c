@@ -1318,7 +1318,7 @@ TEST(moroso_malformed_messages_are_dropped)
 	/* a well-formed long message whose memfd is not sealed: the sender
 	 * could shrink it under the receiver (SIGBUS) or change moved pages */
 	{
-		struct {	/* struct moro_hdr of src/compat_moroso.c */
+		struct {	/* struct moro_hdr of src/api/compat/moroso_priv.h */
 			uint32_t magic;
 			uint16_t version;
 			uint8_t kind, flags;
