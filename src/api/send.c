@@ -14,6 +14,7 @@
 #include "mem/bulk.h"
 #include "mem/data.h"
 #include "mem/pages.h"
+#include "os/compiler.h"
 
 enum { SEND_CALL, SEND_ONEWAY };
 
@@ -156,10 +157,72 @@ static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_n
 	return err == -ETIME ? -ETIMEDOUT : err;
 }
 
+/*
+ * The fast path: a message with nothing to arrange (no fds, no pages,
+ * no data left in our memory, a timeout other than 0) on the thread's
+ * cached connection to port goes straight to the transport with an empty
+ * struct mp_xfer, which is what xfer_prepare() would have built.  Any
+ * other message, or a first call, leaves at a guard with nothing done:
+ * SEND_SLOW.  A cached connection found gone before it took the message
+ * (-ECONNRESET) is dropped, and the slow path tries once more on a new one.
+ */
+#define SEND_SLOW 1
+
+static inline bool short_msg(const mp_msg_t *msg, int how, int64_t timeout_ns)
+{
+	_Static_assert(MP_MOVE == 1 && MP_SHARE == 2, "flags <= MP_SHARE: MOVE, SHARE or neither");
+
+	if (unlikely(!msg || timeout_ns == 0 || timeout_ns < MP_FOREVER))
+		return false;
+	if (unlikely(msg->flags > MP_SHARE || msg->priority || msg->oid.reserved || msg->i.nfds))
+		return false;
+	if (unlikely(msg->i.size && (!msg->i.data || mp_pages_maybe(msg->i.data))))
+		return false;	/* no data, or perhaps pages */
+	if (how == SEND_ONEWAY)
+		return true;
+	if (unlikely(msg->o.nfds > MP_FDS_MAX))
+		return false;
+	return likely(!msg->o.size ||
+		      (msg->o.data && !((msg->flags & MP_SHARE) && mp_pages_maybe(msg->o.data))));
+}
+
+static int send_fast(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, int *waiting)
+{
+	struct mp_cconn *c;
+	struct mp_xfer x;
+	int err;
+
+	if (!short_msg(msg, how, timeout_ns))
+		return SEND_SLOW;
+	c = mp_cconn_cached(port);
+	if (unlikely(!c))
+		return SEND_SLOW;
+	if (how == SEND_CALL && unlikely(msg->i.size > c->copy_max || msg->o.size > c->copy_max))
+		return SEND_SLOW;	/* it may be left in our memory (MP_FRAME_*_VM) */
+	if (how == SEND_ONEWAY) {
+		if (unlikely(msg->i.size > MP_DATA_MAX))
+			return SEND_SLOW;
+		*waiting = mp_cconn_receivers_waiting(c);
+	}
+	mp_xfer_init(&x);
+	err = send_via(c, how, msg, mp_deadline_in(timeout_ns), &x);
+	if (likely(!err))
+		return 0;
+	if (err == -ECONNRESET) {
+		mp_cconn_drop(mp_tls_get(), c);
+		return SEND_SLOW;
+	}
+	if (err == -EPIPE || err == -ETIME || err == -EPROTO)
+		mp_cconn_drop(mp_tls_get(), c);
+	return err == -ETIME ? -ETIMEDOUT : err;
+}
+
 int mp_send(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns)
 {
-	int waiting, err;
+	int waiting, err = send_fast(port, msg, SEND_CALL, timeout_ns, &waiting);
 
+	if (likely(err != SEND_SLOW))
+		return err;
 	if (port == 0 || !mp_timeout_valid(timeout_ns))
 		return -EINVAL;
 	err = mp_msg_check_send(msg, 1);
@@ -170,8 +233,10 @@ int mp_send(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns)
 
 int mp_send_async(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns)
 {
-	int waiting, err;
+	int waiting, err = send_fast(port, msg, SEND_ONEWAY, timeout_ns, &waiting);
 
+	if (likely(err != SEND_SLOW))
+		return err ? err : (waiting > 0 ? 0 : 1);
 	if (port == 0 || !mp_timeout_valid(timeout_ns))
 		return -EINVAL;
 	err = mp_msg_check_send(msg, 0);

@@ -12,6 +12,8 @@
 #include "os/compiler.h"
 #include "ns/portfile.h"
 #include "ns/root.h"
+#include "mem/bulk.h"
+#include "mem/data.h"
 #include "mem/pages.h"
 #include "os/sockio.h"
 #include "transport/transport.h"
@@ -36,8 +38,12 @@ static void cconn_free(struct mp_cconn *c)
 	free(c);
 }
 
+/* The connection this thread used last: the fast path's lookup. */
+static __thread struct mp_cconn *cc_last;
+
 void mp_cconn_close_all(struct mp_tls *tls)
 {
+	cc_last = NULL;
 	for (unsigned k = 0; k < tls->nconns; k++)
 		cconn_free(tls->conns[k]);
 	free(tls->conns);
@@ -84,6 +90,18 @@ static int transport_open(struct mp_cconn *c, const struct mp_transport *tp)
 	return tp->open ? tp->open(c) : 0;	/* no open: the socket is the transport */
 }
 
+/* The longest data that api/send.c never leaves in our memory for the
+ * server: all when that is off, what the bulk areas take (MP_TP_BULK),
+ * else up to mp_vm_min(). */
+static size_t copy_max(const struct mp_transport *tp)
+{
+	size_t vmin = mp_vm_min();
+
+	if (!vmin || vmin > MP_DATA_MAX)
+		return MP_DATA_MAX;
+	return (tp->flags & MP_TP_BULK) ? MP_BULK_MAX : vmin;
+}
+
 static int cconn_open(mp_port_t port, struct mp_cconn **out)
 {
 	struct mp_cconn *c = calloc(1, sizeof(*c));
@@ -104,6 +122,7 @@ static int cconn_open(mp_port_t port, struct mp_cconn **out)
 	err = transport_open(c, mp_transport_for(c->portfd));
 	if (err)
 		goto err;
+	c->copy_max = copy_max(c->tp);
 	*out = c;
 	return 0;
 err:
@@ -124,6 +143,8 @@ static int cache_add(struct mp_tls *tls, struct mp_cconn *c)
 
 static void cache_drop(struct mp_tls *tls, unsigned k)
 {
+	if (cc_last == tls->conns[k])
+		cc_last = NULL;
 	cconn_free(tls->conns[k]);
 	tls->conns[k] = tls->conns[--tls->nconns];
 }
@@ -141,7 +162,7 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 			continue;
 		}
 		if (c->port == port) {
-			*out = c;
+			*out = cc_last = c;
 			*fresh = 0;
 			return 0;
 		}
@@ -152,12 +173,28 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 	err = cache_add(tls, c);
 	if (err)
 		goto err;
-	*out = c;
+	*out = cc_last = c;
 	*fresh = 1;
 	return 0;
 err:
 	cconn_free(c);
 	return err;
+}
+
+struct mp_cconn *mp_cconn_cached(mp_port_t port)
+{
+	struct mp_cconn *c = cc_last;
+	struct mp_tls *tls;
+
+	if (likely(c && c->port == port && c->fork_gen == mp_fork_gen))
+		return c;
+	tls = mp_tls_peek();
+	for (unsigned k = 0; tls && k < tls->nconns; k++) {
+		c = tls->conns[k];
+		if (c->port == port && c->fork_gen == mp_fork_gen)
+			return cc_last = c;
+	}
+	return NULL;
 }
 
 void mp_cconn_drop(struct mp_tls *tls, struct mp_cconn *c)

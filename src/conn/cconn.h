@@ -12,6 +12,10 @@
 /* This thread's connection to port, opened on first use; *fresh is 1
  * when it was opened now. */
 int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int *fresh);
+/* This thread's connection to port if it has one already (the one it
+ * used last, else a look through the others), else NULL: the fast path's
+ * lookup, which opens nothing and drops nothing. */
+struct mp_cconn *mp_cconn_cached(mp_port_t port);
 /* Close and forget a connection (its server gone, or a call abandoned). */
 void mp_cconn_drop(struct mp_tls *tls, struct mp_cconn *c);
 /* Receivers waiting in mp_recv() at the port, as its server tells them. */

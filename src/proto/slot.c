@@ -2,7 +2,10 @@
 #include "proto/slot.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
+
+#include "os/compiler.h"
 
 /* The data is elsewhere (bulk area, pages); the slot holds its size. */
 #define SLOT_F_DATA_AWAY (MP_SLOT_F_BULK | MP_SLOT_F_PAGES)
@@ -22,17 +25,6 @@ static size_t parts_size(const struct mp_slot_msg *m, unsigned flags)
 	return n + ((flags & SLOT_F_DATA_AWAY) ? 0 : m->data_size);
 }
 
-static int raw_is_zero(const uint8_t *raw)
-{
-	uint64_t acc = 0, w;
-
-	for (unsigned k = 0; k < MP_RAW_SIZE; k += 8) {
-		memcpy(&w, raw + k, 8);
-		acc |= w;
-	}
-	return acc == 0;
-}
-
 /* The optional parts this message needs. */
 static unsigned flags_for(const struct mp_slot_msg *m)
 {
@@ -46,23 +38,14 @@ static unsigned flags_for(const struct mp_slot_msg *m)
 		f |= MP_SLOT_F_ERR;
 	if (m->forget)
 		f |= MP_SLOT_F_FORGET;
-	if (m->raw && !raw_is_zero(m->raw))
+	if (m->raw && !mp_raw_zero(m->raw))
 		f |= MP_SLOT_F_RAW;
 	return f;
 }
 
-/* Slots for a message of n bytes: the first carries 64, every further one
- * 60 after its word 0, which stays zero (see slot.h). */
-static unsigned slots_for(size_t n)
-{
-	if (n <= MP_SLOT_SIZE)
-		return 1;
-	return 1 + (unsigned)((n - MP_SLOT_SIZE + MP_SLOT_CONT_BYTES - 1) / MP_SLOT_CONT_BYTES);
-}
-
 unsigned mp_slot_count(const struct mp_slot_msg *m)
 {
-	return slots_for(parts_size(m, flags_for(m)));
+	return mp_slot_span(parts_size(m, flags_for(m)));
 }
 
 static uint8_t *put(uint8_t *p, const void *src, size_t n)
@@ -106,7 +89,7 @@ unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
 	uint8_t lin[MP_SLOT_MSG_MAX];
 	unsigned flags = flags_for(m);
 	size_t len = parts_size(m, flags);
-	unsigned nslots = slots_for(len);
+	unsigned nslots = mp_slot_span(len);
 	struct mp_slot_hdr h = {
 		.kind = (uint8_t)m->kind, .flags = (uint8_t)flags, .nslots = (uint16_t)nslots,
 		.type = m->type, .seq = m->seq,
@@ -272,4 +255,152 @@ int mp_slot_decode(void *buf, size_t len, struct mp_slot_msg *out)
 		return -EPROTO;
 	*out = m;
 	return 0;
+}
+
+/* ------------------------------------------------------------ in place */
+
+/* Where the next byte of a message goes in (or comes from) the ring:
+ * linear message bytes onto slots as spread() lays them out, each slot
+ * found by its position (so a message may wrap past the ring's end). */
+struct slot_cur {
+	struct mp_slot *slots;
+	uint64_t pos;		/* the slot p is in */
+	uint8_t *p;
+	size_t room;		/* bytes of the message left in that slot */
+};
+
+static inline void cur_init(struct slot_cur *c, const struct mp_ring_view *v, size_t off)
+{
+	c->slots = v->slots;
+	c->pos = v->pos;
+	c->p = v->slots[v->pos & (MP_RING_SLOTS - 1)].b + off;
+	c->room = MP_SLOT_SIZE - off;
+}
+
+/* On to the next slot: its word 0 is zero on the wire (slot.h). */
+static inline void cur_next(struct slot_cur *c, bool write)
+{
+	uint8_t *s = c->slots[++c->pos & (MP_RING_SLOTS - 1)].b;
+
+	if (write)
+		memset(s, 0, MP_SLOT_SIZE - MP_SLOT_CONT_BYTES);
+	c->p = s + MP_SLOT_SIZE - MP_SLOT_CONT_BYTES;
+	c->room = MP_SLOT_CONT_BYTES;
+}
+
+static inline void cur_put(struct slot_cur *c, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+
+	while (unlikely(n > c->room)) {
+		mp_copy64(c->p, s, c->room);
+		s += c->room;
+		n -= c->room;
+		cur_next(c, true);
+	}
+	mp_copy64(c->p, s, n);
+	c->p += n;
+	c->room -= n;
+}
+
+static inline void cur_get(struct slot_cur *c, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+
+	while (unlikely(n > c->room)) {
+		mp_copy64(d, c->p, c->room);
+		d += c->room;
+		n -= c->room;
+		cur_next(c, false);
+	}
+	mp_copy64(d, c->p, n);
+	c->p += n;
+	c->room -= n;
+}
+
+/* The same for a part of constant size n: one inline copy when it fits. */
+static inline void cur_put_k(struct slot_cur *c, const void *src, size_t n)
+{
+	if (likely(n <= c->room)) {
+		memcpy(c->p, src, n);
+		c->p += n;
+		c->room -= n;
+	} else {
+		cur_put(c, src, n);
+	}
+}
+
+static inline void cur_get_k(struct slot_cur *c, void *dst, size_t n)
+{
+	if (likely(n <= c->room)) {
+		memcpy(dst, c->p, n);
+		c->p += n;
+		c->room -= n;
+	} else {
+		cur_get(c, dst, n);
+	}
+}
+
+void mp_slot_put_inline(struct mp_ring_view *v, unsigned kind, unsigned flags, unsigned nslots,
+			uint16_t seq, const mp_msg_t *msg)
+{
+	struct mp_slot_hdr h = {
+		.kind = (uint8_t)kind, .flags = (uint8_t)flags, .nslots = (uint16_t)nslots,
+		.type = msg->type, .seq = seq, .data_size = (uint16_t)msg->i.size,
+	};
+	struct slot_cur c;
+
+	/* The header but its stamp, which ring_publish() writes last [R1]. */
+	cur_init(&c, v, sizeof(h.stamp));
+	cur_put_k(&c, (const uint8_t *)&h + sizeof(h.stamp), sizeof(h) - sizeof(h.stamp));
+	if (flags & MP_SLOT_F_OID) {
+		uint64_t pair[2] = { msg->oid.port, msg->oid.id };
+
+		cur_put_k(&c, pair, 16);
+	}
+	if (flags & MP_SLOT_F_OUTCAP) {
+		uint64_t cap = msg->o.size;
+
+		cur_put_k(&c, &cap, 8);
+	}
+	if (flags & MP_SLOT_F_RAW)
+		cur_put(&c, msg->i.raw, MP_RAW_SIZE);
+	if (msg->i.size)
+		cur_put(&c, msg->i.data, msg->i.size);
+}
+
+int mp_slot_reply_read(const struct mp_ring_view *v, uint16_t seq, struct mp_msg_out *o)
+{
+	const unsigned plain = MP_SLOT_F_ERR | MP_SLOT_F_RAW;
+	struct mp_slot_hdr h;
+	struct slot_cur c;
+	size_t len;
+	int64_t e = 0;
+
+	cur_init(&c, v, 0);
+	cur_get_k(&c, &h, sizeof(h));	/* once: every decision below is on this copy */
+	if (h.kind != MP_SLOT_REPLY || (h.flags & ~plain) || h.seq != seq)
+		return 0;
+	if (h.data_size > MP_SLOT_DATA_MAX || h.data_size > o->size)
+		return 0;
+	len = sizeof(h) + ((h.flags & MP_SLOT_F_ERR) ? 8 : 0) +
+	      ((h.flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0) + h.data_size;
+	if (h.nslots < mp_slot_span(len) || h.nslots > MP_SLOT_MSG_SLOTS)
+		return 0;
+	if (h.flags & MP_SLOT_F_ERR) {
+		cur_get_k(&c, &e, 8);
+		if (e < INT32_MIN || e > INT32_MAX)
+			return 0;
+	}
+	/* Checked: from here on only copies, each byte read once. */
+	if (h.flags & MP_SLOT_F_RAW)
+		cur_get(&c, o->raw, MP_RAW_SIZE);
+	else
+		memset(o->raw, 0, MP_RAW_SIZE);
+	if (h.data_size)
+		cur_get(&c, o->data, h.data_size);
+	o->size = h.data_size;
+	o->err = (int32_t)e;
+	o->nfds = 0;
+	return h.nslots;
 }

@@ -17,8 +17,10 @@
 #ifndef MP_SLOT_H
 #define MP_SLOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "msgport.h"
 #include "proto/ring.h"
@@ -99,5 +101,120 @@ unsigned mp_slot_count(const struct mp_slot_msg *m);
  * validated; data and raw point into buf.  Returns 0 or -EPROTO.
  */
 int mp_slot_decode(void *buf, size_t len, struct mp_slot_msg *out);
+
+/* ------------------------------------------------------------ in place
+ *
+ * The fast path writes a short call or one-way straight into the ring's
+ * slots and reads a reply straight out of them into the caller's buffers:
+ * the same wire format as mp_slot_encode()/mp_slot_decode(), with no
+ * staging copy.  The bytes after a message in its last slot are left as
+ * they were (what this side wrote there a lap before): decoders ignore
+ * them.
+ */
+
+/* 16 bytes at any alignment, for short copies and tests. */
+typedef uint64_t mp_v16 __attribute__((vector_size(16), aligned(1), may_alias));
+
+/* Whether the 64 bytes of a raw part are all zero (then none travels). */
+static inline bool mp_raw_zero(const uint8_t *raw)
+{
+	const mp_v16 *w = (const mp_v16 *)raw;
+	mp_v16 acc = w[0] | w[1] | w[2] | w[3];
+
+	return (acc[0] | acc[1]) == 0;
+}
+
+/* Copy n <= 64 bytes inline, exactly (no byte outside either range is
+ * touched): two overlapping runs from each end, as a C library does. */
+static inline void mp_copy64(void *dst, const void *src, size_t n)
+{
+	uint8_t *d = dst;
+	const uint8_t *s = src;
+
+	if (n >= 16) {
+		mp_v16 a = *(const mp_v16 *)s, b = *(const mp_v16 *)(s + n - 16);
+
+		if (n > 32) {
+			mp_v16 c = *(const mp_v16 *)(s + 16), e = *(const mp_v16 *)(s + n - 32);
+
+			*(mp_v16 *)(d + 16) = c;
+			*(mp_v16 *)(d + n - 32) = e;
+		}
+		*(mp_v16 *)d = a;
+		*(mp_v16 *)(d + n - 16) = b;
+	} else if (n >= 8) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else if (n) {
+		uint8_t a = s[0], b = s[n / 2], c = s[n - 1];
+
+		d[0] = a;
+		d[n / 2] = b;
+		d[n - 1] = c;
+	}
+}
+
+/* The flags of a call (kind MP_SLOT_CALL) or one-way whose data goes
+ * inline: oid, output capacity and raw as the message has them. */
+static inline unsigned mp_slot_inline_flags(unsigned kind, const mp_msg_t *msg)
+{
+	unsigned f = mp_raw_zero(msg->i.raw) ? 0 : MP_SLOT_F_RAW;
+
+	if (msg->oid.port || msg->oid.id)
+		f |= MP_SLOT_F_OID;
+	if (kind == MP_SLOT_CALL && msg->o.size)
+		f |= MP_SLOT_F_OUTCAP;
+	return f;
+}
+
+/* Slots of a message of len bytes (header and parts included). */
+static inline unsigned mp_slot_span(size_t len)
+{
+	if (len <= MP_SLOT_SIZE)
+		return 1;
+	return 1 + (unsigned)((len - MP_SLOT_SIZE + MP_SLOT_CONT_BYTES - 1) / MP_SLOT_CONT_BYTES);
+}
+
+/* Slots of that call or one-way with size bytes of data inline. */
+static inline unsigned mp_slot_inline_count(unsigned flags, size_t size)
+{
+	size_t n = sizeof(struct mp_slot_hdr) + size;
+
+	n += (flags & MP_SLOT_F_OID) ? 16 : 0;
+	n += (flags & MP_SLOT_F_OUTCAP) ? 8 : 0;
+	n += (flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0;
+	return mp_slot_span(n);
+}
+
+/*
+ * Write that message (msg->i.size <= MP_SLOT_DATA_MAX, nslots from
+ * mp_slot_inline_count()) into v's slots from v->pos, all but the stamp:
+ * the caller made sure of the room and publishes it (ring_publish(), [R1]).
+ */
+void mp_slot_put_inline(struct mp_ring_view *v, unsigned kind, unsigned flags, unsigned nslots,
+			uint16_t seq, const mp_msg_t *msg);
+
+/*
+ * Read the reply to call seq that starts at v->pos (its stamp seen,
+ * [R2]) straight into o: its data (at most o->size bytes) into o->data,
+ * then o->size, o->err, o->raw, o->nfds = 0.  Each header field is read
+ * once from shared memory into a local, checked, then used.  Returns the
+ * message's slot count (> 0: the caller gives them back, [R3]), or 0 when
+ * it is not a plain inline reply to seq that fits: then nothing was
+ * written, and the caller decodes it the general way (ring_take(),
+ * mp_slot_decode()).
+ */
+int mp_slot_reply_read(const struct mp_ring_view *v, uint16_t seq, struct mp_msg_out *o);
 
 #endif

@@ -38,18 +38,19 @@ static bool cli_idle_check(struct mp_cconn *c, struct ring_cli *rc)
 }
 
 /* Ring the server unless one of its threads is polling the rings.
- * Returns -EPIPE when the server is found gone. */
-static int cli_doorbell(struct mp_cconn *c, struct ring_cli *rc)
+ * Returns -EPIPE when the server is found gone (asked only when ask: a
+ * call need not, its wait for the reply sees the hang-up). */
+static int cli_doorbell(struct mp_cconn *c, struct ring_cli *rc, bool ask)
 {
 	/* [D1] the message's [R1] before the count: pairs with the
 	 * receiver's [D2] in port_sleep() and the kick check [D5]. */
 	full_fence();
-	if (rc->page && !load_relaxed(&rc->page->shm_doorbell))
+	if (likely(rc->page) && !load_relaxed(&rc->page->shm_doorbell))
 		return 0;
 	if (!rc->page && (rc->probe++ & 15) == 0)
 		mp_ring_take_welcome(c, rc);
 	wake(rc->db_efd);
-	return cli_peer_gone(c) ? -EPIPE : 0;
+	return ask && cli_peer_gone(c) ? -EPIPE : 0;
 }
 
 /* Whether the server took the message that starts at pos: after its death,
@@ -100,7 +101,7 @@ static int cli_space_ready(struct ring_cli *rc, unsigned need)
 
 /* Sleep once, with the Dekker handshake on client.shm_sleeping: 0 woken
  * (look again), 1 ready, <0 error or deadline. */
-static int cli_sleep(struct mp_cconn *c, struct ring_cli *rc, cli_ready_fn ready, unsigned need,
+static inline __attribute__((always_inline)) int cli_sleep(struct mp_cconn *c, struct ring_cli *rc, cli_ready_fn ready, unsigned need,
 		     struct mp_deadline d)
 {
 	int r;
@@ -123,20 +124,41 @@ static int cli_sleep(struct mp_cconn *c, struct ring_cli *rc, cli_ready_fn ready
 	return r;
 }
 
-static int cli_wait(struct mp_cconn *c, struct ring_cli *rc, cli_ready_fn ready, unsigned need,
-		    struct mp_deadline d)
+/* [H1] Our CPU, for the peer's same-CPU test and our own spin's: one
+ * look at it.  A client that only blocks looks every 16th wait (a hint;
+ * threads seldom change CPU). */
+static inline void cli_cpu(struct ring_cli *rc, struct mp_spin *sp, bool spin)
 {
-	struct mp_spin sp;
+	int32_t me, srv;
+
+	if (!spin && (rc->waits++ & 15) != 0)
+		return;
+	me = mp_cpu_now();
+	if (load_relaxed(&rc->r->client.shm_cpu) != me)
+		store_relaxed(&rc->r->client.shm_cpu, me);	/* [H1] written only on change */
+	if (!spin)
+		return;
+	srv = load_relaxed(&rc->r->server.shm_cpu);	/* [H1] */
+	mp_spin_init(sp, -1);
+	sp->same_cpu = srv >= 0 && srv == me;
+}
+
+/* Wait until ready: spin (unless MSGPORT_WAIT=block), then sleep. */
+static inline __attribute__((always_inline)) int cli_wait(struct mp_cconn *c, struct ring_cli *rc,
+							   cli_ready_fn ready, unsigned need,
+							   struct mp_deadline d)
+{
+	bool spin = rc->pol->mode != MP_WAIT_BLOCK;
+	struct mp_spin sp = { 0 };
 	int r;
 
-	mp_spin_init(&sp, load_relaxed(&rc->r->server.shm_cpu));	/* [H1] */
-	cpu_publish(&rc->r->client.shm_cpu);
+	cli_cpu(rc, &sp, spin);
 	for (;;) {
 		if ((r = ready(rc, need)) != 0)
 			return r < 0 ? -EPROTO : 0;
 		if (d.at_ns >= 0 && d.at_ns <= mp_now_ns())
 			return -ETIME;
-		if (mp_spin_step(&sp))
+		if (spin && mp_spin_step(&sp))
 			continue;
 		r = cli_sleep(c, rc, ready, need, d);
 		if (r != 0)
@@ -194,6 +216,49 @@ static int cli_build(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, con
 	return cli_reserve(c, rc, mp_slot_count(m), d);
 }
 
+#define CLI_SLOW 1	/* cli_send_fast(): not for the fast path, nothing done */
+
+/*
+ * The fast path of a send (seL4's fastpath_call): a short call or
+ * one-way with nothing but inline data, on a connection that is set up,
+ * has room, and no kept pages to forget, is written straight into the
+ * ring and published.  A guard that fails returns CLI_SLOW with nothing
+ * done (cli_send() takes it from there); a server found gone while we
+ * were idle, -ECONNRESET.  No lock, no allocation, no system call but the
+ * idle check's.  The caller rings the doorbell.
+ */
+static inline int cli_send_fast(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
+				const mp_msg_t *msg, const struct mp_xfer *x)
+{
+	unsigned flags, n;
+	uint64_t pos;
+
+	if (unlikely(x->fflags || msg->i.nfds || msg->i.size > MP_SLOT_DATA_MAX))
+		return CLI_SLOW;	/* pages, our memory, fds, long data */
+	if (unlikely(kind == MP_SLOT_CALL && rc->hybrid && msg->o.size > MP_SLOT_DATA_MAX))
+		return CLI_SLOW;	/* the answer comes through the bulk areas */
+	/* No WELCOME yet (the doorbell looks for it); kept pages to forget
+	 * (mp_pages_drops relaxed: a change only sends us to mp_kept_tx_stale(),
+	 * which takes it with acquire). */
+	if (unlikely(!rc->page || rc->kept.forget ||
+		     load_relaxed(&mp_pages_drops) != rc->kept.drops_seen))
+		return CLI_SLOW;
+	if (unlikely(load_relaxed(&rc->r->server.shm_closed)))	/* [C4] a hint, see [C3] */
+		return CLI_SLOW;
+	if (unlikely(cli_idle_check(c, rc)))
+		return -ECONNRESET;	/* it died while we were idle */
+	flags = mp_slot_inline_flags(kind, msg);
+	n = mp_slot_inline_count(flags, msg->i.size);
+	if (unlikely(ring_has_space(&rc->tx, n) != 1))	/* [R4] when the cached head says full */
+		return CLI_SLOW;	/* full: cli_send() waits; broken: it says so */
+	/* The point of no return: the message goes. */
+	pos = rc->tx.pos;
+	mp_slot_put_inline(&rc->tx, kind, flags, n, (uint16_t)c->seq, msg);
+	ring_publish(&rc->tx, n);	/* [R1] */
+	rc->sent_at = pos;
+	return 0;
+}
+
 /* Send a request and ring the doorbell. */
 static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
 		    struct mp_deadline d, struct mp_xfer *x)
@@ -214,7 +279,7 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
 	ring_put(&rc->tx, rc->buf, &m);	/* [R1] */
 	mp_kept_tx_sent(&rc->kept, m.forget);
 	rc->sent_at = pos;
-	err = cli_doorbell(c, rc);
+	err = cli_doorbell(c, rc, true);
 	return err && !cli_taken(rc, pos) ? -ECONNRESET : 0;
 }
 
@@ -248,10 +313,9 @@ static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m
 	return 0;
 }
 
-/* Read the reply to call seq: 1 done, 2 the server refused DATA_VM,
- * 0 keep waiting, <0 error. */
-static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
-			  const struct mp_xfer *x)
+/* A reply that is not plain inline data: copied out, decoded, checked. */
+static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
+			    const struct mp_xfer *x)
 {
 	struct mp_slot_msg m;
 	int n = ring_take(&rc->rx, rc->buf), r;	/* [R2] */
@@ -272,13 +336,36 @@ static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg
 	return r == 1 || r == 2 ? r : -EPROTO;
 }
 
+/* Read the reply to call seq: 1 done, 2 the server refused DATA_VM,
+ * 0 keep waiting, <0 error.  A plain inline reply is read once, straight
+ * into msg->o; any other is decoded. */
+static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
+			  const struct mp_xfer *x)
+{
+	int n;
+
+	if (!ring_ready(&rc->rx))	/* [R2] */
+		return 0;
+	n = mp_slot_reply_read(&rc->rx, (uint16_t)c->seq, &msg->o);
+	if (likely(n > 0)) {
+		ring_consume(&rc->rx, (uint64_t)n);	/* [R3] */
+		return 1;
+	}
+	return cli_reply_decode(c, rc, msg, x);
+}
+
 int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x)
 {
 	struct ring_cli *rc = c->tp_priv;
 	int r;
 
 	c->seq++;
-	r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
+	r = cli_send_fast(c, rc, MP_SLOT_CALL, msg, x);
+	if (likely(r == 0)) {
+		cli_doorbell(c, rc, false);
+		r = cli_wait(c, rc, cli_reply_ready, 0, d);
+	} else if (r == CLI_SLOW)
+		r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
 	while (!r) {
 		r = cli_reply_take(c, rc, msg, x);
 		if (r == 2) {
@@ -301,8 +388,14 @@ int mp_ring_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d
 		   struct mp_xfer *x)
 {
 	struct ring_cli *rc = c->tp_priv;
+	int r = cli_send_fast(c, rc, MP_SLOT_ONEWAY, msg, x);
 
-	return cli_send(c, rc, MP_SLOT_ONEWAY, msg, d, x);
+	if (unlikely(r == CLI_SLOW))
+		return cli_send(c, rc, MP_SLOT_ONEWAY, msg, d, x);
+	if (unlikely(r))
+		return r;
+	r = cli_doorbell(c, rc, true);	/* no system call while a receiver is awake [D1] */
+	return r && !cli_taken(rc, rc->sent_at) ? -ECONNRESET : 0;
 }
 
 /* Regions were freed: a server that keeps any of them lets go now, not
@@ -319,7 +412,7 @@ void mp_ring_pages_freed(struct mp_cconn *c)
 		return;
 	ring_put(&rc->tx, rc->buf, &m);	/* [R1] */
 	mp_kept_tx_sent(&rc->kept, m.forget);
-	cli_doorbell(c, rc);
+	cli_doorbell(c, rc, true);
 }
 
 int mp_ring_receiver_waiting(struct mp_cconn *c)

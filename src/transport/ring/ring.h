@@ -61,6 +61,8 @@ struct ring_cli {
 	struct mp_bulk bulk;
 	struct mp_kept_tx kept;		/* shared pages the server keeps mapped */
 	uint32_t forget;		/* kept slots the message being built drops */
+	const struct mp_wait_policy *pol;	/* how we wait (os/wait.h) */
+	unsigned waits;			/* waits so far, blocking only: when to look at our CPU */
 	uint8_t buf[MSG_BUF];
 };
 

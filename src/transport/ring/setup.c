@@ -140,6 +140,7 @@ static int cli_open(struct mp_cconn *c, const struct mp_transport *tp)
 	close(fds[0]);	/* the mapping stays */
 	views_init(rc->r, &rc->tx, &rc->rx);
 	rc->hybrid = (tp->flags & MP_TP_BULK) != 0;
+	rc->pol = mp_wait_policy();
 	c->tp = tp;
 	c->tp_priv = rc;
 	return 0;
