@@ -186,7 +186,7 @@ static inline bool short_msg(const mp_msg_t *msg, int how, int64_t timeout_ns)
 		      (msg->o.data && !((msg->flags & MP_SHARE) && mp_pages_maybe(msg->o.data))));
 }
 
-static int send_fast(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, int *waiting)
+static inline __attribute__((always_inline)) int send_fast(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, int *waiting)
 {
 	struct mp_cconn *c;
 	struct mp_xfer x;

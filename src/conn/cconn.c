@@ -38,12 +38,11 @@ static void cconn_free(struct mp_cconn *c)
 	free(c);
 }
 
-/* The connection this thread used last: the fast path's lookup. */
-static __thread struct mp_cconn *cc_last;
+__thread struct mp_cconn *mp_cconn_last;
 
 void mp_cconn_close_all(struct mp_tls *tls)
 {
-	cc_last = NULL;
+	mp_cconn_last = NULL;
 	for (unsigned k = 0; k < tls->nconns; k++)
 		cconn_free(tls->conns[k]);
 	free(tls->conns);
@@ -143,8 +142,8 @@ static int cache_add(struct mp_tls *tls, struct mp_cconn *c)
 
 static void cache_drop(struct mp_tls *tls, unsigned k)
 {
-	if (cc_last == tls->conns[k])
-		cc_last = NULL;
+	if (mp_cconn_last == tls->conns[k])
+		mp_cconn_last = NULL;
 	cconn_free(tls->conns[k]);
 	tls->conns[k] = tls->conns[--tls->nconns];
 }
@@ -162,7 +161,7 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 			continue;
 		}
 		if (c->port == port) {
-			*out = cc_last = c;
+			*out = mp_cconn_last = c;
 			*fresh = 0;
 			return 0;
 		}
@@ -173,7 +172,7 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 	err = cache_add(tls, c);
 	if (err)
 		goto err;
-	*out = cc_last = c;
+	*out = mp_cconn_last = c;
 	*fresh = 1;
 	return 0;
 err:
@@ -181,18 +180,15 @@ err:
 	return err;
 }
 
-struct mp_cconn *mp_cconn_cached(mp_port_t port)
+struct mp_cconn *mp_cconn_find(mp_port_t port)
 {
-	struct mp_cconn *c = cc_last;
-	struct mp_tls *tls;
+	struct mp_tls *tls = mp_tls_peek();
 
-	if (likely(c && c->port == port && c->fork_gen == mp_fork_gen))
-		return c;
-	tls = mp_tls_peek();
 	for (unsigned k = 0; tls && k < tls->nconns; k++) {
-		c = tls->conns[k];
+		struct mp_cconn *c = tls->conns[k];
+
 		if (c->port == port && c->fork_gen == mp_fork_gen)
-			return cc_last = c;
+			return mp_cconn_last = c;
 	}
 	return NULL;
 }

@@ -8,14 +8,28 @@
 #define MP_CLIENT_H
 
 #include "conn/tls.h"
+#include "os/compiler.h"
 
 /* This thread's connection to port, opened on first use; *fresh is 1
  * when it was opened now. */
 int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int *fresh);
+/* The connection this thread used last (initial-exec: no call to find
+ * it, in the shared library too). */
+extern __thread struct mp_cconn *mp_cconn_last MP_HIDDEN __attribute__((tls_model("initial-exec")));
+/* mp_cconn_cached() when the last one is not port's. */
+struct mp_cconn *mp_cconn_find(mp_port_t port);
+
 /* This thread's connection to port if it has one already (the one it
  * used last, else a look through the others), else NULL: the fast path's
  * lookup, which opens nothing and drops nothing. */
-struct mp_cconn *mp_cconn_cached(mp_port_t port);
+static inline struct mp_cconn *mp_cconn_cached(mp_port_t port)
+{
+	struct mp_cconn *c = mp_cconn_last;
+
+	if (likely(c && c->port == port && c->fork_gen == mp_fork_gen))
+		return c;
+	return mp_cconn_find(port);
+}
 /* Close and forget a connection (its server gone, or a call abandoned). */
 void mp_cconn_drop(struct mp_tls *tls, struct mp_cconn *c);
 /* Receivers waiting in mp_recv() at the port, as its server tells them. */

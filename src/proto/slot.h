@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "msgport.h"
+#include "os/compiler.h"
 #include "proto/ring.h"
 
 /* Longest inline data on a ring: "short messages up to 4 KiB". */
@@ -197,13 +198,121 @@ static inline unsigned mp_slot_inline_count(unsigned flags, size_t size)
 	return mp_slot_span(n);
 }
 
+#define MP_SLOT_MASK (MP_RING_SLOTS - 1)
+#define MP_SLOT_WORD0 (MP_SLOT_SIZE - MP_SLOT_CONT_BYTES)	/* a further slot's zero word 0 */
+
+
+/* Byte off of the message at pos (as spread() lays it out: 64 in the
+ * first slot, 60 after word 0 in each further one), and the bytes of the
+ * message its slot holds from there.  Slots are found by position, so a
+ * message may wrap past the ring's end. */
+static inline __attribute__((always_inline)) uint8_t *mp_slot_at(struct mp_slot *slots, uint64_t pos, size_t off, uint64_t *k,
+			      size_t *room)
+{
+	size_t r;
+
+	if (likely(off < MP_SLOT_SIZE)) {
+		*k = 0;
+		*room = MP_SLOT_SIZE - off;
+		return slots[pos & MP_SLOT_MASK].b + off;
+	}
+	r = off - MP_SLOT_SIZE;
+	*k = 1 + r / MP_SLOT_CONT_BYTES;
+	*room = MP_SLOT_CONT_BYTES - r % MP_SLOT_CONT_BYTES;
+	return slots[(pos + *k) & MP_SLOT_MASK].b + MP_SLOT_SIZE - *room;
+}
+
+/* Copy n bytes in at byte off of the message at pos.  A slot entered
+ * here for the first time gets its zero word 0; slots are filled in
+ * order, so each further slot is first entered from the one before. */
+static inline __attribute__((always_inline)) void mp_slot_lay(struct mp_slot *slots, uint64_t pos,
+							       size_t off, const void *src, size_t n)
+{
+	const uint8_t *s = src;
+	uint64_t k;
+	size_t room;
+	uint8_t *d = mp_slot_at(slots, pos, off, &k, &room);
+
+	for (;;) {
+		size_t m = n < room ? n : room;
+
+		mp_copy64(d, s, m);
+		n -= m;
+		if (likely(!n))
+			return;
+		s += m;
+		d = slots[(pos + ++k) & MP_SLOT_MASK].b;
+		memset(d, 0, MP_SLOT_WORD0);
+		d += MP_SLOT_WORD0;
+		room = MP_SLOT_CONT_BYTES;
+	}
+}
+
+/* Copy n bytes out from byte off of the message at pos. */
+static inline __attribute__((always_inline)) void mp_slot_gather(struct mp_slot *slots, uint64_t pos, size_t off, void *dst, size_t n)
+{
+	uint8_t *d = dst;
+	uint64_t k;
+	size_t room;
+	const uint8_t *s = mp_slot_at(slots, pos, off, &k, &room);
+
+	for (;;) {
+		size_t m = n < room ? n : room;
+
+		mp_copy64(d, s, m);
+		n -= m;
+		if (likely(!n))
+			return;
+		d += m;
+		s = slots[(pos + ++k) & MP_SLOT_MASK].b + MP_SLOT_WORD0;
+		room = MP_SLOT_CONT_BYTES;
+	}
+}
+
 /*
  * Write that message (msg->i.size <= MP_SLOT_DATA_MAX, nslots from
  * mp_slot_inline_count()) into v's slots from v->pos, all but the stamp:
  * the caller made sure of the room and publishes it (ring_publish(), [R1]).
  */
-void mp_slot_put_inline(struct mp_ring_view *v, unsigned kind, unsigned flags, unsigned nslots,
-			uint16_t seq, const mp_msg_t *msg);
+static inline __attribute__((always_inline)) void
+mp_slot_put_inline(struct mp_ring_view *v, unsigned kind, unsigned flags, unsigned nslots,
+		   uint16_t seq, const mp_msg_t *msg)
+{
+	_Static_assert(offsetof(struct mp_slot_hdr, kind) == 4 &&
+		       offsetof(struct mp_slot_hdr, nslots) == 6 &&
+		       offsetof(struct mp_slot_hdr, type) == 8 &&
+		       offsetof(struct mp_slot_hdr, seq) == 12 &&
+		       offsetof(struct mp_slot_hdr, data_size) == 14, "header words");
+	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "header words little-endian");
+	uint8_t *s0 = v->slots[v->pos & MP_SLOT_MASK].b;
+	/* the header but its stamp, which ring_publish() writes last [R1],
+	 * as two little-endian words */
+	uint32_t w0 = kind | flags << 8 | nslots << 16;
+	uint64_t w1 = msg->type | (uint64_t)seq << 32 | (uint64_t)msg->i.size << 48;
+	size_t off = sizeof(struct mp_slot_hdr);
+
+	memcpy(s0 + 4, &w0, 4);
+	memcpy(s0 + 8, &w1, 8);
+	/* oid and capacity end by byte 40: in the first slot */
+	if (flags & MP_SLOT_F_OID) {
+		uint64_t pair[2] = { msg->oid.port, msg->oid.id };
+
+		memcpy(s0 + off, pair, 16);
+		off += 16;
+	}
+	if (flags & MP_SLOT_F_OUTCAP) {
+		uint64_t cap = msg->o.size;
+
+		memcpy(s0 + off, &cap, 8);
+		off += 8;
+	}
+	if (flags & MP_SLOT_F_RAW) {
+		mp_slot_lay(v->slots, v->pos, off, msg->i.raw, MP_RAW_SIZE);
+		off += MP_RAW_SIZE;
+	}
+	if (msg->i.size)
+		mp_slot_lay(v->slots, v->pos, off, msg->i.data, msg->i.size);
+}
 
 /*
  * Read the reply to call seq that starts at v->pos (its stamp seen,
@@ -215,6 +324,45 @@ void mp_slot_put_inline(struct mp_ring_view *v, unsigned kind, unsigned flags, u
  * written, and the caller decodes it the general way (ring_take(),
  * mp_slot_decode()).
  */
-int mp_slot_reply_read(const struct mp_ring_view *v, uint16_t seq, struct mp_msg_out *o);
+static inline int mp_slot_reply_read(const struct mp_ring_view *v, uint16_t seq, struct mp_msg_out *o)
+{
+	const unsigned plain = MP_SLOT_F_ERR | MP_SLOT_F_RAW;
+	const uint8_t *s0 = v->slots[v->pos & MP_SLOT_MASK].b;
+	struct mp_slot_hdr h;
+	size_t off = sizeof(h), len;
+	int64_t e = 0;
+
+	memcpy(&h, s0, sizeof(h));	/* once: every decision below is on this copy */
+	if (h.kind != MP_SLOT_REPLY || (h.flags & ~plain) || h.seq != seq)
+		return 0;
+	if (h.data_size > MP_SLOT_DATA_MAX || h.data_size > o->size)
+		return 0;
+	len = sizeof(h) + ((h.flags & MP_SLOT_F_ERR) ? 8 : 0) +
+	      ((h.flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0) + h.data_size;
+	/* n slots hold 64 + 60 (n - 1) bytes: the parts must fit the slots
+	 * the header claims (more is allowed, as mp_slot_decode() allows) */
+	if (h.nslots == 0 || h.nslots > MP_SLOT_MSG_SLOTS ||
+	    len > MP_SLOT_WORD0 + (size_t)h.nslots * MP_SLOT_CONT_BYTES)
+		return 0;
+	if (h.flags & MP_SLOT_F_ERR) {
+		memcpy(&e, s0 + off, 8);	/* byte 16: in the first slot */
+		off += 8;
+		if (e < INT32_MIN || e > INT32_MAX)
+			return 0;
+	}
+	/* Checked: from here on only copies, each byte read once. */
+	if (h.flags & MP_SLOT_F_RAW) {
+		mp_slot_gather(v->slots, v->pos, off, o->raw, MP_RAW_SIZE);
+		off += MP_RAW_SIZE;
+	} else {
+		memset(o->raw, 0, MP_RAW_SIZE);
+	}
+	if (h.data_size)
+		mp_slot_gather(v->slots, v->pos, off, o->data, h.data_size);
+	o->size = h.data_size;
+	o->err = (int32_t)e;
+	o->nfds = 0;
+	return h.nslots;
+}
 
 #endif

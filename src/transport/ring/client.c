@@ -37,20 +37,26 @@ static bool cli_idle_check(struct mp_cconn *c, struct ring_cli *rc)
 	return idle && cli_peer_gone(c);
 }
 
+/* The doorbell's slow half: no WELCOME yet, or a receiver sleeps. */
+static MP_COLD int cli_ring(struct mp_cconn *c, struct ring_cli *rc, bool ask)
+{
+	if (!rc->page && (rc->probe++ & 15) == 0)
+		mp_ring_take_welcome(c, rc);
+	wake(rc->db_efd);
+	return ask && cli_peer_gone(c) ? -EPIPE : 0;
+}
+
 /* Ring the server unless one of its threads is polling the rings.
  * Returns -EPIPE when the server is found gone (asked only when ask: a
  * call need not, its wait for the reply sees the hang-up). */
-static int cli_doorbell(struct mp_cconn *c, struct ring_cli *rc, bool ask)
+static inline int cli_doorbell(struct mp_cconn *c, struct ring_cli *rc, bool ask)
 {
 	/* [D1] the message's [R1] before the count: pairs with the
 	 * receiver's [D2] in port_sleep() and the kick check [D5]. */
 	full_fence();
 	if (likely(rc->page) && !load_relaxed(&rc->page->shm_doorbell))
 		return 0;
-	if (!rc->page && (rc->probe++ & 15) == 0)
-		mp_ring_take_welcome(c, rc);
-	wake(rc->db_efd);
-	return ask && cli_peer_gone(c) ? -EPIPE : 0;
+	return cli_ring(c, rc, ask);
 }
 
 /* Whether the server took the message that starts at pos: after its death,
@@ -227,8 +233,9 @@ static int cli_build(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, con
  * were idle, -ECONNRESET.  No lock, no allocation, no system call but the
  * idle check's.  The caller rings the doorbell.
  */
-static inline int cli_send_fast(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
-				const mp_msg_t *msg, const struct mp_xfer *x)
+static inline __attribute__((always_inline)) int
+cli_send_fast(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
+	      const struct mp_xfer *x)
 {
 	unsigned flags, n;
 	uint64_t pos;
