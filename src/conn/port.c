@@ -55,6 +55,7 @@ static void port_free(struct mp_port_obj *p)
 		munmap(p->page, MP_PORTPAGE_SIZE);
 	mp_portfile_release(&p->pf);
 	free(p->conns);
+	free(p->polled);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -280,11 +281,38 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	c->dead = 1;
 	if (c->tp->srv_closing)
 		c->tp->srv_closing(c);
-	if (c->tp->flags & MP_TP_POLLED)
+	if (c->tp->flags & MP_TP_POLLED) {
+		struct mp_sconn *last = p->polled[--p->polled_n];
+
+		p->polled[c->poll_idx] = last;	/* dense: the last one takes its place */
+		last->poll_idx = c->poll_idx;
 		fetch_add_relaxed(&p->npolled, (uint32_t)-1);	/* a hint when read unlocked */
+	}
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	p->conns[c->idx] = NULL;
 	mp_sconn_put_locked(p, c);
+}
+
+int mp_port_poll_reserve_locked(struct mp_port_obj *p)
+{
+	uint32_t n = p->polled_cap ? p->polled_cap * 2 : 8;
+	struct mp_sconn **v;
+
+	if (p->polled_n < p->polled_cap)
+		return 0;
+	v = realloc(p->polled, sizeof(*v) * n);
+	if (!v)
+		return -ENOMEM;
+	p->polled = v;
+	p->polled_cap = n;
+	return 0;
+}
+
+void mp_port_poll_add_locked(struct mp_port_obj *p, struct mp_sconn *c)
+{
+	c->poll_idx = p->polled_n;
+	p->polled[p->polled_n++] = c;
+	fetch_add_relaxed(&p->npolled, 1);	/* under the lock; read unlocked as a hint */
 }
 
 void mp_sconn_kill(struct mp_port_obj *p, struct mp_sconn *c)

@@ -84,7 +84,10 @@ struct mp_port_obj {
 	int page_fd;			/* the port page, handed to ring clients */
 	struct mp_port_page *page;
 	_Atomic uint32_t npolled;	/* connections on polled transports (read unlocked) */
-	uint32_t scan_pos;		/* where the next ring scan starts */
+	uint32_t scan_pos;		/* where the next ring scan starts, in polled[] */
+	struct mp_sconn **polled;	/* the live connections on polled transports, dense:
+					 * what a ring scan walks (under the lock) */
+	uint32_t polled_n, polled_cap;
 	int kick_efd;			/* makes the port fd readable (port_leave) */
 	_Atomic bool fd_used;		/* mp_port_fd() was asked for */
 	_Atomic bool unattended;	/* counted in page->doorbell: nobody scans */
@@ -130,6 +133,11 @@ struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key);
 /* A connection's epoll key: gen << 32 | slot (its doorbell's adds
  * MP_KEY_DOORBELL). */
 uint64_t mp_sconn_key(const struct mp_sconn *c);
+
+/* Room for one more polled connection (under p->lock): 0 or -ENOMEM. */
+int mp_port_poll_reserve_locked(struct mp_port_obj *p);
+/* c now uses a polled transport: the ring scan walks it (room reserved). */
+void mp_port_poll_add_locked(struct mp_port_obj *p, struct mp_sconn *c);
 
 /* Connection references, under p->lock. */
 void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c);

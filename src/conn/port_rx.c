@@ -95,30 +95,34 @@ static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_
 			     unsigned mine)
 {
 	struct mp_tls *tls = mp_tls_get();
-	uint32_t n = p->nconns;
+	uint32_t n, idx;
 
 	if (!tls)
 		return -ENOMEM;
-	for (uint32_t k = 0; k < n && load_relaxed(&p->npolled); k++) {
-		uint32_t idx = (p->scan_pos + k) % n;
-		struct mp_sconn *c = p->conns[idx];
-		int r;
+again:
+	n = p->polled_n;
+	idx = p->scan_pos < n ? p->scan_pos : 0;
+	for (uint32_t k = 0; k < n; k++) {
+		struct mp_sconn *c = p->polled[idx];
+		int r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
 
-		if (!c || !(c->tp->flags & MP_TP_POLLED))
-			continue;
-		r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
+		if (++idx == n)
+			idx = 0;
 		if (r == 1) {
 			c->refs++;
 			*from = c;
-			p->scan_pos = idx + 1;
+			p->scan_pos = idx;
 			store_relaxed(&p->peer_cpu, c->peer_cpu);	/* a hint */
 			wake_pass_on_locked(p, mine);
 			return 1;
 		}
 		if (r == -ENOMEM)
 			return r;
-		if (r != -EAGAIN)
-			mp_sconn_kill_locked(p, c);	/* hung up and drained, or lied */
+		if (r != -EAGAIN) {
+			/* hung up and drained, or lied: polled[] changes, start over */
+			mp_sconn_kill_locked(p, c);
+			goto again;
+		}
 	}
 	return 0;
 }
@@ -166,9 +170,11 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 	pthread_mutex_lock(&p->lock);
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
 				 .doorbell_key = mp_sconn_key(c) | MP_KEY_DOORBELL };
-	err = c->dead ? -EPIPE : mp_transport_attach(c, rx, &at);
+	err = c->dead ? -EPIPE : mp_port_poll_reserve_locked(p);
 	if (!err)
-		fetch_add_relaxed(&p->npolled, 1);	/* under the lock; read unlocked as a hint */
+		err = mp_transport_attach(c, rx, &at);
+	if (!err)
+		mp_port_poll_add_locked(p, c);
 	else
 		mp_sconn_kill_locked(p, c);
 	c->reading = false;
@@ -205,11 +211,16 @@ static bool conn_read_begin(struct mp_port_obj *p, struct mp_sconn *c, uint64_t 
 /* Event on a connection: 1 took a message, 2 handled something else. */
 static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, struct mp_sconn **from)
 {
-	struct mp_sconn *c = mp_port_conn_get(p, key);
-	struct mp_tls *tls = mp_tls_get();
+	struct mp_sconn *c;
+	struct mp_tls *tls;
 	bool hello;
 	int r;
 
+	/* A doorbell only says that a ring holds a message: the scan finds it. */
+	if (key & MP_KEY_DOORBELL)
+		return 2;
+	c = mp_port_conn_get(p, key);
+	tls = mp_tls_get();
 	if (!c || !conn_read_begin(p, c, key))
 		return 2;
 	r = tls ? c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF) : -ENOMEM;
@@ -362,10 +373,10 @@ static void events_settle(struct mp_port_obj *p)
 /* Whether a polled connection holds a message (under p->lock). */
 static bool rings_pending_locked(struct mp_port_obj *p)
 {
-	for (uint32_t k = 0; k < p->nconns && load_relaxed(&p->npolled); k++) {
-		struct mp_sconn *c = p->conns[k];
+	for (uint32_t k = 0; k < p->polled_n; k++) {
+		struct mp_sconn *c = p->polled[k];
 
-		if (c && (c->tp->flags & MP_TP_POLLED) && c->tp->srv_pending(c))
+		if (c->tp->srv_pending(c))
 			return true;
 	}
 	return false;

@@ -71,6 +71,7 @@ struct mp_cconn {
 struct mp_sconn {
 	int fd;
 	uint32_t idx, gen;	/* slot in the port's table; epoll key */
+	uint32_t poll_idx;	/* polled transports: its place in the port's polled[] */
 	unsigned refs;		/* under the port's lock */
 	int dead;		/* hung up or dropped; no longer polled */
 	bool reading;		/* a thread reads its socket (socket transport), under the port lock */
