@@ -17,6 +17,25 @@
 #include "os/shm.h"
 #include "os/sockio.h"
 
+/* Release what rx holds; the connection's call buffers it holds (rx->inl)
+ * stay claimed until the port lock is taken (rx_inl_drop_locked). */
+static void rx_release(struct mp_rx *rx)
+{
+	if (rx->inl) {
+		rx->data = NULL;
+		rx->data_kind = MP_BUF_HEAP;
+	}
+	mp_rx_release(rx);
+}
+
+/* Under p->lock: rx's claim on its connection's call buffers ends. */
+static void rx_inl_drop_locked(struct mp_sconn *c, struct mp_rx *rx)
+{
+	if (rx->inl)
+		c->inl->busy = false;
+	rx->inl = false;
+}
+
 static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *rx)
 {
 	const struct mp_frame *f = &rx->hdr;
@@ -169,14 +188,25 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 	};
 	mp_rid_t r = 0;
 	bool dead;
-	int err = call_out_buf(c, rx, &call);
+	int err;
 
-	if (err)
-		return err;
+	if (rx->inl && call.out_cap <= MP_SCONN_INLINE && !rx->out_data &&
+	    !(rx->hdr.flags & MP_FRAME_OUT_PAGES)) {
+		call.out = c->inl->out;	/* the connection's: one call in flight */
+		call.out_kind = MP_BUF_SHARED;
+		call.inl = true;
+	} else {
+		err = call_out_buf(c, rx, &call);
+		if (err)
+			return err;
+		call.inl = rx->inl;
+	}
 	pthread_mutex_lock(&p->lock);
 	dead = load_relaxed(&p->dead);	/* set under this lock: no order needed */
 	if (!dead)
 		r = mp_rid_alloc(&p->rids, &call);
+	if (r)
+		rx->inl = false;	/* the rid holds the claim now */
 	pthread_mutex_unlock(&p->lock);
 	if (!r) {
 		mp_buf_release(call.out, call.out_cap, call.out_kind, call.out_id);
@@ -201,7 +231,7 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		if (r == -EPROTO || r == -EPIPE)
 			mp_sconn_kill(p, c);	/* it lied, or it is gone */
 		r = r == -ENOMEM ? r : DELIVER_SKIP;
-		mp_rx_release(rx);
+		rx_release(rx);
 		goto put;
 	}
 	msg_fill_in(msg, c, rx);
@@ -217,11 +247,12 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 			r = DELIVER_SKIP;
 		}
 		mp_fds_close(msg->i.fds, msg->i.nfds);
-		mp_rx_release(rx);
+		rx_release(rx);
 		memset(msg, 0, sizeof(*msg));
 	}
 put:
 	pthread_mutex_lock(&p->lock);
+	rx_inl_drop_locked(c, rx);
 	mp_sconn_put_locked(p, c);
 	pthread_mutex_unlock(&p->lock);
 	return r;

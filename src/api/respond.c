@@ -96,6 +96,8 @@ static int reply_send(struct mp_port_obj *p, struct mp_call *call, const mp_msg_
 		mp_sconn_kill(p, call->conn);	/* it does not read its replies */
 	mp_call_free_buffers(call);
 	pthread_mutex_lock(&p->lock);
+	if (call->inl)
+		call->conn->inl->busy = false;	/* the next call may have them */
 	mp_sconn_put_locked(p, call->conn);
 	pthread_mutex_unlock(&p->lock);
 	return err ? -EPIPE : 0;

@@ -224,6 +224,8 @@ static void call_abandon(struct mp_call *call, void *arg)
 	struct mp_port_obj *p = arg;
 
 	mp_call_free_buffers(call);
+	if (call->inl)
+		call->conn->inl->busy = false;
 	mp_sconn_put_locked(p, call->conn);
 }
 
@@ -270,6 +272,7 @@ void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (c->tp->srv_release)
 		c->tp->srv_release(c);
 	close(c->fd);
+	free(c->inl);
 	free(c);
 }
 
@@ -461,6 +464,7 @@ static void port_forget(struct mp_port_obj *p)
 			if (p->conns[k]->tp->srv_release)
 				p->conns[k]->tp->srv_release(p->conns[k]);
 			close(p->conns[k]->fd);
+			free(p->conns[k]->inl);
 			free(p->conns[k]);
 		}
 	}

@@ -15,6 +15,8 @@
 #include "mem/data.h"
 #include "transport/sock.h"
 
+_Static_assert(MP_SCONN_INLINE >= MP_SLOT_DATA_MAX, "a ring call's data fits its connection's");
+
 /* ------------------------------------------------------------ events */
 
 /* A frame or hang-up on the socket: note the hang-up, drain first. */
@@ -131,12 +133,30 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
 }
 
+/* The connection's call buffers for the call being taken (under the port
+ * lock): false when another call holds them (the client lied) or there is
+ * no memory for them. */
+static bool srv_inl_claim(struct mp_sconn *c)
+{
+	if (unlikely(!c->inl)) {
+		c->inl = malloc(sizeof(*c->inl));
+		if (!c->inl)
+			return false;
+		c->inl->busy = false;
+	}
+	if (unlikely(c->inl->busy))
+		return false;
+	c->inl->busy = true;
+	return true;
+}
+
 /* Input data into private memory: the client can still write the ring
  * and its bulk area, so the server never reads them twice.  Bulk data is
  * only pointed at here: api/recv.c copies it outside the port lock, or,
  * when the caller asked for MP_SHARE, leaves it in place (the server is
  * then told that the caller can still change it). */
-static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struct mp_rx *rx)
+static int srv_take_data(struct mp_sconn *c, struct ring_srv *rs, const struct mp_slot_msg *m,
+			 struct mp_rx *rx)
 {
 	uint64_t off = m->bulk_off & ~MP_BULK_OFF_SHARE;
 
@@ -159,6 +179,13 @@ static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struc
 		rx->data = rs->bulk.c2s + off;
 		rx->data_kind = MP_BUF_SHARED;
 		rx->in_bulk = (m->bulk_off & MP_BULK_OFF_SHARE) ? MP_RX_BULK_SHARE : MP_RX_BULK_COPY;
+		return 0;
+	}
+	if (m->kind == MP_SLOT_CALL && !(m->flags & MP_SLOT_F_OUTPAGES) && srv_inl_claim(c)) {
+		memcpy(c->inl->in, m->data, m->data_size);
+		rx->data = m->data_size ? c->inl->in : NULL;
+		rx->data_kind = MP_BUF_SHARED;
+		rx->inl = true;
 		return 0;
 	}
 	if (m->data_size == 0)
@@ -198,7 +225,7 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 		return srv_take_side(c, rx, m.seq, buf, buflen);
 	}
 	rx_from_slot(rx, &m);
-	err = srv_take_data(rs, &m, rx);
+	err = srv_take_data(c, rs, &m, rx);
 	if (err) {
 		mp_rx_release(rx);
 		return err;
