@@ -223,7 +223,16 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		   mp_msg_t *msg, mp_rid_t *rid)
 {
-	int r = rx_fetch(p, c, rx);
+	int r;
+
+	if (likely(rx->rid)) {	/* a short call, registered by the scan */
+		msg_fill_in(msg, c, rx);
+		msg->o.data = c->inl->out;
+		msg->o.size = rx->hdr.out_capacity;
+		*rid = rx->rid;
+		return 0;
+	}
+	r = rx_fetch(p, c, rx);
 
 	if (r == 0)
 		refuse_vm(p, c, rx);
@@ -279,6 +288,8 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	mp_buf_trim();
 	do {
 		mp_port_enter(p, polling);
+		rx.rid = 0;
+		rx.inl = false;
 		r = mp_port_next(p, &rx, &c, d, polling);
 		mp_port_leave(p, polling);
 		if (r == 1)

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conn/tls.h"
+#include "mem/data.h"
 #include "os/compiler.h"
 #include "os/shm.h"
 #include "os/wait.h"
@@ -88,6 +89,29 @@ static void wake_pass_on_locked(struct mp_port_obj *p, unsigned mine)
 	}
 }
 
+/*
+ * A short call that holds its connection's buffers (rx->inl) gets its rid
+ * at once, under the lock the scan holds: mp_recv() then takes no lock to
+ * hand it over.  The scan's reference to c goes to the rid.
+ */
+static void call_register_locked(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
+{
+	struct mp_call call;
+
+	if (!rx->inl || rx->hdr.kind != MP_FRAME_CALL || rx->hdr.flags || rx->out_data ||
+	    rx->in_bulk || rx->hdr.out_capacity > MP_SCONN_INLINE || load_relaxed(&p->dead))
+		return;	/* api/recv.c deals with it */
+	call = (struct mp_call){
+		.conn = c, .seq = rx->hdr.seq,
+		.in = rx->data, .in_size = rx->hdr.data_size, .in_kind = MP_BUF_SHARED,
+		.out = c->inl->out, .out_cap = rx->hdr.out_capacity, .out_kind = MP_BUF_SHARED,
+		.t_recv = mp_ticks(), .inl = true,
+	};
+	rx->rid = mp_rid_alloc(&p->rids, &call);
+	if (rx->rid)
+		rx->inl = false;	/* the rid holds the claim now */
+}
+
 /* Try each polled connection once, round-robin from a moving start so
  * that no client starves another: 1 took a message, 0 none.  mine: this
  * receiver is counted as asleep in the doorbell (port_sleep). */
@@ -111,6 +135,7 @@ again:
 		if (r == 1) {
 			c->refs++;
 			*from = c;
+			call_register_locked(p, c, rx);
 			p->scan_pos = idx;
 			store_relaxed(&p->peer_cpu, c->peer_cpu);	/* a hint */
 			wake_pass_on_locked(p, mine);
@@ -311,8 +336,11 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 {
 	struct mp_spin sp;
 	unsigned iter = 0;
+	bool block;
 
 	mp_spin_init(&sp, load_relaxed(&p->peer_cpu));
+	/* Blocking at once: port_sleep() scans anyway, after its [D2]. */
+	block = !polling && sp.pol->mode == MP_WAIT_BLOCK;
 	/* The tick is the port's, not this call's: a ring that always has a
 	 * message must not starve socket clients and new connections. */
 	for (;;) {
@@ -320,7 +348,7 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 
 		if (load_relaxed(&p->dead))	/* a flag; destroy also wakes sleepers (shut_efd) */
 			return -EPIPE;
-		r = rings_scan(p, rx, from, true, 0);
+		r = block ? 0 : rings_scan(p, rx, from, true, 0);
 		if (r != 0)
 			return r;
 		/* Sockets, new clients and destroy are looked at now and then. */
@@ -335,8 +363,10 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 		}
 		if (polling)
 			return -EAGAIN;
-		if (deadline_passed(d))
-			return -ETIMEDOUT;
+		if (deadline_passed(d)) {
+			r = block ? rings_scan(p, rx, from, false, 0) : 0;
+			return r != 0 ? r : -ETIMEDOUT;
+		}
 		if (load_relaxed(&p->npolled) && mp_spin_step(&sp))
 			continue;
 		r = port_sleep(p, rx, from, d);

@@ -119,6 +119,8 @@ struct mp_rx {
 	unsigned nfds;
 	bool inl;		/* a call that holds its connection's inl (busy): data,
 				 * when any, is inl->in (data_kind MP_BUF_SHARED) */
+	uint64_t rid;		/* set by the receive loop: the call's rid, taken
+				 * already (it holds inl and the reference) */
 };
 
 enum { MP_RX_BULK_COPY = 1, MP_RX_BULK_SHARE = 2 };

@@ -197,6 +197,19 @@ static int srv_take_data(struct mp_sconn *c, struct ring_srv *rs, const struct m
 	return 0;
 }
 
+/* [H1] Our CPU for the client, the client's for us: hints, looked at
+ * only every MP_TICKS_HELD ticks (a CPU number costs a call). */
+static void srv_cpu_publish(struct mp_sconn *c, struct ring_srv *rs)
+{
+	uint64_t now = mp_ticks();
+
+	if (now - rs->cpu_at < MP_TICKS_HELD)
+		return;
+	rs->cpu_at = now;
+	cpu_publish(&rs->r->server.shm_cpu);
+	c->peer_cpu = load_relaxed(&rs->r->client.shm_cpu);
+}
+
 /* One message from the ring: 1 taken, 2 control (take the next), else
  * as srv_recv. */
 static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx, void *buf,
@@ -211,8 +224,7 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 	if (mp_slot_decode(rs->buf, (size_t)n * MP_SLOT_SIZE, &m) || m.kind == MP_SLOT_REPLY)
 		return -EPROTO;
 	oneway = m.kind != MP_SLOT_CALL;
-	cpu_publish(&rs->r->server.shm_cpu);
-	c->peer_cpu = load_relaxed(&rs->r->client.shm_cpu);	/* [H1] */
+	srv_cpu_publish(c, rs);
 	memset(rx, 0, sizeof(*rx));
 	if (m.forget)
 		mp_kept_rx_drop(&rs->kept, m.forget);
