@@ -267,6 +267,22 @@ put:
 	return r;
 }
 
+/* The port for this call: held without a lock (mp_port_hold), or, when
+ * this thread holds one already, referenced. */
+static struct mp_port_obj *port_find(mp_port_t port, struct mp_tls *tls, bool *held)
+{
+	*held = !load_relaxed(&tls->port_inuse);	/* our own field: no order */
+	return *held ? mp_port_hold(port, tls) : mp_port_get(port);
+}
+
+static void port_done(struct mp_port_obj *p, struct mp_tls *tls, bool held)
+{
+	if (held)
+		mp_port_unhold(tls);
+	else
+		mp_port_put(p);
+}
+
 int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 {
 	struct mp_deadline d = mp_deadline_in(timeout_ns);
@@ -274,16 +290,19 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	struct mp_port_obj *p;
 	struct mp_sconn *c = NULL;
 	struct mp_rx rx;
+	struct mp_tls *tls;
+	bool held;
 	int r;
 
 	if (!msg || !rid || port == 0 || !mp_timeout_valid(timeout_ns))
 		return -EINVAL;
-	if (!mp_tls_get())
+	tls = mp_tls_get();
+	if (!tls)
 		return -ENOMEM;
-	p = mp_port_get(port);
+	p = port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
-	mp_tls_oneway_release(mp_tls_get());
+	mp_tls_oneway_release(tls);
 	mp_pages_oneway_hold(NULL, 0);
 	mp_buf_trim();
 	do {
@@ -295,6 +314,6 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 		if (r == 1)
 			r = deliver(p, c, &rx, msg, rid);
 	} while (r == DELIVER_SKIP);
-	mp_port_put(p);
+	port_done(p, tls, held);
 	return r;
 }

@@ -107,6 +107,33 @@ struct mp_port_obj {
 /* Set in a connection's key for its doorbell (ring transports). */
 #define MP_KEY_DOORBELL 0x80000000ull
 
+struct mp_tls;
+
+/*
+ * A port held for the length of one call (mp_recv, mp_respond), without
+ * the table's lock or a reference: the thread's last lookup is cached
+ * (tls->pc_*), good while the table's generation has not changed, and the
+ * port is marked as in use by the thread (tls->port_inuse, a hazard
+ * pointer).  Taking a port out of the table bumps the generation; its
+ * destroy waits, before dropping the table's reference, until no thread
+ * marks it:
+ *
+ *    caller (mp_port_hold)                   destroy (unpublish, shutdown)
+ *    store_relaxed(port_inuse, p)            gen++ (under mp_ports_lock)
+ *    [P1] full_fence()   <-- Dekker -->      [P1] full_fence()
+ *    gen unchanged ? use p : slow lookup     every thread's port_inuse == p ? wait
+ *    ... use p ...
+ *    [P2] store_release(port_inuse, 0) ----> [P2] load_acquire(port_inuse)
+ *
+ * Either the caller sees the new generation (and looks again, under the
+ * lock, where the port is gone), or the destroy sees the mark and waits;
+ * the port is dead by then, so its users leave.  NULL: no such port.
+ * One port per thread at a time: when tls->port_inuse is set already
+ * (nested), use mp_port_get() instead.
+ */
+struct mp_port_obj *mp_port_hold(mp_port_t port, struct mp_tls *tls);
+void mp_port_unhold(struct mp_tls *tls);
+
 /* Reference to a port of this process, or NULL. */
 struct mp_port_obj *mp_port_get(mp_port_t port);
 void mp_port_put(struct mp_port_obj *p);
