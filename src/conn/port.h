@@ -3,8 +3,8 @@
  * Ports owned by this process: the table that maps numbers to port
  * objects, each port's listening socket, epoll set, client connections
  * and outstanding calls (rids).  A port object lives while referenced
- * (mp_port_get/mp_port_put): a destroyed port stays allocated until its
- * last blocked receiver has left.
+ * (mp_port_get/mp_port_put) or held by a call (mp_port_hold, below): a
+ * destroyed port stays allocated until its last blocked receiver has left.
  *
  * THE LOCK ORDER of the whole library.  A thread that holds a lock of
  * this list takes only locks further down it; the "leaf" locks take
@@ -32,13 +32,18 @@
  *  5. txlock            (transport/ring/, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
- *                       lock held.  Leaf.
+ *                       lock held, or, for the short answer to a short call
+ *                       (api/respond.c reply_short_locked), under 4.  Leaf.
  *  6. pg_lock           (mem/pages.c, mp_pg_lock) the table of page regions.  Leaf:
  *                       the hook to the connections (mp_pages_on_shared_
  *                       freed) runs after it is dropped.
  *  7. buf_lock          (mem/data.c) the cache of mapped buffers.  Leaf.
  *  8. rids.lock         (api/compat/phoenix.c) the Phoenix rid keys.  Taken
  *                       alone.  Leaf.
+ *  9. tls_list_lock     (conn/tls.c) the list of every thread's state: taken
+ *                       alone (a thread's first call, its exit, a destroy's
+ *                       wait for the port's users: ports_wait_unused()).
+ *                       Leaf; a fork child keeps only its own thread's.
  *     (api/compat/moroso.c has no lock: its state is per thread.)
  *
  * Not in the order, since nobody waits for them: the port files' OFD
@@ -47,9 +52,9 @@
  * the port file's descriptor for the port's life; others only probe them
  * (F_OFD_GETLK).
  *
- * Across fork: 2, 3, 6, 7 and 8 are held by their atfork handlers, taken
+ * Across fork: 2, 3, 6, 7, 8 and 9 are held by their atfork handlers, taken
  * one after another in whatever order the handlers were registered, which
- * is safe only because all five are leaves.  The child forgets every port
+ * is safe only because all six are leaves.  The child forgets every port
  * (3, 4, and the port files' descriptors, whose OFD locks would otherwise
  * live on in it), every owner entry (2) and every Phoenix rid (8), and
  * keeps the page table (6) and the kept buffers (7).  1 may be held by another thread at fork: it

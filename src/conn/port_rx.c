@@ -338,9 +338,13 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 	unsigned iter = 0;
 	bool block;
 
-	mp_spin_init(&sp, load_relaxed(&p->peer_cpu));
-	/* Blocking at once: port_sleep() scans anyway, after its [D2]. */
-	block = !polling && sp.pol->mode == MP_WAIT_BLOCK;
+	/* Blocking at once: port_sleep() scans anyway, after its [D2]; and
+	 * whose CPU the peer is on matters only to spinning. */
+	block = !polling && mp_wait_policy()->mode == MP_WAIT_BLOCK;
+	if (block)
+		sp = (struct mp_spin){ .pol = mp_wait_policy(), .same_cpu = false };
+	else
+		mp_spin_init(&sp, load_relaxed(&p->peer_cpu));
 	/* The tick is the port's, not this call's: a ring that always has a
 	 * message must not starve socket clients and new connections. */
 	for (;;) {
