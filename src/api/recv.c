@@ -127,6 +127,7 @@ static int deliver_oneway(struct mp_rx *rx, mp_msg_t *msg, mp_rid_t *rid)
 
 	if (rx->data_kind == MP_BUF_PAGES) {
 		mp_pages_oneway_hold(rx->data, rx->pages_id);
+		tls->ow_pages = true;
 		mp_tls_oneway_set(tls, NULL, 0, 0);
 	} else if (rx->data_kind == MP_BUF_CACHE || rx->data_kind == MP_BUF_SHARED) {
 		/* Our clients use these for calls only; a one-way that came
@@ -302,8 +303,12 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	p = port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
-	mp_tls_oneway_release(tls);
-	mp_pages_oneway_hold(NULL, 0);
+	if (tls->ow_data)
+		mp_tls_oneway_release(tls);
+	if (tls->ow_pages) {
+		mp_pages_oneway_hold(NULL, 0);
+		tls->ow_pages = false;
+	}
 	mp_buf_trim();
 	do {
 		mp_port_enter(p, polling);

@@ -11,7 +11,7 @@ unsigned mp_fork_gen;
 
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
-static __thread struct mp_tls *tls_cur;
+__thread struct mp_tls *mp_tls_cur __attribute__((tls_model("initial-exec")));
 /* Every thread's state, for mp_tls_foreach(); tls_list_lock is a leaf. */
 static pthread_mutex_t tls_list_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mp_tls *tls_list;
@@ -76,7 +76,7 @@ static void tls_destroy(void *arg)
 	tls_list_remove(tls);
 	free(tls->rxbuf);
 	free(tls);
-	tls_cur = NULL;
+	mp_tls_cur = NULL;
 }
 
 static void fork_prepare(void)
@@ -94,9 +94,9 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	mp_fork_gen++;
-	tls_list = tls_cur;
-	if (tls_cur)
-		tls_cur->next = NULL;
+	tls_list = mp_tls_cur;
+	if (mp_tls_cur)
+		mp_tls_cur->next = NULL;
 	pthread_mutex_unlock(&tls_list_lock);
 }
 
@@ -108,12 +108,12 @@ static void tls_init_once(void)
 
 struct mp_tls *mp_tls_peek(void)
 {
-	return tls_cur;
+	return mp_tls_cur;
 }
 
-struct mp_tls *mp_tls_get(void)
+struct mp_tls *mp_tls_create(void)
 {
-	struct mp_tls *tls = tls_cur;
+	struct mp_tls *tls = mp_tls_cur;
 
 	if (tls)
 		return tls;
@@ -127,7 +127,7 @@ struct mp_tls *mp_tls_get(void)
 		free(tls);
 		return NULL;
 	}
-	tls_cur = tls;
+	mp_tls_cur = tls;
 	pthread_mutex_lock(&tls_list_lock);
 	tls->next = tls_list;
 	tls_list = tls;

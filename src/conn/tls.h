@@ -8,6 +8,7 @@
 #define MP_TLS_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,7 @@ struct mp_tls {
 	void *ow_data;			/* last one-way message's data */
 	size_t ow_size;
 	int ow_mapped;
+	bool ow_pages;			/* api/recv.c holds a one-way's pages (mp_pages_oneway_hold) */
 	struct mp_cconn **conns;	/* this thread's connections */
 	unsigned nconns;
 };
@@ -38,8 +40,19 @@ struct mp_tls {
  * (the connection cache closes the thread's connections). */
 void mp_tls_on_thread_exit(void (*fn)(struct mp_tls *));
 
+/* This thread's state once created (initial-exec: no __tls_get_addr). */
+extern __thread struct mp_tls *mp_tls_cur __attribute__((tls_model("initial-exec")));
+
+/* Create this thread's state: NULL when out of memory. */
+struct mp_tls *mp_tls_create(void);
+
 /* This thread's state, created on first use; NULL when out of memory. */
-struct mp_tls *mp_tls_get(void);
+static inline struct mp_tls *mp_tls_get(void)
+{
+	struct mp_tls *tls = mp_tls_cur;
+
+	return tls ? tls : mp_tls_create();
+}
 /* This thread's state if it has any, else NULL (nothing is created). */
 struct mp_tls *mp_tls_peek(void);
 
