@@ -334,15 +334,15 @@ static bool deadline_passed(struct mp_deadline d)
 int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from,
 		     struct mp_deadline d, bool polling)
 {
-	struct mp_spin sp;
-	unsigned iter = 0;
-	bool block;
-
+	const struct mp_wait_policy *pol = mp_wait_policy();
 	/* Blocking at once: port_sleep() scans anyway, after its [D2]; and
 	 * whose CPU the peer is on matters only to spinning. */
-	block = !polling && mp_wait_policy()->mode == MP_WAIT_BLOCK;
+	bool block = !polling && pol->mode == MP_WAIT_BLOCK;
+	struct mp_spin sp;
+	unsigned iter = 0;
+
 	if (block)
-		sp = (struct mp_spin){ .pol = mp_wait_policy(), .same_cpu = false };
+		sp = (struct mp_spin){ .pol = pol, .same_cpu = false };
 	else
 		mp_spin_init(&sp, load_relaxed(&p->peer_cpu));
 	/* The tick is the port's, not this call's: a ring that always has a
