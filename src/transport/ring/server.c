@@ -210,6 +210,21 @@ static void srv_cpu_publish(struct mp_sconn *c, struct ring_srv *rs)
 	c->peer_cpu = load_relaxed(&rs->r->client.shm_cpu);
 }
 
+/* An empty rx (fds[] beyond nfds, 0, is never read). */
+static void rx_clear(struct mp_rx *rx)
+{
+	rx->hdr = (struct mp_frame){ 0 };
+	rx->data = NULL;
+	rx->data_kind = MP_BUF_HEAP;
+	rx->pages_id = rx->out_id = 0;
+	rx->pages_fd = rx->out_fd = -1;
+	rx->out_data = NULL;
+	rx->in_bulk = 0;
+	rx->nfds = 0;
+	rx->inl = false;
+	rx->rid = 0;
+}
+
 /* One message from the ring: 1 taken, 2 control (take the next), else
  * as srv_recv. */
 static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx, void *buf,
@@ -225,7 +240,7 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 		return -EPROTO;
 	oneway = m.kind != MP_SLOT_CALL;
 	srv_cpu_publish(c, rs);
-	memset(rx, 0, sizeof(*rx));
+	rx_clear(rx);
 	if (m.forget)
 		mp_kept_rx_drop(&rs->kept, m.forget);
 	if (m.kind == MP_SLOT_CTRL) {
@@ -441,7 +456,7 @@ int mp_ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, uns
 		      struct mp_xfer *x)
 {
 	struct ring_srv *rs = c->tp_priv;
-	struct mp_slot_msg m = { .kind = MP_SLOT_REPLY, .seq = (uint16_t)seq };
+	struct mp_slot_msg m;
 	int err;
 
 	pthread_mutex_lock(&rs->txlock);
@@ -449,6 +464,7 @@ int mp_ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, uns
 		err = srv_reply_short(c, rs, (uint16_t)seq, msg, flags);
 		goto out;
 	}
+	m = (struct mp_slot_msg){ .kind = MP_SLOT_REPLY, .seq = (uint16_t)seq };
 	if (x->fflags == MP_FRAME_DATA_PLACED && msg->o.nfds == 0) {
 		srv_reply_placed(msg, &m);
 	} else if (x->fflags || !srv_reply_data(rs, msg, &m)) {
