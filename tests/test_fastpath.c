@@ -204,6 +204,7 @@ TEST(fastpath_destroy_while_a_thread_caches_the_port)
 	CHECK_ERR(mp_recv(a.port, &m, &rid, 0), -ENOENT);
 	CHECK_OK(mp_port_create(&other));
 	CHECK_ERR(mp_recv(other, &m, &rid, 0), -EAGAIN);
+	h_msg_init(&m);
 	CHECK_ERR(mp_respond(a.port, &m, 1), -ENOENT);
 	CHECK_OK(mp_port_destroy(other));
 	CHECK_ERR(mp_recv(other, &m, &rid, 0), -ENOENT);
