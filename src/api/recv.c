@@ -17,6 +17,25 @@
 #include "os/shm.h"
 #include "os/sockio.h"
 
+/* Release what rx holds; the connection's call buffers it holds (rx->inl)
+ * stay claimed until the port lock is taken (rx_inl_drop_locked). */
+static void rx_release(struct mp_rx *rx)
+{
+	if (rx->inl) {
+		rx->data = NULL;
+		rx->data_kind = MP_BUF_HEAP;
+	}
+	mp_rx_release(rx);
+}
+
+/* Under p->lock: rx's claim on its connection's call buffers ends. */
+static void rx_inl_drop_locked(struct mp_sconn *c, struct mp_rx *rx)
+{
+	if (rx->inl)
+		c->inl->busy = false;
+	rx->inl = false;
+}
+
 static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *rx)
 {
 	const struct mp_frame *f = &rx->hdr;
@@ -108,6 +127,7 @@ static int deliver_oneway(struct mp_rx *rx, mp_msg_t *msg, mp_rid_t *rid)
 
 	if (rx->data_kind == MP_BUF_PAGES) {
 		mp_pages_oneway_hold(rx->data, rx->pages_id);
+		tls->ow_pages = true;
 		mp_tls_oneway_set(tls, NULL, 0, 0);
 	} else if (rx->data_kind == MP_BUF_CACHE || rx->data_kind == MP_BUF_SHARED) {
 		/* Our clients use these for calls only; a one-way that came
@@ -169,14 +189,25 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 	};
 	mp_rid_t r = 0;
 	bool dead;
-	int err = call_out_buf(c, rx, &call);
+	int err;
 
-	if (err)
-		return err;
+	if (rx->inl && call.out_cap <= MP_SCONN_INLINE && !rx->out_data &&
+	    !(rx->hdr.flags & MP_FRAME_OUT_PAGES)) {
+		call.out = c->inl->out;	/* the connection's: one call in flight */
+		call.out_kind = MP_BUF_SHARED;
+		call.inl = true;
+	} else {
+		err = call_out_buf(c, rx, &call);
+		if (err)
+			return err;
+		call.inl = rx->inl;
+	}
 	pthread_mutex_lock(&p->lock);
 	dead = load_relaxed(&p->dead);	/* set under this lock: no order needed */
 	if (!dead)
 		r = mp_rid_alloc(&p->rids, &call);
+	if (r)
+		rx->inl = false;	/* the rid holds the claim now */
 	pthread_mutex_unlock(&p->lock);
 	if (!r) {
 		mp_buf_release(call.out, call.out_cap, call.out_kind, call.out_id);
@@ -193,7 +224,16 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		   mp_msg_t *msg, mp_rid_t *rid)
 {
-	int r = rx_fetch(p, c, rx);
+	int r;
+
+	if (likely(rx->rid)) {	/* a short call, registered by the scan */
+		msg_fill_in(msg, c, rx);
+		msg->o.data = c->inl->out;
+		msg->o.size = rx->hdr.out_capacity;
+		*rid = rx->rid;
+		return 0;
+	}
+	r = rx_fetch(p, c, rx);
 
 	if (r == 0)
 		refuse_vm(p, c, rx);
@@ -201,7 +241,7 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		if (r == -EPROTO || r == -EPIPE)
 			mp_sconn_kill(p, c);	/* it lied, or it is gone */
 		r = r == -ENOMEM ? r : DELIVER_SKIP;
-		mp_rx_release(rx);
+		rx_release(rx);
 		goto put;
 	}
 	msg_fill_in(msg, c, rx);
@@ -217,14 +257,31 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 			r = DELIVER_SKIP;
 		}
 		mp_fds_close(msg->i.fds, msg->i.nfds);
-		mp_rx_release(rx);
+		rx_release(rx);
 		memset(msg, 0, sizeof(*msg));
 	}
 put:
 	pthread_mutex_lock(&p->lock);
+	rx_inl_drop_locked(c, rx);
 	mp_sconn_put_locked(p, c);
 	pthread_mutex_unlock(&p->lock);
 	return r;
+}
+
+/* The port for this call: held without a lock (mp_port_hold), or, when
+ * this thread holds one already, referenced. */
+static struct mp_port_obj *port_find(mp_port_t port, struct mp_tls *tls, bool *held)
+{
+	*held = !load_relaxed(&tls->port_inuse);	/* our own field: no order */
+	return *held ? mp_port_hold(port, tls) : mp_port_get(port);
+}
+
+static void port_done(struct mp_port_obj *p, struct mp_tls *tls, bool held)
+{
+	if (held)
+		mp_port_unhold(tls);
+	else
+		mp_port_put(p);
 }
 
 int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
@@ -234,25 +291,34 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	struct mp_port_obj *p;
 	struct mp_sconn *c = NULL;
 	struct mp_rx rx;
+	struct mp_tls *tls;
+	bool held;
 	int r;
 
 	if (!msg || !rid || port == 0 || !mp_timeout_valid(timeout_ns))
 		return -EINVAL;
-	if (!mp_tls_get())
+	tls = mp_tls_get();
+	if (!tls)
 		return -ENOMEM;
-	p = mp_port_get(port);
+	p = port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
-	mp_tls_oneway_release(mp_tls_get());
-	mp_pages_oneway_hold(NULL, 0);
+	if (tls->ow_data)
+		mp_tls_oneway_release(tls);
+	if (tls->ow_pages) {
+		mp_pages_oneway_hold(NULL, 0);
+		tls->ow_pages = false;
+	}
 	mp_buf_trim();
 	do {
 		mp_port_enter(p, polling);
+		rx.rid = 0;
+		rx.inl = false;
 		r = mp_port_next(p, &rx, &c, d, polling);
 		mp_port_leave(p, polling);
 		if (r == 1)
 			r = deliver(p, c, &rx, msg, rid);
 	} while (r == DELIVER_SKIP);
-	mp_port_put(p);
+	port_done(p, tls, held);
 	return r;
 }

@@ -10,33 +10,38 @@
 
 #include "conn/msgcheck.h"
 #include "conn/port.h"
+#include "conn/tls.h"
 #include "mem/data.h"
 #include "mem/pages.h"
 #include "os/deadline.h"
 #include "os/shm.h"
 
-/* Take the call rid out of the table if msg fits it (under p->lock). */
-static int call_take(struct mp_port_obj *p, mp_rid_t rid, const mp_msg_t *msg,
-		     struct mp_call *out)
+/* Take the call rid out of the table if msg fits it; p->lock held. */
+static int call_take_locked(struct mp_port_obj *p, mp_rid_t rid, const mp_msg_t *msg,
+			    struct mp_call *out)
 {
-	struct mp_call *call;
-	int err = 0;
+	struct mp_call *call = mp_rid_find(&p->rids, rid);
 
-	pthread_mutex_lock(&p->lock);
-	call = mp_rid_find(&p->rids, rid);
-	if (!call) {
-		err = -ENOENT;
-		goto out;
-	}
-	if (msg->o.size > call->out_cap) {
-		err = -EMSGSIZE;
-		goto out;
-	}
+	if (!call)
+		return -ENOENT;
+	if (msg->o.size > call->out_cap)
+		return -EMSGSIZE;
 	*out = *call;
 	mp_rid_free(&p->rids, rid);
-out:
-	pthread_mutex_unlock(&p->lock);
-	return err;
+	return 0;
+}
+
+/* The call is done: its buffers, its connection's, its reference. */
+static void call_done_locked(struct mp_port_obj *p, struct mp_call *call)
+{
+	if (call->inl)
+		call->conn->inl->busy = false;	/* the next call may have them */
+	mp_sconn_put_locked(p, call->conn);
+}
+
+static unsigned reply_flags(const struct mp_call *call)
+{
+	return mp_ticks() - call->t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
 }
 
 /* The client hung up (it died, or dropped the connection). */
@@ -86,7 +91,7 @@ static void reply_placed(struct mp_call *call, const mp_msg_t *msg, struct mp_xf
 static int reply_send(struct mp_port_obj *p, struct mp_call *call, const mp_msg_t *msg,
 		      struct mp_xfer *x)
 {
-	unsigned flags = mp_ticks() - call->t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
+	unsigned flags = reply_flags(call);
 	int err;
 
 	if (!x->fflags)
@@ -96,9 +101,47 @@ static int reply_send(struct mp_port_obj *p, struct mp_call *call, const mp_msg_
 		mp_sconn_kill(p, call->conn);	/* it does not read its replies */
 	mp_call_free_buffers(call);
 	pthread_mutex_lock(&p->lock);
-	mp_sconn_put_locked(p, call->conn);
+	call_done_locked(p, call);
 	pthread_mutex_unlock(&p->lock);
 	return err ? -EPIPE : 0;
+}
+
+/*
+ * A short call (its input and output buffers are its connection's) with
+ * a short answer that moves nothing is answered under the hold of p->lock
+ * that took it, which orders over the transport's txlock (conn/port.h).
+ */
+static bool call_short(const struct mp_call *call, const mp_msg_t *msg, const struct mp_xfer *x)
+{
+	return call->inl && call->in_kind == MP_BUF_SHARED && call->out == call->conn->inl->out &&
+	       !x->fflags && !msg->o.nfds && msg->o.size <= MP_SCONN_INLINE;
+}
+
+static int reply_short_locked(struct mp_port_obj *p, struct mp_call *call, const mp_msg_t *msg,
+			      struct mp_xfer *x)
+{
+	int err = call->conn->tp->srv_reply(call->conn, call->seq, msg, reply_flags(call), x);
+
+	if (err == -EAGAIN)
+		mp_sconn_kill_locked(p, call->conn);	/* it does not read its replies */
+	call_done_locked(p, call);
+	return err ? -EPIPE : 0;
+}
+
+/* The port for this call: held without a lock (mp_port_hold), or, when
+ * this thread holds one already, referenced. */
+static struct mp_port_obj *port_find(mp_port_t port, struct mp_tls *tls, bool *held)
+{
+	*held = !load_relaxed(&tls->port_inuse);	/* our own field: no order */
+	return *held ? mp_port_hold(port, tls) : mp_port_get(port);
+}
+
+static void port_done(struct mp_port_obj *p, struct mp_tls *tls, bool held)
+{
+	if (held)
+		mp_port_unhold(tls);
+	else
+		mp_port_put(p);
 }
 
 int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
@@ -106,6 +149,8 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 	struct mp_port_obj *p;
 	struct mp_call call;
 	struct mp_xfer x;
+	struct mp_tls *tls;
+	bool held;
 	int err;
 
 	if (!msg || port == 0 || mp_msg_check_flags(msg->flags))
@@ -113,7 +158,10 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 	err = mp_msg_check_out(&msg->o);
 	if (err)
 		return err;
-	p = mp_port_get(port);
+	tls = mp_tls_get();
+	if (!tls)
+		return -ENOMEM;
+	p = port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
 	mp_xfer_init(&x);
@@ -123,12 +171,19 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 		goto out;
 	if (err == 1)
 		x.fflags = MP_FRAME_DATA_PAGES | (x.in.share ? MP_FRAME_PAGES_SHARE : 0);
-	err = call_take(p, rid, msg, &call);
+	pthread_mutex_lock(&p->lock);
+	err = call_take_locked(p, rid, msg, &call);
+	if (!err && call_short(&call, msg, &x)) {
+		err = reply_short_locked(p, &call, msg, &x);
+		pthread_mutex_unlock(&p->lock);
+		goto out;
+	}
+	pthread_mutex_unlock(&p->lock);
 	if (err)
 		goto out;
 	err = reply_send(p, &call, msg, &x);
 out:
 	mp_pages_tx_end(&x.in, x.sent);
-	mp_port_put(p);
+	port_done(p, tls, held);
 	return err;
 }

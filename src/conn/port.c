@@ -7,6 +7,7 @@
 #include "conn/port.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conn/tls.h"
 #include "os/compiler.h"
 #include "os/shm.h"
 #include "os/sockio.h"
@@ -23,6 +25,77 @@
 static pthread_mutex_t mp_ports_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t ports_fork_once = PTHREAD_ONCE_INIT;
 static struct mp_port_obj *mp_ports;
+/* Bumped under mp_ports_lock each time a port leaves the table: a
+ * thread's cached lookup is good while it has not changed. */
+static _Atomic uint32_t mp_ports_gen;
+
+/* ------------------------------------------------------ held by a call */
+
+/* The slow way: under the table's lock, where an unpublish cannot race
+ * us (its hazard scan comes after it, under the same lock's order). */
+static struct mp_port_obj *port_hold_slow(mp_port_t port, struct mp_tls *tls)
+{
+	struct mp_port_obj *p;
+
+	pthread_mutex_lock(&mp_ports_lock);
+	for (p = mp_ports; p && p->pf.port != port; p = p->next)
+		;
+	if (p) {
+		store_relaxed(&tls->port_inuse, (uintptr_t)p);	/* ordered by the lock */
+		tls->pc_port = port;
+		tls->pc_obj = p;
+		tls->pc_gen = load_relaxed(&mp_ports_gen);	/* written under this lock */
+	}
+	pthread_mutex_unlock(&mp_ports_lock);
+	return p;
+}
+
+struct mp_port_obj *mp_port_hold(mp_port_t port, struct mp_tls *tls)
+{
+	struct mp_port_obj *p = tls->pc_obj;
+
+	if (likely(p && tls->pc_port == port)) {
+		store_relaxed(&tls->port_inuse, (uintptr_t)p);
+		/* [P1] the hazard before the generation: pairs with the full
+		 * fence of ports_wait_unused() (gen bumped, then hazards read) */
+		full_fence();
+		if (likely(load_relaxed(&mp_ports_gen) == tls->pc_gen))
+			return p;
+		store_relaxed(&tls->port_inuse, 0);
+	}
+	tls->pc_obj = NULL;
+	return port_hold_slow(port, tls);
+}
+
+void mp_port_unhold(struct mp_tls *tls)
+{
+	/* [P2] release: our uses of the port come before the destroyer,
+	 * which reads it with acquire, may free it */
+	store_release(&tls->port_inuse, 0);
+}
+
+static void port_inuse_check(struct mp_tls *tls, void *arg)
+{
+	struct mp_port_obj **p = arg;
+
+	if (*p && load_acquire(&tls->port_inuse) == (uintptr_t)*p)	/* [P2] */
+		*p = NULL;
+}
+
+/* A port out of the table may still be held by calls that found it
+ * before: wait until they have left (they see it dead and go). */
+static void ports_wait_unused(struct mp_port_obj *p)
+{
+	full_fence();	/* [P1] the generation (bumped) before the hazards */
+	for (;;) {
+		struct mp_port_obj *q = p;
+
+		mp_tls_foreach(port_inuse_check, &q);
+		if (q)
+			return;
+		sched_yield();
+	}
+}
 
 struct mp_port_obj *mp_port_get(mp_port_t port)
 {
@@ -55,6 +128,7 @@ static void port_free(struct mp_port_obj *p)
 		munmap(p->page, MP_PORTPAGE_SIZE);
 	mp_portfile_release(&p->pf);
 	free(p->conns);
+	free(p->polled);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -211,6 +285,8 @@ struct mp_port_obj *mp_port_unpublish(mp_port_t port)
 		if ((*pp)->pf.port == port) {
 			p = *pp;
 			*pp = p->next;
+			/* under the lock; read relaxed after [P1] by mp_port_hold() */
+			store_relaxed(&mp_ports_gen, load_relaxed(&mp_ports_gen) + 1);
 			break;
 		}
 	}
@@ -223,6 +299,8 @@ static void call_abandon(struct mp_call *call, void *arg)
 	struct mp_port_obj *p = arg;
 
 	mp_call_free_buffers(call);
+	if (call->inl)
+		call->conn->inl->busy = false;
 	mp_sconn_put_locked(p, call->conn);
 }
 
@@ -256,6 +334,7 @@ void mp_port_shutdown(struct mp_port_obj *p)
 	close(p->listen_fd);
 	p->listen_fd = -1;
 	pthread_mutex_unlock(&p->lock);
+	ports_wait_unused(p);
 	mp_port_put(p);
 }
 
@@ -269,6 +348,7 @@ void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (c->tp->srv_release)
 		c->tp->srv_release(c);
 	close(c->fd);
+	free(c->inl);
 	free(c);
 }
 
@@ -280,11 +360,38 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	c->dead = 1;
 	if (c->tp->srv_closing)
 		c->tp->srv_closing(c);
-	if (c->tp->flags & MP_TP_POLLED)
+	if (c->tp->flags & MP_TP_POLLED) {
+		struct mp_sconn *last = p->polled[--p->polled_n];
+
+		p->polled[c->poll_idx] = last;	/* dense: the last one takes its place */
+		last->poll_idx = c->poll_idx;
 		fetch_add_relaxed(&p->npolled, (uint32_t)-1);	/* a hint when read unlocked */
+	}
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	p->conns[c->idx] = NULL;
 	mp_sconn_put_locked(p, c);
+}
+
+int mp_port_poll_reserve_locked(struct mp_port_obj *p)
+{
+	uint32_t n = p->polled_cap ? p->polled_cap * 2 : 8;
+	struct mp_sconn **v;
+
+	if (p->polled_n < p->polled_cap)
+		return 0;
+	v = realloc(p->polled, sizeof(*v) * n);
+	if (!v)
+		return -ENOMEM;
+	p->polled = v;
+	p->polled_cap = n;
+	return 0;
+}
+
+void mp_port_poll_add_locked(struct mp_port_obj *p, struct mp_sconn *c)
+{
+	c->poll_idx = p->polled_n;
+	p->polled[p->polled_n++] = c;
+	fetch_add_relaxed(&p->npolled, 1);	/* under the lock; read unlocked as a hint */
 }
 
 void mp_sconn_kill(struct mp_port_obj *p, struct mp_sconn *c)
@@ -433,6 +540,7 @@ static void port_forget(struct mp_port_obj *p)
 			if (p->conns[k]->tp->srv_release)
 				p->conns[k]->tp->srv_release(p->conns[k]);
 			close(p->conns[k]->fd);
+			free(p->conns[k]->inl);
 			free(p->conns[k]);
 		}
 	}
@@ -450,6 +558,8 @@ static void ports_atfork_child(void)
 	struct mp_port_obj *p = mp_ports, *next;
 
 	mp_ports = NULL;
+	/* a thread's cached lookup names a parent's port no more */
+	store_relaxed(&mp_ports_gen, load_relaxed(&mp_ports_gen) + 1);
 	pthread_mutex_unlock(&mp_ports_lock);
 	for (; p; p = next) {
 		next = p->next;

@@ -3,8 +3,8 @@
  * Ports owned by this process: the table that maps numbers to port
  * objects, each port's listening socket, epoll set, client connections
  * and outstanding calls (rids).  A port object lives while referenced
- * (mp_port_get/mp_port_put): a destroyed port stays allocated until its
- * last blocked receiver has left.
+ * (mp_port_get/mp_port_put) or held by a call (mp_port_hold, below): a
+ * destroyed port stays allocated until its last blocked receiver has left.
  *
  * THE LOCK ORDER of the whole library.  A thread that holds a lock of
  * this list takes only locks further down it; the "leaf" locks take
@@ -32,13 +32,18 @@
  *  5. txlock            (transport/ring/, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
- *                       lock held.  Leaf.
+ *                       lock held, or, for the short answer to a short call
+ *                       (api/respond.c reply_short_locked), under 4.  Leaf.
  *  6. pg_lock           (mem/pages.c, mp_pg_lock) the table of page regions.  Leaf:
  *                       the hook to the connections (mp_pages_on_shared_
  *                       freed) runs after it is dropped.
  *  7. buf_lock          (mem/data.c) the cache of mapped buffers.  Leaf.
  *  8. rids.lock         (api/compat/phoenix.c) the Phoenix rid keys.  Taken
  *                       alone.  Leaf.
+ *  9. tls_list_lock     (conn/tls.c) the list of every thread's state: taken
+ *                       alone (a thread's first call, its exit, a destroy's
+ *                       wait for the port's users: ports_wait_unused()).
+ *                       Leaf; a fork child keeps only its own thread's.
  *     (api/compat/moroso.c has no lock: its state is per thread.)
  *
  * Not in the order, since nobody waits for them: the port files' OFD
@@ -47,9 +52,9 @@
  * the port file's descriptor for the port's life; others only probe them
  * (F_OFD_GETLK).
  *
- * Across fork: 2, 3, 6, 7 and 8 are held by their atfork handlers, taken
+ * Across fork: 2, 3, 6, 7, 8 and 9 are held by their atfork handlers, taken
  * one after another in whatever order the handlers were registered, which
- * is safe only because all five are leaves.  The child forgets every port
+ * is safe only because all six are leaves.  The child forgets every port
  * (3, 4, and the port files' descriptors, whose OFD locks would otherwise
  * live on in it), every owner entry (2) and every Phoenix rid (8), and
  * keeps the page table (6) and the kept buffers (7).  1 may be held by another thread at fork: it
@@ -84,7 +89,10 @@ struct mp_port_obj {
 	int page_fd;			/* the port page, handed to ring clients */
 	struct mp_port_page *page;
 	_Atomic uint32_t npolled;	/* connections on polled transports (read unlocked) */
-	uint32_t scan_pos;		/* where the next ring scan starts */
+	uint32_t scan_pos;		/* where the next ring scan starts, in polled[] */
+	struct mp_sconn **polled;	/* the live connections on polled transports, dense:
+					 * what a ring scan walks (under the lock) */
+	uint32_t polled_n, polled_cap;
 	int kick_efd;			/* makes the port fd readable (port_leave) */
 	_Atomic bool fd_used;		/* mp_port_fd() was asked for */
 	_Atomic bool unattended;	/* counted in page->doorbell: nobody scans */
@@ -103,6 +111,33 @@ struct mp_port_obj {
 #define MP_KEY_KICK 0xfffffffdull
 /* Set in a connection's key for its doorbell (ring transports). */
 #define MP_KEY_DOORBELL 0x80000000ull
+
+struct mp_tls;
+
+/*
+ * A port held for the length of one call (mp_recv, mp_respond), without
+ * the table's lock or a reference: the thread's last lookup is cached
+ * (tls->pc_*), good while the table's generation has not changed, and the
+ * port is marked as in use by the thread (tls->port_inuse, a hazard
+ * pointer).  Taking a port out of the table bumps the generation; its
+ * destroy waits, before dropping the table's reference, until no thread
+ * marks it:
+ *
+ *    caller (mp_port_hold)                   destroy (unpublish, shutdown)
+ *    store_relaxed(port_inuse, p)            gen++ (under mp_ports_lock)
+ *    [P1] full_fence()   <-- Dekker -->      [P1] full_fence()
+ *    gen unchanged ? use p : slow lookup     every thread's port_inuse == p ? wait
+ *    ... use p ...
+ *    [P2] store_release(port_inuse, 0) ----> [P2] load_acquire(port_inuse)
+ *
+ * Either the caller sees the new generation (and looks again, under the
+ * lock, where the port is gone), or the destroy sees the mark and waits;
+ * the port is dead by then, so its users leave.  NULL: no such port.
+ * One port per thread at a time: when tls->port_inuse is set already
+ * (nested), use mp_port_get() instead.
+ */
+struct mp_port_obj *mp_port_hold(mp_port_t port, struct mp_tls *tls);
+void mp_port_unhold(struct mp_tls *tls);
 
 /* Reference to a port of this process, or NULL. */
 struct mp_port_obj *mp_port_get(mp_port_t port);
@@ -130,6 +165,11 @@ struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key);
 /* A connection's epoll key: gen << 32 | slot (its doorbell's adds
  * MP_KEY_DOORBELL). */
 uint64_t mp_sconn_key(const struct mp_sconn *c);
+
+/* Room for one more polled connection (under p->lock): 0 or -ENOMEM. */
+int mp_port_poll_reserve_locked(struct mp_port_obj *p);
+/* c now uses a polled transport: the ring scan walks it (room reserved). */
+void mp_port_poll_add_locked(struct mp_port_obj *p, struct mp_sconn *c);
 
 /* Connection references, under p->lock. */
 void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conn/tls.h"
+#include "mem/data.h"
 #include "os/compiler.h"
 #include "os/shm.h"
 #include "os/wait.h"
@@ -88,6 +89,29 @@ static void wake_pass_on_locked(struct mp_port_obj *p, unsigned mine)
 	}
 }
 
+/*
+ * A short call that holds its connection's buffers (rx->inl) gets its rid
+ * at once, under the lock the scan holds: mp_recv() then takes no lock to
+ * hand it over.  The scan's reference to c goes to the rid.
+ */
+static void call_register_locked(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
+{
+	struct mp_call call;
+
+	if (!rx->inl || rx->hdr.kind != MP_FRAME_CALL || rx->hdr.flags || rx->out_data ||
+	    rx->in_bulk || rx->hdr.out_capacity > MP_SCONN_INLINE || load_relaxed(&p->dead))
+		return;	/* api/recv.c deals with it */
+	call = (struct mp_call){
+		.conn = c, .seq = rx->hdr.seq,
+		.in = rx->data, .in_size = rx->hdr.data_size, .in_kind = MP_BUF_SHARED,
+		.out = c->inl->out, .out_cap = rx->hdr.out_capacity, .out_kind = MP_BUF_SHARED,
+		.t_recv = mp_ticks(), .inl = true,
+	};
+	rx->rid = mp_rid_alloc(&p->rids, &call);
+	if (rx->rid)
+		rx->inl = false;	/* the rid holds the claim now */
+}
+
 /* Try each polled connection once, round-robin from a moving start so
  * that no client starves another: 1 took a message, 0 none.  mine: this
  * receiver is counted as asleep in the doorbell (port_sleep). */
@@ -95,30 +119,35 @@ static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_
 			     unsigned mine)
 {
 	struct mp_tls *tls = mp_tls_get();
-	uint32_t n = p->nconns;
+	uint32_t n, idx;
 
 	if (!tls)
 		return -ENOMEM;
-	for (uint32_t k = 0; k < n && load_relaxed(&p->npolled); k++) {
-		uint32_t idx = (p->scan_pos + k) % n;
-		struct mp_sconn *c = p->conns[idx];
-		int r;
+again:
+	n = p->polled_n;
+	idx = p->scan_pos < n ? p->scan_pos : 0;
+	for (uint32_t k = 0; k < n; k++) {
+		struct mp_sconn *c = p->polled[idx];
+		int r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
 
-		if (!c || !(c->tp->flags & MP_TP_POLLED))
-			continue;
-		r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
+		if (++idx == n)
+			idx = 0;
 		if (r == 1) {
 			c->refs++;
 			*from = c;
-			p->scan_pos = idx + 1;
+			call_register_locked(p, c, rx);
+			p->scan_pos = idx;
 			store_relaxed(&p->peer_cpu, c->peer_cpu);	/* a hint */
 			wake_pass_on_locked(p, mine);
 			return 1;
 		}
 		if (r == -ENOMEM)
 			return r;
-		if (r != -EAGAIN)
-			mp_sconn_kill_locked(p, c);	/* hung up and drained, or lied */
+		if (r != -EAGAIN) {
+			/* hung up and drained, or lied: polled[] changes, start over */
+			mp_sconn_kill_locked(p, c);
+			goto again;
+		}
 	}
 	return 0;
 }
@@ -166,9 +195,11 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 	pthread_mutex_lock(&p->lock);
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
 				 .doorbell_key = mp_sconn_key(c) | MP_KEY_DOORBELL };
-	err = c->dead ? -EPIPE : mp_transport_attach(c, rx, &at);
+	err = c->dead ? -EPIPE : mp_port_poll_reserve_locked(p);
 	if (!err)
-		fetch_add_relaxed(&p->npolled, 1);	/* under the lock; read unlocked as a hint */
+		err = mp_transport_attach(c, rx, &at);
+	if (!err)
+		mp_port_poll_add_locked(p, c);
 	else
 		mp_sconn_kill_locked(p, c);
 	c->reading = false;
@@ -205,11 +236,16 @@ static bool conn_read_begin(struct mp_port_obj *p, struct mp_sconn *c, uint64_t 
 /* Event on a connection: 1 took a message, 2 handled something else. */
 static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, struct mp_sconn **from)
 {
-	struct mp_sconn *c = mp_port_conn_get(p, key);
-	struct mp_tls *tls = mp_tls_get();
+	struct mp_sconn *c;
+	struct mp_tls *tls;
 	bool hello;
 	int r;
 
+	/* A doorbell only says that a ring holds a message: the scan finds it. */
+	if (key & MP_KEY_DOORBELL)
+		return 2;
+	c = mp_port_conn_get(p, key);
+	tls = mp_tls_get();
 	if (!c || !conn_read_begin(p, c, key))
 		return 2;
 	r = tls ? c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF) : -ENOMEM;
@@ -298,10 +334,17 @@ static bool deadline_passed(struct mp_deadline d)
 int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from,
 		     struct mp_deadline d, bool polling)
 {
+	const struct mp_wait_policy *pol = mp_wait_policy();
+	/* Blocking at once: port_sleep() scans anyway, after its [D2]; and
+	 * whose CPU the peer is on matters only to spinning. */
+	bool block = !polling && pol->mode == MP_WAIT_BLOCK;
 	struct mp_spin sp;
 	unsigned iter = 0;
 
-	mp_spin_init(&sp, load_relaxed(&p->peer_cpu));
+	if (block)
+		sp = (struct mp_spin){ .pol = pol, .same_cpu = false };
+	else
+		mp_spin_init(&sp, load_relaxed(&p->peer_cpu));
 	/* The tick is the port's, not this call's: a ring that always has a
 	 * message must not starve socket clients and new connections. */
 	for (;;) {
@@ -309,7 +352,7 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 
 		if (load_relaxed(&p->dead))	/* a flag; destroy also wakes sleepers (shut_efd) */
 			return -EPIPE;
-		r = rings_scan(p, rx, from, true, 0);
+		r = block ? 0 : rings_scan(p, rx, from, true, 0);
 		if (r != 0)
 			return r;
 		/* Sockets, new clients and destroy are looked at now and then. */
@@ -324,8 +367,10 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 		}
 		if (polling)
 			return -EAGAIN;
-		if (deadline_passed(d))
-			return -ETIMEDOUT;
+		if (deadline_passed(d)) {
+			r = block ? rings_scan(p, rx, from, false, 0) : 0;
+			return r != 0 ? r : -ETIMEDOUT;
+		}
 		if (load_relaxed(&p->npolled) && mp_spin_step(&sp))
 			continue;
 		r = port_sleep(p, rx, from, d);
@@ -362,10 +407,10 @@ static void events_settle(struct mp_port_obj *p)
 /* Whether a polled connection holds a message (under p->lock). */
 static bool rings_pending_locked(struct mp_port_obj *p)
 {
-	for (uint32_t k = 0; k < p->nconns && load_relaxed(&p->npolled); k++) {
-		struct mp_sconn *c = p->conns[k];
+	for (uint32_t k = 0; k < p->polled_n; k++) {
+		struct mp_sconn *c = p->polled[k];
 
-		if (c && (c->tp->flags & MP_TP_POLLED) && c->tp->srv_pending(c))
+		if (c->tp->srv_pending(c))
 			return true;
 	}
 	return false;

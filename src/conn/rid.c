@@ -61,8 +61,8 @@ void mp_rid_free(struct mp_rid_table *t, mp_rid_t rid)
 	uint32_t idx = (uint32_t)rid;
 	struct mp_rid_slot *s = &t->slots[idx];
 
-	s->gen += 1;	/* odd to even: every copy of the rid goes stale */
-	memset(&s->call, 0, sizeof(s->call));
+	s->gen += 1;	/* odd to even: every copy of the rid goes stale; the call
+			 * left is never read (only odd slots are) */
 	s->next_free = t->free_head;
 	t->free_head = idx;
 }

@@ -6,6 +6,7 @@
 #ifndef MP_RID_H
 #define MP_RID_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,7 @@ struct mp_call {
 	uint64_t out_id;	/* MP_BUF_PAGES: the region */
 	uint64_t out_addr;	/* OUT_VM: the caller's output buffer; 0: not offered */
 	uint64_t t_recv;	/* mp_ticks() when it was received */
+	bool inl;		/* holds conn->inl: cleared under the port lock when done */
 };
 
 struct mp_rid_slot {

@@ -71,10 +71,28 @@ struct mp_cconn {
 	void *tp_priv;
 };
 
+/* Short input and output of a connection's call, up to this many bytes
+ * each way, live in the connection (struct mp_sconn_call). */
+#define MP_SCONN_INLINE 4096u
+
+/*
+ * The call in flight on a connection: a client thread has one at a time,
+ * so its short input and its output buffer live here, not in buffers of
+ * their own.  busy (under the port lock) from the take (srv_recv) until
+ * the answer went out or the call was dropped; a call that finds it busy
+ * (a client that lied about waiting) gets ordinary buffers.
+ */
+struct mp_sconn_call {
+	bool busy;
+	uint8_t in[MP_SCONN_INLINE];
+	uint8_t out[MP_SCONN_INLINE];
+};
+
 /* The receiving side of one client connection, see conn/port.c. */
 struct mp_sconn {
 	int fd;
 	uint32_t idx, gen;	/* slot in the port's table; epoll key */
+	uint32_t poll_idx;	/* polled transports: its place in the port's polled[] */
 	unsigned refs;		/* under the port's lock */
 	int dead;		/* hung up or dropped; no longer polled */
 	bool reading;		/* a thread reads its socket (socket transport), under the port lock */
@@ -84,6 +102,7 @@ struct mp_sconn {
 	_Atomic bool vm_denied;	/* process_vm_writev() to the client was refused */
 	const struct mp_transport *tp;
 	void *tp_priv;
+	struct mp_sconn_call *inl;	/* allocated by the first call that uses it */
 };
 
 /* A received message, owned by the library until given to the user.
@@ -102,6 +121,10 @@ struct mp_rx {
 				 * MP_RX_BULK_COPY copy it, MP_RX_BULK_SHARE use it there */
 	int fds[MP_FDS_MAX];
 	unsigned nfds;
+	bool inl;		/* a call that holds its connection's inl (busy): data,
+				 * when any, is inl->in (data_kind MP_BUF_SHARED) */
+	uint64_t rid;		/* set by the receive loop: the call's rid, taken
+				 * already (it holds inl and the reference) */
 };
 
 enum { MP_RX_BULK_COPY = 1, MP_RX_BULK_SHARE = 2 };

@@ -79,6 +79,7 @@ struct ring_srv {
 	bool hybrid;
 	struct mp_bulk bulk;		/* the client's areas, every size it sent */
 	struct mp_kept_rx kept;		/* the client's shared pages we keep mapped */
+	uint64_t cpu_at;		/* mp_ticks() when we last published our CPU [H1] */
 	uint8_t buf[MSG_BUF];
 };
 

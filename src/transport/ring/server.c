@@ -15,6 +15,8 @@
 #include "mem/data.h"
 #include "transport/sock.h"
 
+_Static_assert(MP_SCONN_INLINE >= MP_SLOT_DATA_MAX, "a ring call's data fits its connection's");
+
 /* ------------------------------------------------------------ events */
 
 /* A frame or hang-up on the socket: note the hang-up, drain first. */
@@ -131,12 +133,30 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
 }
 
+/* The connection's call buffers for the call being taken (under the port
+ * lock): false when another call holds them (the client lied) or there is
+ * no memory for them. */
+static bool srv_inl_claim(struct mp_sconn *c)
+{
+	if (unlikely(!c->inl)) {
+		c->inl = malloc(sizeof(*c->inl));
+		if (!c->inl)
+			return false;
+		c->inl->busy = false;
+	}
+	if (unlikely(c->inl->busy))
+		return false;
+	c->inl->busy = true;
+	return true;
+}
+
 /* Input data into private memory: the client can still write the ring
  * and its bulk area, so the server never reads them twice.  Bulk data is
  * only pointed at here: api/recv.c copies it outside the port lock, or,
  * when the caller asked for MP_SHARE, leaves it in place (the server is
  * then told that the caller can still change it). */
-static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struct mp_rx *rx)
+static int srv_take_data(struct mp_sconn *c, struct ring_srv *rs, const struct mp_slot_msg *m,
+			 struct mp_rx *rx)
 {
 	uint64_t off = m->bulk_off & ~MP_BULK_OFF_SHARE;
 
@@ -161,6 +181,13 @@ static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struc
 		rx->in_bulk = (m->bulk_off & MP_BULK_OFF_SHARE) ? MP_RX_BULK_SHARE : MP_RX_BULK_COPY;
 		return 0;
 	}
+	if (m->kind == MP_SLOT_CALL && !(m->flags & MP_SLOT_F_OUTPAGES) && srv_inl_claim(c)) {
+		memcpy(c->inl->in, m->data, m->data_size);
+		rx->data = m->data_size ? c->inl->in : NULL;
+		rx->data_kind = MP_BUF_SHARED;
+		rx->inl = true;
+		return 0;
+	}
 	if (m->data_size == 0)
 		return 0;
 	rx->data = malloc(m->data_size);
@@ -168,6 +195,34 @@ static int srv_take_data(struct ring_srv *rs, const struct mp_slot_msg *m, struc
 		return -ENOMEM;
 	memcpy(rx->data, m->data, m->data_size);
 	return 0;
+}
+
+/* [H1] Our CPU for the client, the client's for us: hints, looked at
+ * only every MP_TICKS_HELD ticks (a CPU number costs a call). */
+static void srv_cpu_publish(struct mp_sconn *c, struct ring_srv *rs)
+{
+	uint64_t now = mp_ticks();
+
+	if (now - rs->cpu_at < MP_TICKS_HELD)
+		return;
+	rs->cpu_at = now;
+	cpu_publish(&rs->r->server.shm_cpu);
+	c->peer_cpu = load_relaxed(&rs->r->client.shm_cpu);
+}
+
+/* An empty rx (fds[] beyond nfds, 0, is never read). */
+static void rx_clear(struct mp_rx *rx)
+{
+	rx->hdr = (struct mp_frame){ 0 };
+	rx->data = NULL;
+	rx->data_kind = MP_BUF_HEAP;
+	rx->pages_id = rx->out_id = 0;
+	rx->pages_fd = rx->out_fd = -1;
+	rx->out_data = NULL;
+	rx->in_bulk = 0;
+	rx->nfds = 0;
+	rx->inl = false;
+	rx->rid = 0;
 }
 
 /* One message from the ring: 1 taken, 2 control (take the next), else
@@ -184,9 +239,8 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 	if (mp_slot_decode(rs->buf, (size_t)n * MP_SLOT_SIZE, &m) || m.kind == MP_SLOT_REPLY)
 		return -EPROTO;
 	oneway = m.kind != MP_SLOT_CALL;
-	cpu_publish(&rs->r->server.shm_cpu);
-	c->peer_cpu = load_relaxed(&rs->r->client.shm_cpu);	/* [H1] */
-	memset(rx, 0, sizeof(*rx));
+	srv_cpu_publish(c, rs);
+	rx_clear(rx);
 	if (m.forget)
 		mp_kept_rx_drop(&rs->kept, m.forget);
 	if (m.kind == MP_SLOT_CTRL) {
@@ -198,7 +252,7 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 		return srv_take_side(c, rx, m.seq, buf, buflen);
 	}
 	rx_from_slot(rx, &m);
-	err = srv_take_data(rs, &m, rx);
+	err = srv_take_data(c, rs, &m, rx);
 	if (err) {
 		mp_rx_release(rx);
 		return err;
@@ -265,6 +319,100 @@ static int srv_put_reply(struct mp_sconn *c, struct ring_srv *rs, const struct m
 	return 0;
 }
 
+/*
+ * A short reply, laid out in the s2c ring slots as proto/slot.h says and
+ * as mp_slot_encode() would (header, err when not 0, raw when not all
+ * zero, the data): built in a private buffer padded to whole slots, then
+ * each slot written with one fixed-size copy.  The header's stamp word is
+ * left to ring_publish() [R1]; continuation slots get their zero word 0,
+ * and the last slot's tail is zero.
+ */
+#define REPLY_LIN_MAX (sizeof(struct mp_slot_hdr) + 8 + MP_RAW_SIZE + MP_SLOT_DATA_MAX + MP_SLOT_SIZE)
+
+static bool raw_zero(const uint8_t *raw)
+{
+	uint64_t acc = 0, word;
+
+	for (unsigned k = 0; k < MP_RAW_SIZE; k += 8) {
+		memcpy(&word, raw + k, 8);
+		acc |= word;
+	}
+	return acc == 0;
+}
+
+/* Slots for a message of len bytes: the first carries 64, each further 60. */
+static unsigned reply_slots(size_t len)
+{
+	if (len <= MP_SLOT_SIZE)
+		return 1;
+	return 1 + (unsigned)((len - MP_SLOT_SIZE + MP_SLOT_CONT_BYTES - 1) / MP_SLOT_CONT_BYTES);
+}
+
+/* Build the reply into lin: its length in bytes. */
+static size_t reply_build(uint8_t *lin, uint16_t seq, const mp_msg_t *msg, unsigned flags)
+{
+	struct mp_slot_hdr h = {
+		.kind = MP_SLOT_REPLY, .flags = (uint8_t)flags, .seq = seq,
+		.data_size = (uint16_t)msg->o.size,
+	};
+	size_t len = sizeof(h) + ((flags & MP_SLOT_F_ERR) ? 8 : 0) +
+		     ((flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0) + msg->o.size;
+	uint8_t *p = lin + sizeof(h);
+	int64_t err = msg->o.err;
+
+	h.nslots = (uint16_t)reply_slots(len);
+	memcpy(lin, &h, sizeof(h));
+	if (flags & MP_SLOT_F_ERR) {
+		memcpy(p, &err, sizeof(err));
+		p += sizeof(err);
+	}
+	if (flags & MP_SLOT_F_RAW) {
+		memcpy(p, msg->o.raw, MP_RAW_SIZE);
+		p += MP_RAW_SIZE;
+	}
+	if (msg->o.size)
+		memcpy(p, msg->o.data, msg->o.size);
+	memset(lin + len, 0, MP_SLOT_SIZE);	/* the last slot's tail */
+	return len;
+}
+
+/* Lay lin's n slots out at the producer position (room made sure of). */
+static void reply_spread(struct mp_ring_view *v, const uint8_t *lin, unsigned n)
+{
+	const size_t word = MP_SLOT_SIZE - MP_SLOT_CONT_BYTES;
+	uint8_t *slot = v->slots[v->pos & (MP_RING_SLOTS - 1)].b;
+
+	memcpy(slot + word, lin + word, MP_SLOT_SIZE - word);	/* not the stamp */
+	lin += MP_SLOT_SIZE;
+	for (unsigned k = 1; k < n; k++, lin += MP_SLOT_CONT_BYTES) {
+		slot = v->slots[(v->pos + k) & (MP_RING_SLOTS - 1)].b;
+		memset(slot, 0, word);
+		memcpy(slot + word, lin, MP_SLOT_CONT_BYTES);
+	}
+}
+
+/* The fast reply: short data, no fds, nothing placed or moved. */
+static int srv_reply_short(struct mp_sconn *c, struct ring_srv *rs, uint16_t seq,
+			   const mp_msg_t *msg, unsigned rflags)
+{
+	unsigned flags = (msg->o.err ? MP_SLOT_F_ERR : 0) | (raw_zero(msg->o.raw) ? 0 : MP_SLOT_F_RAW);
+	uint8_t lin[REPLY_LIN_MAX] __attribute__((aligned(8)));
+	unsigned n = reply_slots(reply_build(lin, seq, msg, flags));
+
+	/* One call in flight per connection: a full ring means a lying client. */
+	if (unlikely(ring_has_space(&rs->tx, n) <= 0))	/* [R4] */
+		return -EAGAIN;
+	if (unlikely(srv_client_gone(c, rs, rflags)))
+		return -EPIPE;
+	reply_spread(&rs->tx, lin, n);
+	ring_publish(&rs->tx, n);	/* [R1] */
+	/* [S2] the reply [R1] before the flag: pairs with the client's [S1] */
+	full_fence();
+	if (load_relaxed(&rs->r->client.shm_sleeping))
+		wake(rs->wake_efd);
+	return 0;
+}
+
 /* The reply's data: inline, in the bulk area (copied there unless the
  * server wrote it there), or false = not on the ring. */
 static bool srv_reply_data(struct ring_srv *rs, const mp_msg_t *msg, struct mp_slot_msg *m)
@@ -308,10 +456,15 @@ int mp_ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, uns
 		      struct mp_xfer *x)
 {
 	struct ring_srv *rs = c->tp_priv;
-	struct mp_slot_msg m = { .kind = MP_SLOT_REPLY, .seq = (uint16_t)seq };
+	struct mp_slot_msg m;
 	int err;
 
 	pthread_mutex_lock(&rs->txlock);
+	if (likely(!x->fflags && fits_ring(msg->o.nfds, msg->o.size))) {
+		err = srv_reply_short(c, rs, (uint16_t)seq, msg, flags);
+		goto out;
+	}
+	m = (struct mp_slot_msg){ .kind = MP_SLOT_REPLY, .seq = (uint16_t)seq };
 	if (x->fflags == MP_FRAME_DATA_PLACED && msg->o.nfds == 0) {
 		srv_reply_placed(msg, &m);
 	} else if (x->fflags || !srv_reply_data(rs, msg, &m)) {
