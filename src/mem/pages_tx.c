@@ -130,15 +130,13 @@ static int region_send(struct pg_region *r, bool share)
 	return 0;
 }
 
-int mp_pages_tx_begin(struct mp_pages_tx *tx, const void *data, size_t size, unsigned mode)
+/* mp_pages_tx_begin() past its early exit: some region may start at data. */
+int mp_pages_tx_lookup(struct mp_pages_tx *tx, const void *data, size_t size, unsigned mode)
 {
 	bool share = mode == MP_SHARE;
 	struct pg_region *r;
 	int err = 0;
 
-	tx->fd = -1;
-	if (!size || !mp_pages_maybe(data))
-		return 0;
 	pthread_mutex_lock(&mp_pg_lock);
 	r = mp_pg_find(data);
 	/* Not pages, or pages a connection keeps mapped (they cannot leave
@@ -160,12 +158,11 @@ out:
 	return err;
 }
 
-void mp_pages_tx_end(struct mp_pages_tx *tx, bool delivered)
+/* mp_pages_tx_end() of a send that holds a region. */
+void mp_pages_tx_finish(struct mp_pages_tx *tx, bool delivered)
 {
 	struct pg_region *r;
 
-	if (tx->fd < 0)
-		return;
 	pthread_mutex_lock(&mp_pg_lock);
 	r = mp_pg_find(tx->addr);
 	if (r && r->id == tx->id) {
