@@ -2,8 +2,9 @@
 /*
  * Pages: memory that travels between processes without being copied.
  *
- * Every allocation (mp_pages_alloc) is a memfd of its own, sealed against
- * shrinking and growing, mapped MAP_SHARED.  A table (one per process,
+ * Every allocation (mp_pages_alloc) is a memfd of its own, mapped
+ * MAP_SHARED, and sealed against shrinking and growing when it first
+ * leaves (a move adds those seals with F_SEAL_WRITE, in one call).  A table (one per process,
  * under a mutex) maps each region's address to {memfd, length, kind}.
  * Sending a region passes its memfd; the receiver maps it, so a send
  * costs the same whatever the size.  Nothing is named: when the last
@@ -22,8 +23,10 @@
  * by an inaccessible reservation (PROT_NONE, so the address stays taken),
  * which drops its writable mapping before the peer can see the memfd,
  * and seals the memfd F_SEAL_WRITE itself (cheap on the CPU that wrote
- * the pages, see region_freeze()); then it sends.  Delivered: the
- * reservation is unmapped and the memfd closed.  Not sent: the mapping is
+ * the pages, see region_freeze()); then it sends.  Delivered: the memfd
+ * is closed and the reservation kept for the next mp_pages_alloc() of the
+ * same length, which maps its new memfd over it (a few are kept, the
+ * oldest unmapped).  Not sent: the mapping is
  * put back (privately, when sealed).  The receiver checks for the seal and
  * adds it if missing; if that is refused (the pages are still mapped
  * writable somewhere: they were shared before, or the sender is hostile),
