@@ -154,6 +154,8 @@ struct buf_slot {
 static pthread_mutex_t buf_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t buf_fork_once = PTHREAD_ONCE_INIT;
 static struct buf_slot buf_kept[MP_BUF_KEEP];
+static size_t buf_kept_bytes;	/* under buf_lock */
+_Static_assert(MP_BUF_KEEP_MAX <= MP_BUF_KEEP_BYTES, "a buffer kept alone fits");
 static _Atomic unsigned buf_nkept;
 
 /* Held across fork, so that a child forked while another thread fills
@@ -192,11 +194,45 @@ static size_t buf_cap(size_t len)
 	return cap < len ? len : cap;
 }
 
+/* Take a kept buffer out of its slot (under buf_lock). */
+static void *buf_slot_take(struct buf_slot *s)
+{
+	void *p = s->p;
+
+	s->p = NULL;
+	buf_kept_bytes -= s->cap;
+	fetch_add_relaxed(&buf_nkept, -1u);	/* unsigned: adding -1u takes one away */
+	return p;
+}
+
 static void buf_slot_drop(struct buf_slot *s)
 {
-	munmap(s->p, s->cap);
-	s->p = NULL;
-	fetch_add_relaxed(&buf_nkept, -1u);	/* unsigned: adding -1u takes one away */
+	size_t cap = s->cap;
+
+	munmap(buf_slot_take(s), cap);
+}
+
+/* The least recently used kept buffer, or NULL (under buf_lock). */
+static struct buf_slot *buf_lru(void)
+{
+	struct buf_slot *victim = NULL;
+
+	for (unsigned k = 0; k < MP_BUF_KEEP; k++)
+		if (buf_kept[k].p && (!victim || buf_kept[k].used_ns < victim->used_ns))
+			victim = &buf_kept[k];
+	return victim;
+}
+
+/* A new buffer of cap bytes, or NULL. */
+static void *buf_map(size_t cap)
+{
+	void *p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	if (cap >= MP_BUF_HUGE_MIN)
+		madvise(p, cap, MADV_HUGEPAGE);	/* a hint: refused, the pages are small */
+	return p;
 }
 
 void *mp_buf_get(size_t len)
@@ -209,21 +245,12 @@ void *mp_buf_get(size_t len)
 	cap = buf_cap(len);
 	if (load_relaxed(&buf_nkept)) {
 		pthread_mutex_lock(&buf_lock);
-		for (unsigned k = 0; k < MP_BUF_KEEP && !p; k++) {
-			if (buf_kept[k].p && buf_kept[k].cap == cap) {
-				p = buf_kept[k].p;
-				buf_kept[k].p = NULL;
-				fetch_add_relaxed(&buf_nkept, -1u);
-			}
-		}
+		for (unsigned k = 0; k < MP_BUF_KEEP && !p; k++)
+			if (buf_kept[k].p && buf_kept[k].cap == cap)
+				p = buf_slot_take(&buf_kept[k]);
 		pthread_mutex_unlock(&buf_lock);
 	}
-	if (!p) {
-		p = mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			p = NULL;
-	}
-	return p;
+	return p ? p : buf_map(cap);
 }
 
 void mp_buf_put(void *buf, size_t len)
@@ -244,17 +271,18 @@ void mp_buf_put(void *buf, size_t len)
 	}
 	pthread_once(&buf_fork_once, buf_fork_register);	/* before the cache fills */
 	pthread_mutex_lock(&buf_lock);
-	for (unsigned k = 0; k < MP_BUF_KEEP; k++) {
-		struct buf_slot *s = &buf_kept[k];
-
-		if (!s->p || !victim || (victim->p && s->used_ns < victim->used_ns))
-			victim = s;
-		if (!s->p)
-			break;
+	/* Room for it: the least recently used go while it does not fit. */
+	while (buf_kept_bytes > MP_BUF_KEEP_BYTES - cap)
+		buf_slot_drop(buf_lru());
+	for (unsigned k = 0; k < MP_BUF_KEEP && !victim; k++)
+		if (!buf_kept[k].p)
+			victim = &buf_kept[k];
+	if (!victim) {
+		victim = buf_lru();
+		buf_slot_drop(victim);
 	}
-	if (victim->p)
-		buf_slot_drop(victim);	/* the least recently used */
 	*victim = (struct buf_slot){ buf, cap, now_ns() };
+	buf_kept_bytes += cap;
 	fetch_add_relaxed(&buf_nkept, 1);
 	pthread_mutex_unlock(&buf_lock);
 }
