@@ -65,7 +65,11 @@ enum mp_buf_kind {
  * recently used go first), each for at most MP_BUF_KEEP_NS unused (looked
  * at by mp_buf_trim(), at every mp_recv()).  Buffers of MP_BUF_HUGE_MIN
  * bytes or more ask for transparent huge pages (MADV_HUGEPAGE): a fresh
- * one then faults once per 2 MiB, not once per 4 KiB.
+ * one then faults once per 2 MiB, not once per 4 KiB; when they are kept
+ * their pages are left to the kernel to take back under memory pressure
+ * (MADV_FREE: free of cost in huge pages; not done when the system has
+ * transparent huge pages off), so kept memory is never pinned while a
+ * server sits idle.
  */
 #define MP_BUF_MMAP_MIN ((size_t)64 << 10)
 #define MP_BUF_KEEP 2
