@@ -10,6 +10,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
 #include <stdbool.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -138,4 +140,35 @@ TEST(kept_buffers_every_size_within_budget)
 	mp_buf_put(d, all);
 	mp_buf_trim();	/* just used: stays */
 	CHECK(mapped(d));
+}
+
+static void *short_buffer_thread(void *arg)
+{
+	void *p = mp_buf_get(64);
+
+	(void)arg;
+	CHECK(p != NULL);
+	memset(p, 1, MP_BUF_SHORT);	/* every short buffer is that long */
+	mp_buf_put(p, 64);	/* kept for this thread, freed at its exit */
+	return NULL;
+}
+
+/* A short buffer is kept for the thread's next call of any short size. */
+TEST(kept_buffers_short_per_thread)
+{
+	pthread_t t;
+	void *a = mp_buf_get(64), *b = mp_buf_get(MP_BUF_SHORT), *c;
+
+	CHECK(a != NULL && b != NULL && a != b);	/* two out at once */
+	memset(b, 2, MP_BUF_SHORT);
+	mp_buf_put(a, 64);
+	mp_buf_put(b, MP_BUF_SHORT);	/* one is kept already: freed */
+	c = mp_buf_get(1000);
+	CHECK(c == a);
+	mp_buf_put(c, 1000);
+	c = mp_buf_get(0);
+	CHECK(c == a);
+	mp_buf_put(c, 0);
+	CHECK_EQ(pthread_create(&t, NULL, short_buffer_thread, NULL), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
 }

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -259,13 +260,65 @@ static void *buf_map(size_t cap)
 	return p;
 }
 
+/* One short buffer per thread stays between calls (a server takes one
+ * for every answer): no malloc and free per call.  Every buffer of at
+ * most MP_BUF_SHORT bytes is MP_BUF_SHORT long, so any fits any call.
+ * The thread's exit frees it. */
+static __thread void *buf_short;
+static __thread bool buf_short_reg;
+static pthread_once_t buf_short_once = PTHREAD_ONCE_INIT;
+static pthread_key_t buf_short_key;
+
+static void buf_short_destroy(void *unused)
+{
+	(void)unused;
+	free(buf_short);
+	buf_short = NULL;
+	buf_short_reg = false;	/* a later destructor's put registers again */
+}
+
+static void buf_short_init(void)
+{
+	pthread_key_create(&buf_short_key, buf_short_destroy);
+}
+
+static void *buf_short_get(void)
+{
+	void *p = buf_short;
+
+	if (likely(p)) {
+		buf_short = NULL;
+		return p;
+	}
+	return malloc(MP_BUF_SHORT);
+}
+
+static void buf_short_put(void *p)
+{
+	if (buf_short) {
+		free(p);
+		return;
+	}
+	if (unlikely(!buf_short_reg)) {
+		pthread_once(&buf_short_once, buf_short_init);
+		if (pthread_setspecific(buf_short_key, &buf_short) != 0) {
+			free(p);	/* it would never be freed */
+			return;
+		}
+		buf_short_reg = true;
+	}
+	buf_short = p;
+}
+
 void *mp_buf_get(size_t len)
 {
 	size_t cap;
 	void *p = NULL;
 
+	if (len <= MP_BUF_SHORT)
+		return buf_short_get();
 	if (len < MP_BUF_MMAP_MIN)
-		return malloc(len ? len : 1);
+		return malloc(len);
 	cap = buf_cap(len);
 	if (load_relaxed(&buf_nkept)) {
 		pthread_mutex_lock(&buf_lock);
@@ -284,6 +337,10 @@ void mp_buf_put(void *buf, size_t len)
 
 	if (!buf)
 		return;
+	if (len <= MP_BUF_SHORT) {
+		buf_short_put(buf);
+		return;
+	}
 	if (len < MP_BUF_MMAP_MIN) {
 		free(buf);
 		return;
