@@ -26,7 +26,8 @@
  * the pages, see region_freeze()); then it sends.  Delivered: the memfd
  * is closed and the reservation kept for the next mp_pages_alloc() of the
  * same length, which maps its new memfd over it (a few are kept, the
- * oldest unmapped).  Not sent: the mapping is
+ * oldest unmapped); a program must not unmap moved pages itself, they are
+ * no longer its own.  Not sent: the mapping is
  * put back (privately, when sealed).  The receiver checks for the seal and
  * adds it if missing; if that is refused (the pages are still mapped
  * writable somewhere: they were shared before, or the sender is hostile),
