@@ -4,13 +4,19 @@
  * driven directly as a hostile client would drive them: slot numbers and
  * sizes that name nothing, too much, or something dropped are refused;
  * kept pages outlive their deliveries and go once forgotten and released.
+ * And the long private buffers kept for reuse (data.h).
  */
 #include "harness.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <stdbool.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "mem/data.h"
 #include "mem/kept.h"
 
 #define PG 4096u
@@ -95,4 +101,74 @@ TEST(kept_pages_live_until_forgotten_and_released)
 	CHECK_EQ(h_count_fds(), before);
 	close(fa);
 	close(fb);
+}
+
+/* ------------------------------------------------------------ kept buffers */
+
+/* Whether [p, p + 4 KiB) is mapped in this process. */
+static bool mapped(void *p)
+{
+	return msync(p, PG, MS_ASYNC) == 0 || errno != ENOMEM;
+}
+
+/* Long private buffers are kept for the next call of their size, every
+ * size up to MP_DATA_MAX, within MP_BUF_KEEP_BYTES in all: the least
+ * recently used go first. */
+TEST(kept_buffers_every_size_within_budget)
+{
+	size_t half = MP_BUF_KEEP_BYTES / 2, all = MP_BUF_KEEP_MAX;
+	void *a = mp_buf_get(half), *b = mp_buf_get(half), *c, *d;
+
+	CHECK(a != NULL && b != NULL);
+	mp_buf_put(a, half);
+	mp_buf_put(b, half);	/* both fit */
+	CHECK(mapped(a) && mapped(b));
+	c = mp_buf_get(half);
+	d = mp_buf_get(half);
+	CHECK((c == a && d == b) || (c == b && d == a));	/* reused, no new pages */
+	mp_buf_put(c, half);
+	mp_buf_put(d, half);
+
+	c = mp_buf_get(all);	/* a size of its own: a new mapping */
+	CHECK(c != NULL && c != a && c != b);
+	((char *)c)[all - 1] = 1;
+	mp_buf_put(c, all);	/* both halves go to make room */
+	CHECK(!mapped(a) && !mapped(b));
+	d = mp_buf_get(all);
+	CHECK(d == c);
+	CHECK_EQ(((char *)d)[all - 1], 1);
+	mp_buf_put(d, all);
+	mp_buf_trim();	/* just used: stays */
+	CHECK(mapped(d));
+}
+
+static void *short_buffer_thread(void *arg)
+{
+	void *p = mp_buf_get(64);
+
+	(void)arg;
+	CHECK(p != NULL);
+	memset(p, 1, MP_BUF_SHORT);	/* every short buffer is that long */
+	mp_buf_put(p, 64);	/* kept for this thread, freed at its exit */
+	return NULL;
+}
+
+/* A short buffer is kept for the thread's next call of any short size. */
+TEST(kept_buffers_short_per_thread)
+{
+	pthread_t t;
+	void *a = mp_buf_get(64), *b = mp_buf_get(MP_BUF_SHORT), *c;
+
+	CHECK(a != NULL && b != NULL && a != b);	/* two out at once */
+	memset(b, 2, MP_BUF_SHORT);
+	mp_buf_put(a, 64);
+	mp_buf_put(b, MP_BUF_SHORT);	/* one is kept already: freed */
+	c = mp_buf_get(1000);
+	CHECK(c == a);
+	mp_buf_put(c, 1000);
+	c = mp_buf_get(0);
+	CHECK(c == a);
+	mp_buf_put(c, 0);
+	CHECK_EQ(pthread_create(&t, NULL, short_buffer_thread, NULL), 0);
+	CHECK_EQ(pthread_join(t, NULL), 0);
 }

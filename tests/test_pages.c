@@ -687,6 +687,92 @@ TEST(pages_move_forward)
 	srv_stop(a2, p2);
 }
 
+/* A fresh region's memfd is sealed against resizing when it first leaves
+ * (moved: in the same call as the write seal); a move's address is kept
+ * for the next region of that length, and the pages there are new ones,
+ * moved and refused like any other. */
+TEST(pages_move_seals_and_reused_address)
+{
+	pid_t pid;
+	mp_port_t port = srv_start("/pg/reuse", &pid);
+	size_t len = 256 * KIB;
+	const int size_seals = F_SEAL_SHRINK | F_SEAL_GROW;
+	unsigned char *p = pages(len), *q, *want = xmalloc(len);
+	mp_msg_t m;
+	struct seen s;
+	uint64_t ino;
+
+	h_fill(p, len, 51);
+	CHECK_OK(call(port, T_INFO, MP_SHARE, p, len, NULL, 0, (struct ask){ 0 }, &m));
+	s = seen_of(&m);
+	CHECK((s.seals & size_seals) == size_seals);	/* shared: sized, still writable */
+	CHECK(!(s.seals & F_SEAL_WRITE));
+	CHECK_OK(mp_pages_free(p, len));
+
+	for (int k = 0; k < 6; k++) {
+		q = pages(len);
+		ino = map_inode(q);
+		CHECK_NE(ino, 0);
+		CHECK_EQ(q[0], 0);	/* new pages, whatever the address */
+		CHECK_EQ(q[len - 1], 0);
+		h_fill(q, len, 60 + (uint32_t)k);
+		CHECK_OK(call(port, T_INFO, MP_MOVE, q, len, NULL, 0, (struct ask){ 0 }, &m));
+		s = seen_of(&m);
+		CHECK_EQ(s.ino, ino);
+		CHECK((s.seals & (size_seals | F_SEAL_WRITE)) == (size_seals | F_SEAL_WRITE));
+		h_fill(want, len, 60 + (uint32_t)k);
+		CHECK_EQ(s.csum, fnv(want, len));
+		CHECK_ERR(mp_pages_free(q, len), -EINVAL);	/* moved */
+		CHECK_EQ(map_inode(q), 0);
+	}
+	CHECK_EQ(count_pages_fds(0), 0);
+
+	/* A move that is not delivered still leaves the pages with us. */
+	q = pages(len);
+	h_fill(q, len, 70);
+	h_fill(want, len, 70);
+	h_kill(pid);
+	CHECK(call(port, T_INFO, MP_MOVE, q, len, NULL, 0, (struct ask){ 0 }, &m) < 0);
+	CHECK_MEM(q, want, len);
+	q[0] ^= 1;
+	CHECK_OK(mp_pages_free(q, len));
+	free(want);
+}
+
+/* Held for pages_move_fresh_forked: keeps the inherited mapping. */
+static void hold_mapping(void *arg)
+{
+	(void)arg;
+	for (;;)
+		pause();
+}
+
+/* A fresh region that a forked child still maps writable cannot be write
+ * sealed: it leaves sealed against resizing only and the receiver copies. */
+TEST(pages_move_fresh_forked)
+{
+	pid_t pid, child;
+	mp_port_t port = srv_start("/pg/forked", &pid);
+	size_t len = 64 * KIB;
+	unsigned char *p = pages(len);
+	uint32_t sum;
+	uint64_t ino;
+	mp_msg_t m;
+	struct seen s;
+
+	h_fill(p, len, 81);
+	sum = fnv(p, len);
+	ino = map_inode(p);
+	child = h_fork(hold_mapping, NULL);
+	CHECK_OK(call(port, T_INFO, MP_MOVE, p, len, NULL, 0, (struct ask){ 0 }, &m));
+	s = seen_of(&m);
+	CHECK_EQ(s.csum, sum);
+	CHECK_NE(s.ino, ino);	/* copied: the child could still write them */
+	CHECK_ERR(mp_pages_free(p, len), -EINVAL);
+	h_kill(child);
+	srv_stop(port, pid);
+}
+
 /* ------------------------------------------------------------ share */
 
 TEST(pages_share_both_ways)

@@ -39,7 +39,7 @@
  *      build/libmsgport.a -o bench/pages/pages-bench
  * with iceoryx add:
  *   -DPB_HAVE_ICEORYX -isystem /usr/include/iceoryx/v2.0.3 -liceoryx_binding_c
- * Run: bench/pages/pages-bench [-t SEC] [-m MAXSIZE] [-c case,case] [-o DIR] [-q]
+ * Run: bench/pages/pages-bench [-t SEC] [-s MINSIZE] [-m MAXSIZE] [-c case,case] [-o DIR] [-q]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -65,10 +65,37 @@
 enum { T_IN = 1, T_OUT = 2, T_QUIT = 3 };
 
 static double opt_sec = 0.5;
-static size_t opt_max = GIB;
+static size_t opt_min = 4 * KIB, opt_max = GIB;
 static const char *opt_cases;
 static const char *opt_out = "bench/pages/out";
 static bool opt_quick;
+
+/* The sizes measured: 4 KiB times a power of 4, from opt_min to opt_max. */
+static size_t first_size(void)
+{
+	size_t s = 4 * KIB;
+
+	while (s < opt_min && s <= opt_max)
+		s *= 4;
+	return s;
+}
+
+/* A size: bytes, or with a suffix K, M or G (KiB, MiB, GiB). */
+static size_t parse_size(const char *a)
+{
+	char *end;
+	size_t n = strtoull(a, &end, 0);
+
+	switch (*end) {
+	case 'k': case 'K':
+		return n * KIB;
+	case 'm': case 'M':
+		return n * MIB;
+	case 'g': case 'G':
+		return n * GIB;
+	}
+	return n;
+}
 
 static int64_t now_ns(void)
 {
@@ -780,7 +807,7 @@ static void write_csv(void)
 		return;
 	fprintf(csv, "case,size,iters,rtt_p50_ns,rtt_min_ns,bandwidth_GBps,ratio_memcpy\n");
 	for (size_t k = 0; k < NCASES; k++)
-		for (size_t s = 4 * KIB; s <= opt_max; s *= 4) {
+		for (size_t s = first_size(); s <= opt_max; s *= 4) {
 			const struct result *r = find(all_cases[k], s), *mc = find("memcpy", s);
 
 			if (r)
@@ -805,7 +832,7 @@ static void report(void)
 		if (wanted(all_cases[k]))
 			printf("---|");
 	printf("\n");
-	for (size_t s = 4 * KIB; s <= opt_max; s *= 4) {
+	for (size_t s = first_size(); s <= opt_max; s *= 4) {
 		size_label(lbl, sizeof(lbl), s);
 		printf("| %s |", lbl);
 		for (size_t k = 0; k < NCASES; k++) {
@@ -938,13 +965,16 @@ int main(int argc, char **argv)
 	char root[] = "/tmp/pages-bench-XXXXXX";
 	int o;
 
-	while ((o = getopt(argc, argv, "t:m:c:o:qh")) != -1) {
+	while ((o = getopt(argc, argv, "t:s:m:c:o:qh")) != -1) {
 		switch (o) {
 		case 't':
 			opt_sec = atof(optarg);
 			break;
+		case 's':
+			opt_min = parse_size(optarg);
+			break;
 		case 'm':
-			opt_max = strtoull(optarg, NULL, 0);
+			opt_max = parse_size(optarg);
 			break;
 		case 'c':
 			opt_cases = optarg;
@@ -957,7 +987,8 @@ int main(int argc, char **argv)
 			opt_sec = 0.1;
 			break;
 		default:
-			fprintf(stderr, "usage: %s [-t SEC per case] [-m MAXSIZE] [-c case,...] [-o DIR] [-q]\n"
+			fprintf(stderr, "usage: %s [-t SEC per case] [-s MINSIZE] [-m MAXSIZE] [-c case,...] [-o DIR] [-q]\n"
+				"sizes: 4 KiB times powers of 4 from MINSIZE to MAXSIZE (suffix K, M or G)\n"
 				"cases: zc-move zc-share zc-out copy-in copy-insh copy-inpl copy-out unix pipe iceoryx memcpy revoke\n",
 				argv[0]);
 			return o == 'h' ? 0 : 2;
@@ -973,7 +1004,7 @@ int main(int argc, char **argv)
 	pin(0);
 	fprintf(stderr, "pages-bench: transport %s, %.1f s per case\n",
 		getenv("MSGPORT_TRANSPORT") ? getenv("MSGPORT_TRANSPORT") : "default", opt_sec);
-	for (size_t s = 4 * KIB; s <= opt_max; s *= 4) {
+	for (size_t s = first_size(); s <= opt_max; s *= 4) {
 		for (int mode = 0; mode < NMODES; mode++)
 			if (wanted(mp_names[mode]))
 				run_msgport(mode, s);

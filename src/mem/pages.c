@@ -128,11 +128,11 @@ int mp_pg_insert(struct pg_region *r)
 	return 0;
 }
 
-void mp_pg_drop(struct pg_region *r)
+/* Close and forget a region whose mapping is already dealt with. */
+static void tab_remove(struct pg_region *r)
 {
 	size_t k = (size_t)(r - pg_tab);
 
-	munmap((void *)r->addr, r->len);
 	close(r->fd);
 	memmove(&pg_tab[k], &pg_tab[k + 1], sizeof(*pg_tab) * (pg_n - k - 1));
 	pg_n--;
@@ -140,6 +140,59 @@ void mp_pg_drop(struct pg_region *r)
 	/* Every writer holds mp_pg_lock: a plain increment, published; pairs
 	 * with the load_acquire in mp_kept_tx_stale(). */
 	store_release(&mp_pages_drops, load_relaxed(&mp_pages_drops) + 1);
+}
+
+void mp_pg_drop(struct pg_region *r)
+{
+	munmap((void *)r->addr, r->len);
+	tab_remove(r);
+}
+
+/* ------------------------------------------------------------ spare addresses */
+
+/*
+ * A delivered move leaves its address behind a PROT_NONE reservation
+ * (pages_tx.c).  Rather than unmapping it, the table keeps the last few
+ * for the next region of the same length: mp_pages_alloc() maps the new
+ * memfd over one (MAP_FIXED), which costs what a new mapping costs, and a
+ * move saves its munmap.  A reservation holds no memory (PROT_NONE,
+ * MAP_NORESERVE, never written) and a touch of it still faults.
+ */
+#define PG_SPARE 4
+
+static struct {
+	uintptr_t addr;
+	size_t len;	/* 0: empty */
+} pg_spare[PG_SPARE];
+static unsigned pg_spare_next;	/* the oldest, replaced when all are taken */
+
+void mp_pg_retire(struct pg_region *r)
+{
+	unsigned k;
+
+	for (k = 0; k < PG_SPARE && pg_spare[k].len; k++)
+		;
+	if (k == PG_SPARE) {
+		k = pg_spare_next;
+		pg_spare_next = (k + 1) % PG_SPARE;
+		munmap((void *)pg_spare[k].addr, pg_spare[k].len);
+	}
+	pg_spare[k].addr = r->addr;
+	pg_spare[k].len = r->len;
+	tab_remove(r);
+}
+
+/* A spare reservation of exactly len bytes, now the caller's; 0: none
+ * (under mp_pg_lock). */
+static uintptr_t spare_take(size_t len)
+{
+	for (unsigned k = 0; k < PG_SPARE; k++) {
+		if (pg_spare[k].len == len) {
+			pg_spare[k].len = 0;
+			return pg_spare[k].addr;
+		}
+	}
+	return 0;
 }
 
 /* The region that addr/len name exactly (len rounded up), or NULL. */
@@ -159,6 +212,16 @@ int mp_pg_memfd_new(size_t len)
 {
 	/* no F_SEAL_SEAL: a receiver of moved pages adds F_SEAL_WRITE */
 	return mp_memfd_new("msgport-pages", len, 0, NULL);
+}
+
+int mp_pg_size_seal(struct pg_region *r)
+{
+	if (!r->unsized)
+		return 0;
+	if (fcntl(r->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+		return -ENOMEM;	/* our own memfd: not expected */
+	r->unsized = 0;
+	return 0;
 }
 
 int mp_pg_map_over(void *dst, size_t len, int prot, int flags, int fd)
@@ -187,9 +250,44 @@ static void *alloc_refused(int e)
 	return NULL;
 }
 
+/* The memfd of a new region, of len bytes: sealed against resizing only
+ * when it first leaves (pages_tx.c), in the same system call as a move's
+ * F_SEAL_WRITE.  The fd or -errno. */
+static int alloc_memfd(size_t len)
+{
+	int fd = memfd_create("msgport-pages", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)len) != 0) {
+		close(fd);
+		return -ENOMEM;
+	}
+	return fd;
+}
+
+/* Map a new region's memfd shared, over a spare reservation of that
+ * length when there is one: the address or MAP_FAILED. */
+static void *alloc_map(int fd, size_t len)
+{
+	uintptr_t spare;
+	void *p;
+
+	pthread_mutex_lock(&mp_pg_lock);
+	spare = spare_take(len);
+	pthread_mutex_unlock(&mp_pg_lock);
+	if (spare) {
+		p = mmap((void *)spare, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+		if (p != MAP_FAILED)
+			return p;
+		munmap((void *)spare, len);	/* a failed MAP_FIXED may leave anything there */
+	}
+	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+}
+
 void *mp_pages_alloc(size_t len)
 {
-	struct pg_region r = { 0 };
+	struct pg_region r = { .unsized = 1 };
 	void *p;
 	int fd, err;
 
@@ -201,10 +299,10 @@ void *mp_pages_alloc(size_t len)
 	if (len > MP_DATA_MAX)
 		return alloc_refused(EMSGSIZE);
 	r.len = mp_pg_round(len);
-	fd = mp_pg_memfd_new(r.len);
+	fd = alloc_memfd(r.len);
 	if (fd < 0)
 		return alloc_refused(-fd);
-	p = mmap(NULL, r.len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = alloc_map(fd, r.len);
 	if (p == MAP_FAILED) {
 		err = -ENOMEM;
 		goto err_fd;

@@ -2,8 +2,9 @@
 /*
  * Pages: memory that travels between processes without being copied.
  *
- * Every allocation (mp_pages_alloc) is a memfd of its own, sealed against
- * shrinking and growing, mapped MAP_SHARED.  A table (one per process,
+ * Every allocation (mp_pages_alloc) is a memfd of its own, mapped
+ * MAP_SHARED, and sealed against shrinking and growing when it first
+ * leaves (a move adds those seals with F_SEAL_WRITE, in one call).  A table (one per process,
  * under a mutex) maps each region's address to {memfd, length, kind}.
  * Sending a region passes its memfd; the receiver maps it, so a send
  * costs the same whatever the size.  Nothing is named: when the last
@@ -22,8 +23,11 @@
  * by an inaccessible reservation (PROT_NONE, so the address stays taken),
  * which drops its writable mapping before the peer can see the memfd,
  * and seals the memfd F_SEAL_WRITE itself (cheap on the CPU that wrote
- * the pages, see region_freeze()); then it sends.  Delivered: the
- * reservation is unmapped and the memfd closed.  Not sent: the mapping is
+ * the pages, see region_freeze()); then it sends.  Delivered: the memfd
+ * is closed and the reservation kept for the next mp_pages_alloc() of the
+ * same length, which maps its new memfd over it (a few are kept, the
+ * oldest unmapped); a program must not unmap moved pages itself, they are
+ * no longer its own.  Not sent: the mapping is
  * put back (privately, when sealed).  The receiver checks for the seal and
  * adds it if missing; if that is refused (the pages are still mapped
  * writable somewhere: they were shared before, or the sender is hostile),
@@ -55,9 +59,20 @@
 #include <stdint.h>
 
 #include "msgport.h"
+#include "os/compiler.h"
 #include "os/shm.h"
 
-/* Regions in the table; 0 lets the send path skip the lookup. */
+/*
+ * Regions in the table (live ones: counted in mp_pg_insert(), under
+ * mp_pg_lock, uncounted when dropped); 0 lets every send skip the lookup
+ * and the lock.  A relaxed load is enough: a region is counted before the
+ * function that made it (mp_pages_alloc, mp_pages_rx_map) returns its
+ * address, so a thread holding that address either made it (its own
+ * earlier store: coherence) or got it through something that synchronized
+ * with that thread (the store happens before the load); either way the
+ * load sees the count or a later value, and a later value without the
+ * region means it was freed, when copying it like plain memory is right.
+ */
 extern _Atomic unsigned mp_pages_count;
 /* Regions dropped so far: a change tells a connection to look again at
  * the pages its peer keeps mapped (mp_pages_alive()). */
@@ -65,10 +80,11 @@ extern _Atomic unsigned mp_pages_drops;
 
 size_t mp_page_size(void);
 
-/* Whether p may start a region: cheap enough for the fast path. */
+/* Whether p may start a region: cheap enough for the fast path (the
+ * count first: no region at all is the common case). */
 static inline bool mp_pages_maybe(const void *p)
 {
-	return load_relaxed(&mp_pages_count) != 0 &&
+	return load_relaxed(&mp_pages_count) != 0 &&	/* why relaxed: above */
 	       ((uintptr_t)p & (mp_page_size() - 1)) == 0;
 }
 
@@ -89,11 +105,27 @@ struct mp_pages_tx {
  * region could not be copied for sharing).  mode is MP_MOVE or MP_SHARE;
  * moving takes the sender's mapping away at once.
  */
-int mp_pages_tx_begin(struct mp_pages_tx *tx, const void *data, size_t size, unsigned mode);
+int mp_pages_tx_lookup(struct mp_pages_tx *tx, const void *data, size_t size, unsigned mode);
+
+static inline int mp_pages_tx_begin(struct mp_pages_tx *tx, const void *data, size_t size,
+				    unsigned mode)
+{
+	tx->fd = -1;
+	if (likely(!size || !mp_pages_maybe(data)))
+		return 0;	/* no lock, no call: every message without pages */
+	return mp_pages_tx_lookup(tx, data, size, mode);
+}
 
 /* The send is over.  delivered: the peer may have the memfd (a move is
  * then complete); else a moved region is mapped back as it was. */
-void mp_pages_tx_end(struct mp_pages_tx *tx, bool delivered);
+void mp_pages_tx_finish(struct mp_pages_tx *tx, bool delivered);
+
+static inline void mp_pages_tx_end(struct mp_pages_tx *tx, bool delivered)
+{
+	if (likely(tx->fd < 0))
+		return;
+	mp_pages_tx_finish(tx, delivered);
+}
 
 static inline void mp_pages_tx_init(struct mp_pages_tx *tx)
 {

@@ -28,6 +28,8 @@ struct pg_region {
 	uint8_t doomed;		/* released while in flight: drop when the send ends */
 	uint8_t kept;		/* received shared, kept mapped by a connection */
 	uint8_t shared_out;	/* sent with MP_SHARE: a server may keep it mapped */
+	uint8_t unsized;	/* fresh from mp_pages_alloc: the memfd is not sealed
+				 * against resizing yet (done when it first leaves) */
 	uint32_t busy;		/* shares (and lends) in flight */
 	uint32_t uses;		/* kept: deliveries not yet released */
 	uint64_t id;
@@ -52,9 +54,18 @@ int mp_pg_insert(struct pg_region *r);
 /* Unmap, close and forget a region (under mp_pg_lock). */
 void mp_pg_drop(struct pg_region *r);
 
+/* The same for a region whose address holds the PROT_NONE reservation of
+ * a move: the reservation is kept for a later mp_pages_alloc() of that
+ * length instead of being unmapped (under mp_pg_lock). */
+void mp_pg_retire(struct pg_region *r);
+
 /* A memfd of len bytes for pages, sealed against resizing only (the
  * receiver of moved pages adds F_SEAL_WRITE): the fd or -errno. */
 int mp_pg_memfd_new(size_t len);
+
+/* Seal a region's memfd against resizing if it is not yet: 0 or -ENOMEM
+ * (under mp_pg_lock). */
+int mp_pg_size_seal(struct pg_region *r);
 
 /* Map fd at a new address, then move the mapping over dst in one step:
  * dst keeps its old mapping if anything fails.  0 or -errno. */

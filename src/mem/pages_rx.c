@@ -275,6 +275,7 @@ static int swap_in(int fd, int seals, size_t size, bool share, void *dst)
 	close(r->fd);
 	r->fd = fd;
 	r->kind = share ? PG_SHARED : PG_PRIVATE;
+	r->unsized = 0;	/* checked by memfd_fits() */
 out:
 	pthread_mutex_unlock(&mp_pg_lock);
 	return err;

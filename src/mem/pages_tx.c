@@ -67,6 +67,7 @@ static int region_unseal(struct pg_region *r)
 	close(r->fd);
 	r->fd = fd;
 	r->kind = PG_SHARED;
+	r->unsized = 0;
 	return 0;
 err:
 	close(fd);
@@ -88,13 +89,21 @@ static int region_hide(struct pg_region *r)
  * no page has references beyond its mappings, and freshly written pages
  * are still held by this CPU's LRU batch; from another CPU that wait
  * means draining every CPU's batch (measured: hundreds of microseconds
- * across cores).  Refused (someone still maps it writable: shared
- * earlier) the receiver copies it, as before.
+ * across cores).  A fresh region is sealed against resizing in the same
+ * call.  Refused (someone still maps it writable: shared earlier, or a
+ * child forked since) the receiver copies it, as before; then only the
+ * resizing seals go on.  0, or -ENOMEM when those cannot.
  */
-static void region_freeze(struct pg_region *r)
+static int region_freeze(struct pg_region *r)
 {
-	if (fcntl(r->fd, F_ADD_SEALS, F_SEAL_WRITE) == 0)
+	int size = r->unsized ? F_SEAL_SHRINK | F_SEAL_GROW : 0;
+
+	if (fcntl(r->fd, F_ADD_SEALS, F_SEAL_WRITE | size) == 0) {
 		r->kind = PG_PRIVATE;	/* if it comes back, it is sealed */
+		r->unsized = 0;
+		return 0;
+	}
+	return mp_pg_size_seal(r);
 }
 
 /* Put a hidden region's mapping back; false when that is impossible. */
@@ -118,6 +127,9 @@ static int region_send(struct pg_region *r, bool share)
 			return err;
 	}
 	if (share) {
+		err = mp_pg_size_seal(r);
+		if (err)
+			return err;
 		r->busy++;
 		r->shared_out = 1;
 		return 0;
@@ -125,20 +137,24 @@ static int region_send(struct pg_region *r, bool share)
 	err = region_hide(r);
 	if (err)
 		return err;
-	region_freeze(r);
+	err = region_freeze(r);
+	if (err)
+		goto err;
 	r->moving = 1;
 	return 0;
+err:
+	if (!region_show(r))
+		mp_pg_drop(r);	/* cannot happen: the reservation is ours */
+	return err;
 }
 
-int mp_pages_tx_begin(struct mp_pages_tx *tx, const void *data, size_t size, unsigned mode)
+/* mp_pages_tx_begin() past its early exit: some region may start at data. */
+int mp_pages_tx_lookup(struct mp_pages_tx *tx, const void *data, size_t size, unsigned mode)
 {
 	bool share = mode == MP_SHARE;
 	struct pg_region *r;
 	int err = 0;
 
-	tx->fd = -1;
-	if (!size || !mp_pages_maybe(data))
-		return 0;
 	pthread_mutex_lock(&mp_pg_lock);
 	r = mp_pg_find(data);
 	/* Not pages, or pages a connection keeps mapped (they cannot leave
@@ -160,12 +176,11 @@ out:
 	return err;
 }
 
-void mp_pages_tx_end(struct mp_pages_tx *tx, bool delivered)
+/* mp_pages_tx_end() of a send that holds a region. */
+void mp_pages_tx_finish(struct mp_pages_tx *tx, bool delivered)
 {
 	struct pg_region *r;
 
-	if (tx->fd < 0)
-		return;
 	pthread_mutex_lock(&mp_pg_lock);
 	r = mp_pg_find(tx->addr);
 	if (r && r->id == tx->id) {
@@ -175,7 +190,9 @@ void mp_pages_tx_end(struct mp_pages_tx *tx, bool delivered)
 		} else {
 			r->moving = 0;
 			/* Not sent: the peer never saw the memfd, put it back. */
-			if (delivered || r->doomed || !region_show(r))
+			if (delivered || r->doomed)
+				mp_pg_retire(r);	/* the address: a reservation */
+			else if (!region_show(r))
 				mp_pg_drop(r);
 		}
 	}
