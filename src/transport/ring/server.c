@@ -225,15 +225,59 @@ static void rx_clear(struct mp_rx *rx)
 	rx->rid = 0;
 }
 
+/*
+ * The common shape, read once straight from the ring (mp_slot_call_peek()
+ * checked its n slots): the data into the connection's call buffers, or
+ * a private copy, as srv_take_data() puts it; the frame as rx_from_slot()
+ * fills it.
+ */
+static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx,
+			  const struct mp_slot_call *m, unsigned n)
+{
+	struct mp_frame *f = &rx->hdr;
+	void *data = NULL;
+	int oneway = m->kind != MP_SLOT_CALL;
+
+	srv_cpu_publish(c, rs);
+	rx_clear(rx);
+	f->kind = oneway ? MP_FRAME_ONEWAY : MP_FRAME_CALL;
+	f->type = m->type;
+	f->seq = m->seq;
+	f->oid_port = m->oid.port;
+	f->oid_id = m->oid.id;
+	f->data_size = m->data_size;
+	f->out_capacity = m->out_capacity;
+	if (!oneway && srv_inl_claim(c)) {
+		data = c->inl->in;
+		rx->data = m->data_size ? data : NULL;
+		rx->data_kind = MP_BUF_SHARED;
+		rx->inl = true;
+	} else if (m->data_size) {
+		data = rx->data = malloc(m->data_size);
+		if (!data)
+			return -ENOMEM;
+	}
+	mp_slot_call_copy(&rs->rx, m, f->raw, data);
+	srv_consumed(rs, n, oneway);
+	return 1;
+}
+
 /* One message from the ring: 1 taken, 2 control (take the next), else
  * as srv_recv. */
 static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx, void *buf,
 			size_t buflen)
 {
 	struct mp_slot_msg m;
-	int oneway, err;
-	int n = ring_take(&rs->rx, rs->buf);	/* [R2] */
+	struct mp_slot_call pc;
+	unsigned pn;
+	int oneway, err, n;
 
+	if (!ring_ready(&rs->rx))	/* [R2] */
+		return load_relaxed(&rs->hup) ? 0 : -EAGAIN;
+	pn = mp_slot_call_peek(&rs->rx, MP_SCONN_INLINE, &pc);
+	if (likely(pn))
+		return srv_take_plain(c, rs, rx, &pc, pn);
+	n = ring_take(&rs->rx, rs->buf);	/* [R2] */
 	if (n <= 0)
 		return n < 0 ? n : (load_relaxed(&rs->hup) ? 0 : -EAGAIN);
 	if (mp_slot_decode(rs->buf, (size_t)n * MP_SLOT_SIZE, &m) || m.kind == MP_SLOT_REPLY)
