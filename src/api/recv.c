@@ -70,7 +70,8 @@ static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *r
 	msg->i.data = rx->data;
 	msg->i.size = f->data_size;
 	memcpy(msg->i.raw, f->raw, MP_RAW_SIZE);
-	memcpy(msg->i.fds, rx->fds, sizeof(int) * rx->nfds);
+	if (rx->nfds)
+		memcpy(msg->i.fds, rx->fds, sizeof(int) * rx->nfds);
 	msg->i.nfds = rx->nfds;
 	rx->nfds = 0;	/* the user owns them now */
 }
