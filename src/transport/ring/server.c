@@ -238,15 +238,33 @@ static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx 
 	void *data = NULL;
 	int oneway = m->kind != MP_SLOT_CALL;
 
+	_Static_assert(sizeof(*f) == 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 4 + 2 + 2 + 8 + 8 + MP_RAW_SIZE + 8 + 8,
+		       "every field of the frame is set here (raw by mp_slot_call_copy())");
+
 	srv_cpu_publish(c, rs);
-	rx_clear(rx);
+	/* rx_clear(), the frame field by field: no store twice */
+	f->magic = 0;
 	f->kind = oneway ? MP_FRAME_ONEWAY : MP_FRAME_CALL;
+	f->nfds = 0;
+	f->flags = 0;
 	f->type = m->type;
+	f->err = 0;
 	f->seq = m->seq;
-	f->oid_port = m->oid.port;
 	f->oid_id = m->oid.id;
+	f->oid_port = m->oid.port;
+	f->pages_slot = f->out_slot = 0;
 	f->data_size = m->data_size;
 	f->out_capacity = m->out_capacity;
+	f->in_addr = f->out_addr = 0;
+	rx->data = NULL;
+	rx->data_kind = MP_BUF_HEAP;
+	rx->pages_id = rx->out_id = 0;
+	rx->pages_fd = rx->out_fd = -1;
+	rx->out_data = NULL;
+	rx->in_bulk = 0;
+	rx->nfds = 0;
+	rx->inl = false;
+	rx->rid = 0;
 	if (!oneway && srv_inl_claim(c)) {
 		data = c->inl->in;
 		rx->data = m->data_size ? data : NULL;
@@ -305,15 +323,25 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 	return 1;
 }
 
-int mp_ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+static __attribute__((noinline)) int srv_take(struct mp_sconn *c, struct ring_srv *rs,
+					       struct mp_rx *rx, void *buf, size_t buflen)
 {
-	struct ring_srv *rs = c->tp_priv;
 	int r;
 
 	do
 		r = srv_take_one(c, rs, rx, buf, buflen);
 	while (r == 2);
 	return r;
+}
+
+/* An empty ring (every scan of an idle connection) costs its test only. */
+int mp_ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+{
+	struct ring_srv *rs = c->tp_priv;
+
+	if (!ring_ready(&rs->rx))	/* [R2] */
+		return load_relaxed(&rs->hup) ? 0 : -EAGAIN;
+	return srv_take(c, rs, rx, buf, buflen);
 }
 
 /* ------------------------------------------------------------ reply */
