@@ -24,6 +24,11 @@
  *    a ring accepts exactly the plain inline replies to the call that
  *    mp_slot_decode() accepts and fit, gives what it gives, and writes
  *    nothing when it refuses.
+ * 5. In place, server reader: mp_slot_call_peek() + mp_slot_call_copy()
+ *    on the same ring (and on each ring mp_slot_put_inline() filled in
+ *    3.) accept exactly the plain inline calls and one-ways that
+ *    mp_slot_decode() accepts and fit, give what it gives, and write
+ *    nothing when they refuse.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -373,6 +378,8 @@ static uint64_t wrap_pos(uint64_t seed)
  * bytes, the stamp word left alone, the tail of the last slot and every
  * other slot untouched; the flags and slot count agree with the encoder.
  */
+static int check_call_view(const struct mp_ring_view *v, size_t cap);
+
 static void check_put_inline(const struct mp_slot_msg *m, uint64_t seed)
 {
 	static uint8_t enc[ENC_MAX];
@@ -418,6 +425,8 @@ static void check_put_inline(const struct mp_slot_msg *m, uint64_t seed)
 			else
 				CHECK(got == POISON);	/* stamp, tail, other slots */
 		}
+	/* 5. the server's reader takes what the client's writer laid */
+	CHECK(check_call_view(&v, MP_SLOT_DATA_MAX));
 	free(v.slots);
 }
 
@@ -496,6 +505,89 @@ done:
 	free(v.slots);
 }
 
+/*
+ * 5. mp_slot_call_peek() and mp_slot_call_copy(), against
+ * mp_slot_decode(), on the message at v's position, with a data capacity
+ * of cap.  Accepted: decode accepts the same slots as a call or one-way
+ * with no part but oid, capacity and raw, and the reader gave what decode
+ * gives.  Refused: nothing was written, and decode does not accept such a
+ * message either.  Returns whether it was accepted.
+ */
+static int check_call_view(const struct mp_ring_view *v, size_t cap)
+{
+	const unsigned plain = MP_SLOT_F_OID | MP_SLOT_F_OUTCAP | MP_SLOT_F_RAW;
+	struct mp_slot_hdr h;
+	struct mp_slot_call pc, before;
+	struct mp_slot_msg m;
+	uint8_t raw[MP_RAW_SIZE], *dec = NULL, *out;
+	unsigned n;
+	int r = -EPROTO, ok;
+
+	out = malloc(cap ? cap : 1);
+	if (!out)
+		return 0;
+	memcpy(&h, ring_byte(v, 0, 0), sizeof(h));
+	if (h.nslots >= 1 && h.nslots <= MP_SLOT_MSG_SLOTS) {
+		dec = malloc((size_t)h.nslots * MP_SLOT_SIZE);
+		if (!dec) {
+			free(out);
+			return 0;
+		}
+		for (unsigned k = 0; k < h.nslots; k++)
+			memcpy(dec + (size_t)k * MP_SLOT_SIZE, ring_byte(v, k, 0), MP_SLOT_SIZE);
+		r = mp_slot_decode(dec, (size_t)h.nslots * MP_SLOT_SIZE, &m);
+	}
+	memset(&pc, POISON, sizeof(pc));
+	memset(raw, POISON, sizeof(raw));
+	memset(out, POISON, cap ? cap : 1);
+	before = pc;
+	n = mp_slot_call_peek(v, cap, &pc);
+	ok = r == 0 && (m.kind == MP_SLOT_CALL || m.kind == MP_SLOT_ONEWAY) &&
+	     (m.flags & ~plain) == 0 && m.data_size <= cap;
+	CHECK((n > 0) == ok);
+	if (n > 0) {
+		mp_slot_call_copy(v, &pc, raw, out);
+		CHECK(n == h.nslots);
+		CHECK(pc.kind == m.kind && pc.flags == m.flags && pc.type == m.type &&
+		      pc.seq == m.seq && pc.data_size == m.data_size);
+		CHECK(pc.oid.port == m.oid.port && pc.oid.id == m.oid.id &&
+		      pc.out_capacity == m.out_capacity);
+		CHECK(memcmp(out, m.data, m.data_size) == 0);
+		for (size_t b = m.data_size; b < cap; b++)
+			CHECK(out[b] == POISON);
+		if (m.raw) {
+			CHECK(memcmp(raw, m.raw, MP_RAW_SIZE) == 0);
+		} else {
+			for (unsigned b = 0; b < MP_RAW_SIZE; b++)
+				CHECK(raw[b] == 0);
+		}
+	} else {
+		CHECK(memcmp(&pc, &before, sizeof(pc)) == 0);
+	}
+	free(dec);
+	free(out);
+	return n > 0;
+}
+
+/* 5. on the input's slots, at a position that wraps. */
+static void check_call_read(const uint8_t *in, size_t len, uint8_t ctl)
+{
+	struct mp_ring_view v;
+	struct mp_slot_hdr h;
+	size_t cap;
+
+	if (len < MP_SLOT_SIZE || !ring_new(&v, wrap_pos(ctl >> 3)))
+		return;
+	for (size_t k = 0; k < len / MP_SLOT_SIZE; k++)
+		memcpy(ring_byte(&v, k, 0), in + k * MP_SLOT_SIZE, MP_SLOT_SIZE);
+	memcpy(&h, in, sizeof(h));
+	/* mostly the server's capacity; sometimes one short, or exact */
+	cap = (ctl & 3) == 0 ? (h.data_size ? h.data_size - 1u : 0u)
+	      : (ctl & 3) == 1 ? h.data_size : MP_SLOT_DATA_MAX;
+	check_call_view(&v, cap);
+	free(v.slots);
+}
+
 /* ------------------------------------------------------------- target */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -522,6 +614,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data + 1, len);
 	check_reply_read(buf, len, data[size - 1]);
+	check_call_read(buf, len, data[size - 1]);
 	memset(&m, 0x5a, sizeof(m));
 	r = mp_slot_decode(buf, len, &m);
 	CHECK(r == 0 || r == -EPROTO);

@@ -365,4 +365,91 @@ static inline int mp_slot_reply_read(const struct mp_ring_view *v, uint16_t seq,
 	return h.nslots;
 }
 
+/*
+ * The server's side: a plain short call or one-way (header, oid?,
+ * outcap?, raw?, inline data; no bulk, pages, forget or side) read
+ * straight from the ring in two steps, the same as mp_slot_decode()
+ * accepts and gives for that shape.  mp_slot_call_peek() reads the
+ * header, oid and capacity of the message at v->pos (its stamp seen,
+ * [R2]) once into private memory, checks every field there (data_size
+ * at most cap), and returns the message's slot count with m filled, or 0
+ * with m untouched when it is not such a message: the caller then takes
+ * it the general way (ring_take(), mp_slot_decode()).  After a peek
+ * that returned n > 0, mp_slot_call_copy() copies its raw part (zeros
+ * when it has none) and its m->data_size data bytes out, each byte read
+ * once; the caller gives the n slots back [R3].
+ */
+struct mp_slot_call {
+	unsigned kind;		/* MP_SLOT_CALL or MP_SLOT_ONEWAY */
+	unsigned flags;		/* MP_SLOT_F_OID, _OUTCAP, _RAW only */
+	uint32_t type;
+	uint16_t seq;
+	uint16_t data_size;
+	mp_oid_t oid;
+	uint64_t out_capacity;	/* 0 unless a call with MP_SLOT_F_OUTCAP */
+};
+
+static inline unsigned mp_slot_call_peek(const struct mp_ring_view *v, size_t cap,
+					 struct mp_slot_call *m)
+{
+	const unsigned plain = MP_SLOT_F_OID | MP_SLOT_F_OUTCAP | MP_SLOT_F_RAW;
+	const uint8_t *s0 = v->slots[v->pos & MP_SLOT_MASK].b;
+	struct mp_slot_hdr h;
+	uint64_t pair[2] = { 0, 0 }, ocap = 0;
+	size_t off = sizeof(h), len;
+
+	memcpy(&h, s0, sizeof(h));	/* once: every decision below is on this copy */
+	if ((h.kind != MP_SLOT_CALL && h.kind != MP_SLOT_ONEWAY) || (h.flags & ~plain))
+		return 0;
+	if ((h.flags & MP_SLOT_F_OUTCAP) && h.kind != MP_SLOT_CALL)
+		return 0;
+	if (h.data_size > MP_SLOT_DATA_MAX || h.data_size > cap)
+		return 0;
+	len = sizeof(h) + ((h.flags & MP_SLOT_F_OID) ? 16 : 0) +
+	      ((h.flags & MP_SLOT_F_OUTCAP) ? 8 : 0) + ((h.flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0) +
+	      h.data_size;
+	/* the parts must fit the slots the header claims (more is allowed,
+	 * as mp_slot_decode() allows) */
+	if (h.nslots == 0 || h.nslots > MP_SLOT_MSG_SLOTS ||
+	    len > MP_SLOT_WORD0 + (size_t)h.nslots * MP_SLOT_CONT_BYTES)
+		return 0;
+	/* oid and capacity end by byte 40: in the first slot */
+	if (h.flags & MP_SLOT_F_OID) {
+		memcpy(pair, s0 + off, 16);
+		off += 16;
+		if (pair[0] > UINT32_MAX)
+			return 0;
+	}
+	if (h.flags & MP_SLOT_F_OUTCAP) {
+		memcpy(&ocap, s0 + off, 8);
+		if (ocap > MP_DATA_MAX)
+			return 0;
+	}
+	m->kind = h.kind;
+	m->flags = h.flags;
+	m->type = h.type;
+	m->seq = h.seq;
+	m->data_size = h.data_size;
+	m->oid.port = (mp_port_t)pair[0];
+	m->oid.id = pair[1];
+	m->out_capacity = ocap;
+	return h.nslots;
+}
+
+static inline void mp_slot_call_copy(const struct mp_ring_view *v, const struct mp_slot_call *m,
+				     uint8_t *raw, void *data)
+{
+	size_t off = sizeof(struct mp_slot_hdr) + ((m->flags & MP_SLOT_F_OID) ? 16 : 0) +
+		     ((m->flags & MP_SLOT_F_OUTCAP) ? 8 : 0);
+
+	if (m->flags & MP_SLOT_F_RAW) {
+		mp_slot_gather(v->slots, v->pos, off, raw, MP_RAW_SIZE);
+		off += MP_RAW_SIZE;
+	} else {
+		memset(raw, 0, MP_RAW_SIZE);
+	}
+	if (m->data_size)
+		mp_slot_gather(v->slots, v->pos, off, data, m->data_size);
+}
+
 #endif

@@ -27,6 +27,10 @@ void mp_rx_release(struct mp_rx *rx)
 	case MP_BUF_CACHE:
 		mp_buf_put(rx->data, rx->hdr.data_size);
 		break;
+	case MP_BUF_SHARED:
+		/* the transport's shared memory (a ring client's bulk area, a
+		 * connection's call buffers): never ours to free */
+		break;
 	default:
 		free(rx->data);
 		break;

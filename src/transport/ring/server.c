@@ -225,15 +225,77 @@ static void rx_clear(struct mp_rx *rx)
 	rx->rid = 0;
 }
 
+/*
+ * The common shape, read once straight from the ring (mp_slot_call_peek()
+ * checked its n slots): the data into the connection's call buffers, or
+ * a private copy, as srv_take_data() puts it; the frame as rx_from_slot()
+ * fills it.
+ */
+static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx,
+			  const struct mp_slot_call *m, unsigned n)
+{
+	struct mp_frame *f = &rx->hdr;
+	void *data = NULL;
+	int oneway = m->kind != MP_SLOT_CALL;
+
+	_Static_assert(sizeof(*f) == 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 4 + 2 + 2 + 8 + 8 + MP_RAW_SIZE + 8 + 8,
+		       "every field of the frame is set here (raw by mp_slot_call_copy())");
+
+	srv_cpu_publish(c, rs);
+	/* rx_clear(), the frame field by field: no store twice */
+	f->magic = 0;
+	f->kind = oneway ? MP_FRAME_ONEWAY : MP_FRAME_CALL;
+	f->nfds = 0;
+	f->flags = 0;
+	f->type = m->type;
+	f->err = 0;
+	f->seq = m->seq;
+	f->oid_id = m->oid.id;
+	f->oid_port = m->oid.port;
+	f->pages_slot = f->out_slot = 0;
+	f->data_size = m->data_size;
+	f->out_capacity = m->out_capacity;
+	f->in_addr = f->out_addr = 0;
+	rx->data = NULL;
+	rx->data_kind = MP_BUF_HEAP;
+	rx->pages_id = rx->out_id = 0;
+	rx->pages_fd = rx->out_fd = -1;
+	rx->out_data = NULL;
+	rx->in_bulk = 0;
+	rx->nfds = 0;
+	rx->inl = false;
+	rx->rid = 0;
+	if (!oneway && srv_inl_claim(c)) {
+		data = c->inl->in;
+		rx->data = m->data_size ? data : NULL;
+		rx->data_kind = MP_BUF_SHARED;
+		rx->inl = true;
+	} else if (m->data_size) {
+		data = rx->data = malloc(m->data_size);
+		if (!data)
+			return -ENOMEM;
+	}
+	mp_slot_call_copy(&rs->rx, m, f->raw, data);
+	srv_consumed(rs, n, oneway);
+	return 1;
+}
+
 /* One message from the ring: 1 taken, 2 control (take the next), else
  * as srv_recv. */
 static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx, void *buf,
 			size_t buflen)
 {
 	struct mp_slot_msg m;
-	int oneway, err;
-	int n = ring_take(&rs->rx, rs->buf);	/* [R2] */
+	struct mp_slot_call pc;
+	unsigned pn;
+	int oneway, err, n;
 
+	if (!ring_ready(&rs->rx))	/* [R2] */
+		return load_relaxed(&rs->hup) ? 0 : -EAGAIN;
+	pn = mp_slot_call_peek(&rs->rx, MP_SCONN_INLINE, &pc);
+	if (likely(pn))
+		return srv_take_plain(c, rs, rx, &pc, pn);
+	n = ring_take(&rs->rx, rs->buf);	/* [R2] */
 	if (n <= 0)
 		return n < 0 ? n : (load_relaxed(&rs->hup) ? 0 : -EAGAIN);
 	if (mp_slot_decode(rs->buf, (size_t)n * MP_SLOT_SIZE, &m) || m.kind == MP_SLOT_REPLY)
@@ -261,15 +323,25 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 	return 1;
 }
 
-int mp_ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+static __attribute__((noinline)) int srv_take(struct mp_sconn *c, struct ring_srv *rs,
+					       struct mp_rx *rx, void *buf, size_t buflen)
 {
-	struct ring_srv *rs = c->tp_priv;
 	int r;
 
 	do
 		r = srv_take_one(c, rs, rx, buf, buflen);
 	while (r == 2);
 	return r;
+}
+
+/* An empty ring (every scan of an idle connection) costs its test only. */
+int mp_ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
+{
+	struct ring_srv *rs = c->tp_priv;
+
+	if (!ring_ready(&rs->rx))	/* [R2] */
+		return load_relaxed(&rs->hup) ? 0 : -EAGAIN;
+	return srv_take(c, rs, rx, buf, buflen);
 }
 
 /* ------------------------------------------------------------ reply */
@@ -320,91 +392,54 @@ static int srv_put_reply(struct mp_sconn *c, struct ring_srv *rs, const struct m
 }
 
 /*
- * A short reply, laid out in the s2c ring slots as proto/slot.h says and
- * as mp_slot_encode() would (header, err when not 0, raw when not all
- * zero, the data): built in a private buffer padded to whole slots, then
- * each slot written with one fixed-size copy.  The header's stamp word is
- * left to ring_publish() [R1]; continuation slots get their zero word 0,
- * and the last slot's tail is zero.
+ * A short reply, written straight into the s2c ring slots as proto/slot.h
+ * says and as mp_slot_encode() would (header, err when not 0, raw when
+ * not all zero, the data), as the client writes its calls
+ * (mp_slot_put_inline()).  The header's stamp word is left to
+ * ring_publish() [R1]; continuation slots get their zero word 0; the
+ * bytes after the reply in its last slot are what this side wrote there
+ * a lap before (decoders ignore them).  Parts start at byte 16 or 24 (in
+ * the first slot) or 80 or 88 (in the second, which the raw part, laid
+ * before, entered), so mp_slot_lay() enters every slot in order.
  */
-#define REPLY_LIN_MAX (sizeof(struct mp_slot_hdr) + 8 + MP_RAW_SIZE + MP_SLOT_DATA_MAX + MP_SLOT_SIZE)
-
-static bool raw_zero(const uint8_t *raw)
+static void reply_lay(struct mp_ring_view *v, uint16_t seq, const mp_msg_t *msg, unsigned flags,
+		      unsigned n)
 {
-	uint64_t acc = 0, word;
+	uint8_t *s0 = v->slots[v->pos & MP_SLOT_MASK].b;
+	uint32_t w0 = MP_SLOT_REPLY | flags << 8 | n << 16;
+	uint64_t w1 = (uint64_t)seq << 32 | (uint64_t)msg->o.size << 48;	/* type 0 */
+	size_t off = sizeof(struct mp_slot_hdr);
 
-	for (unsigned k = 0; k < MP_RAW_SIZE; k += 8) {
-		memcpy(&word, raw + k, 8);
-		acc |= word;
-	}
-	return acc == 0;
-}
-
-/* Slots for a message of len bytes: the first carries 64, each further 60. */
-static unsigned reply_slots(size_t len)
-{
-	if (len <= MP_SLOT_SIZE)
-		return 1;
-	return 1 + (unsigned)((len - MP_SLOT_SIZE + MP_SLOT_CONT_BYTES - 1) / MP_SLOT_CONT_BYTES);
-}
-
-/* Build the reply into lin: its length in bytes. */
-static size_t reply_build(uint8_t *lin, uint16_t seq, const mp_msg_t *msg, unsigned flags)
-{
-	struct mp_slot_hdr h = {
-		.kind = MP_SLOT_REPLY, .flags = (uint8_t)flags, .seq = seq,
-		.data_size = (uint16_t)msg->o.size,
-	};
-	size_t len = sizeof(h) + ((flags & MP_SLOT_F_ERR) ? 8 : 0) +
-		     ((flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0) + msg->o.size;
-	uint8_t *p = lin + sizeof(h);
-	int64_t err = msg->o.err;
-
-	h.nslots = (uint16_t)reply_slots(len);
-	memcpy(lin, &h, sizeof(h));
+	memcpy(s0 + 4, &w0, 4);	/* not the stamp */
+	memcpy(s0 + 8, &w1, 8);
 	if (flags & MP_SLOT_F_ERR) {
-		memcpy(p, &err, sizeof(err));
-		p += sizeof(err);
+		int64_t e = msg->o.err;
+
+		memcpy(s0 + off, &e, 8);
+		off += 8;
 	}
 	if (flags & MP_SLOT_F_RAW) {
-		memcpy(p, msg->o.raw, MP_RAW_SIZE);
-		p += MP_RAW_SIZE;
+		mp_slot_lay(v->slots, v->pos, off, msg->o.raw, MP_RAW_SIZE);
+		off += MP_RAW_SIZE;
 	}
 	if (msg->o.size)
-		memcpy(p, msg->o.data, msg->o.size);
-	memset(lin + len, 0, MP_SLOT_SIZE);	/* the last slot's tail */
-	return len;
-}
-
-/* Lay lin's n slots out at the producer position (room made sure of). */
-static void reply_spread(struct mp_ring_view *v, const uint8_t *lin, unsigned n)
-{
-	const size_t word = MP_SLOT_SIZE - MP_SLOT_CONT_BYTES;
-	uint8_t *slot = v->slots[v->pos & (MP_RING_SLOTS - 1)].b;
-
-	memcpy(slot + word, lin + word, MP_SLOT_SIZE - word);	/* not the stamp */
-	lin += MP_SLOT_SIZE;
-	for (unsigned k = 1; k < n; k++, lin += MP_SLOT_CONT_BYTES) {
-		slot = v->slots[(v->pos + k) & (MP_RING_SLOTS - 1)].b;
-		memset(slot, 0, word);
-		memcpy(slot + word, lin, MP_SLOT_CONT_BYTES);
-	}
+		mp_slot_lay(v->slots, v->pos, off, msg->o.data, msg->o.size);
 }
 
 /* The fast reply: short data, no fds, nothing placed or moved. */
 static int srv_reply_short(struct mp_sconn *c, struct ring_srv *rs, uint16_t seq,
 			   const mp_msg_t *msg, unsigned rflags)
 {
-	unsigned flags = (msg->o.err ? MP_SLOT_F_ERR : 0) | (raw_zero(msg->o.raw) ? 0 : MP_SLOT_F_RAW);
-	uint8_t lin[REPLY_LIN_MAX] __attribute__((aligned(8)));
-	unsigned n = reply_slots(reply_build(lin, seq, msg, flags));
+	unsigned flags = (msg->o.err ? MP_SLOT_F_ERR : 0) | (mp_raw_zero(msg->o.raw) ? 0 : MP_SLOT_F_RAW);
+	unsigned n = mp_slot_span(sizeof(struct mp_slot_hdr) + ((flags & MP_SLOT_F_ERR) ? 8 : 0) +
+				  ((flags & MP_SLOT_F_RAW) ? MP_RAW_SIZE : 0) + msg->o.size);
 
 	/* One call in flight per connection: a full ring means a lying client. */
 	if (unlikely(ring_has_space(&rs->tx, n) <= 0))	/* [R4] */
 		return -EAGAIN;
 	if (unlikely(srv_client_gone(c, rs, rflags)))
 		return -EPIPE;
-	reply_spread(&rs->tx, lin, n);
+	reply_lay(&rs->tx, seq, msg, flags, n);
 	ring_publish(&rs->tx, n);	/* [R1] */
 	/* [S2] the reply [R1] before the flag: pairs with the client's [S1] */
 	full_fence();
