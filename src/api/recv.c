@@ -285,22 +285,6 @@ put:
 	return r;
 }
 
-/* The port for this call: held without a lock (mp_port_hold), or, when
- * this thread holds one already, referenced. */
-static struct mp_port_obj *port_find(mp_port_t port, struct mp_tls *tls, bool *held)
-{
-	*held = !load_relaxed(&tls->port_inuse);	/* our own field: no order */
-	return *held ? mp_port_hold(port, tls) : mp_port_get(port);
-}
-
-static void port_done(struct mp_port_obj *p, struct mp_tls *tls, bool held)
-{
-	if (held)
-		mp_port_unhold(tls);
-	else
-		mp_port_put(p);
-}
-
 int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 {
 	struct mp_deadline d = mp_deadline_in(timeout_ns);
@@ -317,7 +301,7 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	tls = mp_tls_get();
 	if (!tls)
 		return -ENOMEM;
-	p = port_find(port, tls, &held);
+	p = mp_port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
 	if (tls->ow_data)
@@ -336,6 +320,6 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 		if (r == 1)
 			r = deliver(p, c, &rx, msg, rid);
 	} while (r == DELIVER_SKIP);
-	port_done(p, tls, held);
+	mp_port_done(p, tls, held);
 	return r;
 }

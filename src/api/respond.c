@@ -128,22 +128,6 @@ static int reply_short_locked(struct mp_port_obj *p, struct mp_call *call, const
 	return err ? -EPIPE : 0;
 }
 
-/* The port for this call: held without a lock (mp_port_hold), or, when
- * this thread holds one already, referenced. */
-static struct mp_port_obj *port_find(mp_port_t port, struct mp_tls *tls, bool *held)
-{
-	*held = !load_relaxed(&tls->port_inuse);	/* our own field: no order */
-	return *held ? mp_port_hold(port, tls) : mp_port_get(port);
-}
-
-static void port_done(struct mp_port_obj *p, struct mp_tls *tls, bool held)
-{
-	if (held)
-		mp_port_unhold(tls);
-	else
-		mp_port_put(p);
-}
-
 int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 {
 	struct mp_port_obj *p;
@@ -161,7 +145,7 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 	tls = mp_tls_get();
 	if (!tls)
 		return -ENOMEM;
-	p = port_find(port, tls, &held);
+	p = mp_port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
 	mp_xfer_init(&x);
@@ -184,6 +168,6 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 	err = reply_send(p, &call, msg, &x);
 out:
 	mp_pages_tx_end(&x.in, x.sent);
-	port_done(p, tls, held);
+	mp_port_done(p, tls, held);
 	return err;
 }

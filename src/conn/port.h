@@ -72,6 +72,8 @@
 #include "ns/portfile.h"
 #include "mem/portpage.h"
 #include "conn/rid.h"
+#include "conn/tls.h"
+#include "os/shm.h"
 #include "transport/transport.h"
 
 struct mp_port_obj {
@@ -142,6 +144,23 @@ void mp_port_unhold(struct mp_tls *tls);
 /* Reference to a port of this process, or NULL. */
 struct mp_port_obj *mp_port_get(mp_port_t port);
 void mp_port_put(struct mp_port_obj *p);
+
+/* The port for one call: held without a lock (mp_port_hold), or, when
+ * this thread holds one already (a call inside a call), referenced.
+ * mp_port_done() undoes whichever it was. */
+static inline struct mp_port_obj *mp_port_find(mp_port_t port, struct mp_tls *tls, bool *held)
+{
+	*held = !load_relaxed(&tls->port_inuse);	/* our own field: no order */
+	return *held ? mp_port_hold(port, tls) : mp_port_get(port);
+}
+
+static inline void mp_port_done(struct mp_port_obj *p, struct mp_tls *tls, bool held)
+{
+	if (held)
+		mp_port_unhold(tls);
+	else
+		mp_port_put(p);
+}
 
 /* Build a port (opts checked by the caller, may be NULL), live but not
  * yet in the table: nobody finds it until mp_port_publish(). */
