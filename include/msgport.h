@@ -307,7 +307,9 @@ MP_API const char *mp_strerror(int err);
  * ordinary memory (below), even inside an allocation.
  *
  *   MP_MOVE (or flags 0): once sent, the pages are gone from the sender:
- *     unmapped (a touch faults with SIGSEGV) and forgotten (no
+ *     no longer accessible (a touch faults with SIGSEGV; the range stays
+ *     reserved by the library, which may map a later mp_pages_alloc()
+ *     there, so do not munmap it yourself) and forgotten (no
  *     mp_pages_free).  The receiver gets them sealed against every write
  *     (F_SEAL_WRITE: the kernel grants the seal only when no one has them
  *     mapped writable any more), mapped copy-on-write: what it reads can
