@@ -71,8 +71,17 @@ san=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 
 echo "fuzz: building with $cc ($("$cc" -dumpversion))"
 "$cc" "${common[@]}" fuzz/seedgen.c src/proto/slot.c -o "$out/seedgen"
+# A target is fuzz/fuzz_T.c plus the parts it is split into, fuzz/fuzz_T_*.c.
+target_srcs() {
+	local t=$1 f
+	echo "fuzz/fuzz_$t.c"
+	for f in fuzz/fuzz_"$t"_*.c; do
+		[ -e "$f" ] && echo "$f"
+	done
+}
 for t in "${targets[@]}"; do
-	"$cc" "${common[@]}" "${san[@]}" "fuzz/fuzz_$t.c" src/proto/wire.c src/proto/slot.c -o "$out/fuzz_$t"
+	mapfile -t srcs < <(target_srcs "$t")
+	"$cc" "${common[@]}" "${san[@]}" "${srcs[@]}" src/proto/wire.c src/proto/slot.c -o "$out/fuzz_$t"
 done
 
 # Seeds: regenerated from the current layouts (deterministic, so the
@@ -154,8 +163,9 @@ coverage() {
 	rm -rf "$out/cov"
 	mkdir -p "$out/cov"
 	for t in "${targets[@]}"; do
+		mapfile -t srcs < <(target_srcs "$t")
 		"$cc" "${common[@]}" -O0 -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping \
-			"fuzz/fuzz_$t.c" src/proto/wire.c src/proto/slot.c -o "$out/cov/cov_$t" &&
+			"${srcs[@]}" src/proto/wire.c src/proto/slot.c -o "$out/cov/cov_$t" &&
 			LLVM_PROFILE_FILE="$out/cov/$t.profraw" "$out/cov/cov_$t" -runs=0 \
 				"$out/work-$t" "fuzz/corpus-$t" >/dev/null 2>&1 || return 0
 	done

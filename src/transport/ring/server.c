@@ -210,10 +210,10 @@ static void srv_cpu_publish(struct mp_sconn *c, struct ring_srv *rs)
 	c->peer_cpu = load_relaxed(&rs->r->client.shm_cpu);
 }
 
-/* An empty rx (fds[] beyond nfds, 0, is never read). */
-static void rx_clear(struct mp_rx *rx)
+/* Everything of an rx but its frame, empty (fds[] beyond nfds, 0, is
+ * never read). */
+static void rx_clear_body(struct mp_rx *rx)
 {
-	rx->hdr = (struct mp_frame){ 0 };
 	rx->data = NULL;
 	rx->data_kind = MP_BUF_HEAP;
 	rx->pages_id = rx->out_id = 0;
@@ -223,6 +223,12 @@ static void rx_clear(struct mp_rx *rx)
 	rx->nfds = 0;
 	rx->inl = false;
 	rx->rid = 0;
+}
+
+static void rx_clear(struct mp_rx *rx)
+{
+	rx->hdr = (struct mp_frame){ 0 };
+	rx_clear_body(rx);
 }
 
 /*
@@ -256,15 +262,7 @@ static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx 
 	f->data_size = m->data_size;
 	f->out_capacity = m->out_capacity;
 	f->in_addr = f->out_addr = 0;
-	rx->data = NULL;
-	rx->data_kind = MP_BUF_HEAP;
-	rx->pages_id = rx->out_id = 0;
-	rx->pages_fd = rx->out_fd = -1;
-	rx->out_data = NULL;
-	rx->in_bulk = 0;
-	rx->nfds = 0;
-	rx->inl = false;
-	rx->rid = 0;
+	rx_clear_body(rx);
 	if (!oneway && srv_inl_claim(c)) {
 		data = c->inl->in;
 		rx->data = m->data_size ? data : NULL;
