@@ -15,42 +15,9 @@
 #include <string.h>
 
 #include "mem/data.h"
-#include "transport/ring/ring.h"
+#include "fake_ring.h"
 
 /* ------------------------------------------------ a lying ring client */
-
-/* A server-side ring connection over a private region, as attach() would
- * set it up, and the client's producer view of its c2s ring. */
-struct fake_conn {
-	struct mp_ring_region *r;
-	struct ring_srv *rs;
-	struct mp_sconn c;
-	struct mp_ring_view prod;
-};
-
-static void fake_init(struct fake_conn *f)
-{
-	f->r = aligned_alloc(4096, sizeof(*f->r));
-	CHECK(f->r != NULL);
-	memset(f->r, 0, sizeof(*f->r));
-	f->rs = calloc(1, sizeof(*f->rs));
-	CHECK(f->rs != NULL);
-	f->rs->r = f->r;
-	f->rs->rx = (struct mp_ring_view){ .slots = f->r->c2s, .head = &f->r->c2s_head.shm_pos };
-	f->rs->tx = (struct mp_ring_view){ .slots = f->r->s2c, .head = &f->r->s2c_head.shm_pos };
-	f->rs->db_efd = f->rs->wake_efd = f->rs->wake_epfd = -1;
-	memset(&f->c, 0, sizeof(f->c));
-	f->c.fd = -1;
-	f->c.tp_priv = f->rs;
-	f->prod = (struct mp_ring_view){ .slots = f->r->c2s, .head = &f->r->c2s_head.shm_pos };
-}
-
-static void fake_fini(struct fake_conn *f)
-{
-	free(f->c.inl);
-	free(f->rs);
-	free(f->r);
-}
 
 /* Publish a call with data on the c2s ring, as a client would. */
 static void fake_call(struct fake_conn *f, uint16_t seq, const char *data, size_t len)

@@ -13,43 +13,10 @@
 #include <string.h>
 
 #include "mem/data.h"
-#include "transport/ring/ring.h"
-
-/* A server-side ring connection over a private region, and the client's
- * producer view of its c2s ring (as in test_fastpath_server.c). */
-struct take_conn {
-	struct mp_ring_region *r;
-	struct ring_srv *rs;
-	struct mp_sconn c;
-	struct mp_ring_view prod;
-};
-
-static void take_init(struct take_conn *f)
-{
-	f->r = aligned_alloc(4096, sizeof(*f->r));
-	CHECK(f->r != NULL);
-	memset(f->r, 0, sizeof(*f->r));
-	f->rs = calloc(1, sizeof(*f->rs));
-	CHECK(f->rs != NULL);
-	f->rs->r = f->r;
-	f->rs->rx = (struct mp_ring_view){ .slots = f->r->c2s, .head = &f->r->c2s_head.shm_pos };
-	f->rs->tx = (struct mp_ring_view){ .slots = f->r->s2c, .head = &f->r->s2c_head.shm_pos };
-	f->rs->db_efd = f->rs->wake_efd = f->rs->wake_epfd = -1;
-	memset(&f->c, 0, sizeof(f->c));
-	f->c.fd = -1;
-	f->c.tp_priv = f->rs;
-	f->prod = (struct mp_ring_view){ .slots = f->r->c2s, .head = &f->r->c2s_head.shm_pos };
-}
-
-static void take_fini(struct take_conn *f)
-{
-	free(f->c.inl);
-	free(f->rs);
-	free(f->r);
-}
+#include "fake_ring.h"
 
 /* Publish m, its header bytes then patched by patch (NULL: none). */
-static void take_put(struct take_conn *f, const struct mp_slot_msg *m,
+static void take_put(struct fake_conn *f, const struct mp_slot_msg *m,
 		     void (*patch)(struct mp_slot_hdr *))
 {
 	uint8_t buf[MSG_BUF];
@@ -67,7 +34,7 @@ static void take_put(struct take_conn *f, const struct mp_slot_msg *m,
 
 TEST(fastpath_take_call_fields_as_before)
 {
-	struct take_conn f;
+	struct fake_conn f;
 	struct mp_rx rx;
 	uint8_t raw[MP_RAW_SIZE];
 	char data[200], buf[64];
@@ -81,7 +48,7 @@ TEST(fastpath_take_call_fields_as_before)
 		raw[k] = (uint8_t)(k * 7 + 1);
 	for (unsigned k = 0; k < sizeof(data); k++)
 		data[k] = (char)(k ^ 0x5a);
-	take_init(&f);
+	fake_init(&f);
 	/* the message wraps past the ring's end */
 	f.prod.pos = f.prod.cached = f.rs->rx.pos = MP_RING_SLOTS - 2;
 	store_relaxed(&f.r->c2s_head.shm_pos, f.prod.pos);
@@ -110,19 +77,19 @@ TEST(fastpath_take_call_fields_as_before)
 	CHECK(f.rs->rx.pos == f.prod.pos);	/* every slot given back */
 	CHECK(load_relaxed(&f.r->c2s_head.shm_pos) == f.prod.pos);
 	CHECK_ERR(mp_ring_srv_recv(&f.c, &rx, buf, sizeof(buf)), -EAGAIN);
-	take_fini(&f);
+	fake_fini(&f);
 }
 
 TEST(fastpath_take_oneway_gets_a_private_copy)
 {
-	struct take_conn f;
+	struct fake_conn f;
 	struct mp_rx rx;
 	char buf[64];
 	struct mp_slot_msg m = {
 		.kind = MP_SLOT_ONEWAY, .seq = 3, .type = 4, .data = "one way", .data_size = 8,
 	};
 
-	take_init(&f);
+	fake_init(&f);
 	take_put(&f, &m, NULL);
 	CHECK_EQ(mp_ring_srv_recv(&f.c, &rx, buf, sizeof(buf)), 1);
 	CHECK_EQ(rx.hdr.kind, MP_FRAME_ONEWAY);
@@ -132,7 +99,7 @@ TEST(fastpath_take_oneway_gets_a_private_copy)
 		CHECK_EQ(rx.hdr.raw[k], 0);
 	CHECK_EQ(rx.hdr.out_capacity, 0);
 	mp_rx_release(&rx);
-	take_fini(&f);
+	fake_fini(&f);
 }
 
 static void flag_unknown(struct mp_slot_hdr *h) { h->flags |= 0x80; }	/* OUTPAGES, no part */
@@ -150,14 +117,14 @@ TEST(fastpath_take_refuses_what_decode_refuses)
 	};
 
 	for (unsigned k = 0; k < sizeof(lies) / sizeof(lies[0]); k++) {
-		struct take_conn f;
+		struct fake_conn f;
 		struct mp_rx rx;
 
-		take_init(&f);
+		fake_init(&f);
 		take_put(&f, &m, lies[k]);
 		CHECK_ERR(mp_ring_srv_recv(&f.c, &rx, buf, sizeof(buf)), -EPROTO);
 		CHECK(f.c.inl == NULL || !f.c.inl->busy);	/* nothing claimed */
-		take_fini(&f);
+		fake_fini(&f);
 	}
 }
 
