@@ -269,6 +269,27 @@ static inline __attribute__((always_inline)) void mp_slot_gather(struct mp_slot 
 	}
 }
 
+/* Write a message's header into its first slot s0, all but the stamp,
+ * which ring_publish() writes last [R1]: two little-endian words.  The
+ * in-place writers of both sides (mp_slot_put_inline(), the server's
+ * reply_lay()) go through here, so the layout is written once. */
+static inline __attribute__((always_inline)) void
+mp_slot_lay_header(uint8_t *s0, unsigned kind, unsigned flags, unsigned nslots, uint32_t type,
+		   uint16_t seq, uint16_t data_size)
+{
+	_Static_assert(offsetof(struct mp_slot_hdr, kind) == 4 &&
+		       offsetof(struct mp_slot_hdr, nslots) == 6 &&
+		       offsetof(struct mp_slot_hdr, type) == 8 &&
+		       offsetof(struct mp_slot_hdr, seq) == 12 &&
+		       offsetof(struct mp_slot_hdr, data_size) == 14, "header words");
+	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "header words little-endian");
+	uint32_t w0 = kind | flags << 8 | nslots << 16;
+	uint64_t w1 = type | (uint64_t)seq << 32 | (uint64_t)data_size << 48;
+
+	memcpy(s0 + 4, &w0, 4);
+	memcpy(s0 + 8, &w1, 8);
+}
+
 /*
  * Write that message (msg->i.size <= MP_SLOT_DATA_MAX, nslots from
  * mp_slot_inline_count()) into v's slots from v->pos, all but the stamp:
@@ -278,21 +299,10 @@ static inline __attribute__((always_inline)) void
 mp_slot_put_inline(struct mp_ring_view *v, unsigned kind, unsigned flags, unsigned nslots,
 		   uint16_t seq, const mp_msg_t *msg)
 {
-	_Static_assert(offsetof(struct mp_slot_hdr, kind) == 4 &&
-		       offsetof(struct mp_slot_hdr, nslots) == 6 &&
-		       offsetof(struct mp_slot_hdr, type) == 8 &&
-		       offsetof(struct mp_slot_hdr, seq) == 12 &&
-		       offsetof(struct mp_slot_hdr, data_size) == 14, "header words");
-	_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "header words little-endian");
 	uint8_t *s0 = v->slots[v->pos & MP_SLOT_MASK].b;
-	/* the header but its stamp, which ring_publish() writes last [R1],
-	 * as two little-endian words */
-	uint32_t w0 = kind | flags << 8 | nslots << 16;
-	uint64_t w1 = msg->type | (uint64_t)seq << 32 | (uint64_t)msg->i.size << 48;
 	size_t off = sizeof(struct mp_slot_hdr);
 
-	memcpy(s0 + 4, &w0, 4);
-	memcpy(s0 + 8, &w1, 8);
+	mp_slot_lay_header(s0, kind, flags, nslots, msg->type, seq, (uint16_t)msg->i.size);
 	/* oid and capacity end by byte 40: in the first slot */
 	if (flags & MP_SLOT_F_OID) {
 		uint64_t pair[2] = { msg->oid.port, msg->oid.id };

@@ -404,12 +404,9 @@ static void reply_lay(struct mp_ring_view *v, uint16_t seq, const mp_msg_t *msg,
 		      unsigned n)
 {
 	uint8_t *s0 = v->slots[v->pos & MP_SLOT_MASK].b;
-	uint32_t w0 = MP_SLOT_REPLY | flags << 8 | n << 16;
-	uint64_t w1 = (uint64_t)seq << 32 | (uint64_t)msg->o.size << 48;	/* type 0 */
 	size_t off = sizeof(struct mp_slot_hdr);
 
-	memcpy(s0 + 4, &w0, 4);	/* not the stamp */
-	memcpy(s0 + 8, &w1, 8);
+	mp_slot_lay_header(s0, MP_SLOT_REPLY, flags, n, 0, seq, (uint16_t)msg->o.size);	/* type 0 */
 	if (flags & MP_SLOT_F_ERR) {
 		int64_t e = msg->o.err;
 
