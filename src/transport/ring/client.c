@@ -28,7 +28,8 @@ static bool cli_peer_gone(struct mp_cconn *c)
 /* A server killed while polling leaves no doorbell request behind, so a
  * connection unused for a while is asked for a hang-up before use; back-
  * to-back sends never pay for it. */
-static bool cli_idle_check(struct mp_cconn *c, struct ring_cli *rc)
+static inline __attribute__((always_inline)) bool cli_idle_check(struct mp_cconn *c,
+								 struct ring_cli *rc)
 {
 	uint64_t now = mp_ticks();	/* on every send: no clock system call */
 	bool idle = now - rc->last_use > MP_RING_IDLE_TICKS;
@@ -105,12 +106,13 @@ static int cli_space_ready(struct ring_cli *rc, unsigned need)
 	return ring_has_space(&rc->tx, need);	/* [R4] */
 }
 
-/* Sleep once, with the Dekker handshake on client.shm_sleeping: 0 woken
- * (look again), 1 ready, <0 error or deadline. */
+/* Sleep once, with the Dekker handshake on client.shm_sleeping: 1 ready
+ * (looked at after the flag, or after the wake-up), 0 woken but not
+ * ready (sleep again), <0 error or deadline. */
 static inline __attribute__((always_inline)) int cli_sleep(struct mp_cconn *c, struct ring_cli *rc, cli_ready_fn ready, unsigned need,
 		     struct mp_deadline d)
 {
-	int r;
+	int r, b = 0;
 
 	/* [S1] the flag, then the fence, then the re-check: pairs with the
 	 * server's [S2] (publish or consume, fence, read the flag).  The store
@@ -119,15 +121,19 @@ static inline __attribute__((always_inline)) int cli_sleep(struct mp_cconn *c, s
 	store_relaxed(&rc->r->client.shm_sleeping, 1);
 	full_fence();
 	r = ready(rc, need);
-	if (r == 0)
-		r = cli_block(c, rc, d);
-	else
-		r = r < 0 ? -EPROTO : 1;
+	if (r == 0) {
+		b = cli_block(c, rc, d);
+		/* woken: this look is the caller's too; after an error, the
+		 * message may have come with the hang-up or the deadline */
+		r = ready(rc, need);
+	}
 	/* [S3] relaxed: a 1 seen late costs the server one spurious wake-up */
 	store_relaxed(&rc->r->client.shm_sleeping, 0);
-	if (r < 0 && r != -EPROTO && ready(rc, need) > 0)
-		return 1;	/* it came with the hang-up or the deadline */
-	return r;
+	if (r > 0)
+		return 1;
+	if (b < 0)
+		return b;
+	return r < 0 ? -EPROTO : 0;
 }
 
 /* [H1] Our CPU, for the peer's same-CPU test and our own spin's: one
@@ -149,7 +155,9 @@ static inline void cli_cpu(struct ring_cli *rc, struct mp_spin *sp, bool spin)
 	sp->same_cpu = srv >= 0 && srv == me;
 }
 
-/* Wait until ready: spin (unless MSGPORT_WAIT=block), then sleep. */
+/* Wait until ready: spin (unless MSGPORT_WAIT=block), then sleep.  A
+ * blocking waiter goes straight to cli_sleep(), whose look after the
+ * flag [S1] is the first; either way 0 means ready now. */
 static inline __attribute__((always_inline)) int cli_wait(struct mp_cconn *c, struct ring_cli *rc,
 							   cli_ready_fn ready, unsigned need,
 							   struct mp_deadline d)
@@ -160,10 +168,12 @@ static inline __attribute__((always_inline)) int cli_wait(struct mp_cconn *c, st
 
 	cli_cpu(rc, &sp, spin);
 	for (;;) {
-		if ((r = ready(rc, need)) != 0)
+		if (spin && (r = ready(rc, need)) != 0)
 			return r < 0 ? -EPROTO : 0;
-		if (d.at_ns >= 0 && d.at_ns <= mp_now_ns())
-			return -ETIME;
+		if (unlikely(d.at_ns >= 0) && d.at_ns <= mp_now_ns()) {
+			r = ready(rc, need);	/* it may have come in time */
+			return r > 0 ? 0 : r < 0 ? -EPROTO : -ETIME;
+		}
 		if (spin && mp_spin_step(&sp))
 			continue;
 		r = cli_sleep(c, rc, ready, need, d);
@@ -343,17 +353,14 @@ static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *m
 	return r == 1 || r == 2 ? r : -EPROTO;
 }
 
-/* Read the reply to call seq: 1 done, 2 the server refused DATA_VM,
- * 0 keep waiting, <0 error.  A plain inline reply is read once, straight
- * into msg->o; any other is decoded. */
-static int cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
-			  const struct mp_xfer *x)
+/* Read the reply to call seq, whose stamp cli_wait() saw [R2]: 1 done,
+ * 2 the server refused DATA_VM, 0 keep waiting, <0 error.  A plain
+ * inline reply is read once, straight into msg->o; any other is decoded. */
+static inline __attribute__((always_inline)) int
+cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg, const struct mp_xfer *x)
 {
-	int n;
+	int n = mp_slot_reply_read(&rc->rx, (uint16_t)c->seq, &msg->o);
 
-	if (!ring_ready(&rc->rx))	/* [R2] */
-		return 0;
-	n = mp_slot_reply_read(&rc->rx, (uint16_t)c->seq, &msg->o);
 	if (likely(n > 0)) {
 		ring_consume(&rc->rx, (uint64_t)n);	/* [R3] */
 		return 1;
@@ -368,12 +375,14 @@ int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct
 
 	c->seq++;
 	r = cli_send_fast(c, rc, MP_SLOT_CALL, msg, x);
-	if (likely(r == 0)) {
+	if (likely(r == 0))
 		cli_doorbell(c, rc, false);
-		r = cli_wait(c, rc, cli_reply_ready, 0, d);
-	} else if (r == CLI_SLOW)
+	else if (r == CLI_SLOW)
 		r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
 	while (!r) {
+		r = cli_wait(c, rc, cli_reply_ready, 0, d);	/* 0: a reply is there */
+		if (r)
+			break;
 		r = cli_reply_take(c, rc, msg, x);
 		if (r == 2) {
 			/* The server may not read our memory: again, with the data. */
@@ -384,7 +393,6 @@ int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct
 		}
 		if (r)
 			return r < 0 ? r : 0;
-		r = cli_wait(c, rc, cli_reply_ready, 0, d);
 	}
 	if (r == -EPIPE && !cli_taken(rc, rc->sent_at))
 		return -ECONNRESET;	/* died before taking it: try a new connection */
