@@ -47,12 +47,16 @@
 /* The type field of a HELLO: which transport the client chose. */
 enum { MP_RING_HELLO_RING = 1, MP_RING_HELLO_HYBRID = 2 };
 
+/* The epoll key of the client's socket in the server's wake-up set. */
+#define MP_RING_WAKE_SOCK 1u
+
 struct ring_cli {
 	struct mp_ring_region *r;
 	struct mp_ring_view tx;		/* c2s, we produce */
 	struct mp_ring_view rx;		/* s2c, we consume */
 	int db_efd;			/* our doorbell to the server */
 	int wake_epfd;			/* the server's wake-up for us; -1 before WELCOME */
+	bool wake_sock;			/* wake_epfd's set holds our socket too (cli_block) */
 	const struct mp_port_page *page;	/* NULL before WELCOME */
 	unsigned probe;			/* sends since we last looked for WELCOME */
 	uint64_t sent_at;		/* ring position of our last message */
