@@ -67,8 +67,27 @@ static bool cli_taken(struct ring_cli *rc, uint64_t pos)
 	return load_acquire(rc->tx.head) > pos;	/* [R4] pairs with the server's [R3] */
 }
 
-/* Block until woken, the deadline, or the server's death. */
-static int cli_block(struct mp_cconn *c, struct ring_cli *rc, struct mp_deadline d)
+/* Block until woken, the deadline, or the server's death: one
+ * epoll_wait() on the server's wake-up set, which holds our socket too
+ * (cli_wake_sock_add() in setup.c), waits for both and takes the edge. */
+static int cli_block_ep(struct ring_cli *rc, struct mp_deadline d)
+{
+	struct epoll_event ev[2];
+	int n = epoll_wait(rc->wake_epfd, ev, 2, mp_deadline_ms(d));
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (n == 0)
+		return mp_deadline_forever(d) ? 0 : -ETIME;
+	for (int i = 0; i < n; i++)
+		if (ev[i].data.u64 == MP_RING_WAKE_SOCK && (ev[i].events & (EPOLLHUP | EPOLLERR)))
+			return -EPIPE;	/* as below: the caller looks at the ring once more */
+	return 0;
+}
+
+/* Block with poll(): before WELCOME (which it may bring), or when our
+ * socket could not join the wake-up set. */
+static int cli_block_poll(struct mp_cconn *c, struct ring_cli *rc, struct mp_deadline d)
 {
 	struct pollfd p[2] = { { .fd = c->fd, .events = POLLIN }, { .fd = rc->wake_epfd, .events = POLLIN } };
 	int n = poll(p, rc->wake_epfd >= 0 ? 2 : 1, mp_deadline_ms(d));
@@ -91,6 +110,14 @@ static int cli_block(struct mp_cconn *c, struct ring_cli *rc, struct mp_deadline
 	/* A reply or side frame sent before the hang-up is still found: the
 	 * caller looks at the ring once more. */
 	return (p[0].revents & (POLLHUP | POLLERR)) ? -EPIPE : 0;
+}
+
+/* Block until woken, the deadline, or the server's death. */
+static inline int cli_block(struct mp_cconn *c, struct ring_cli *rc, struct mp_deadline d)
+{
+	if (likely(rc->wake_sock))
+		return cli_block_ep(rc, d);
+	return cli_block_poll(c, rc, d);
 }
 
 typedef int (*cli_ready_fn)(struct ring_cli *rc, unsigned need);

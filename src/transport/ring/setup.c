@@ -175,6 +175,20 @@ static void ring_close(struct mp_cconn *c, unsigned flags)
 	c->tp_priv = NULL;
 }
 
+/* Our socket joins the server's wake-up set (WELCOME's epoll fd, which
+ * only its eventfd is in: key 0), so that a blocked client waits for the
+ * wake-up and the server's hang-up in one epoll_wait(), which also takes
+ * the edge.  Never removed by hand: the entry goes when the socket is
+ * closed for good (a fork child's EPOLL_CTL_DEL would remove the
+ * parent's).  When it fails (not an epoll fd, no room) the client polls
+ * both, as before. */
+static bool cli_wake_sock_add(struct mp_cconn *c, struct ring_cli *rc)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = MP_RING_WAKE_SOCK };
+
+	return epoll_ctl(rc->wake_epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0;
+}
+
 int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 {
 	struct mp_frame f;
@@ -191,7 +205,10 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 	rc->page = mp_portpage_map(fds[0]);
 	close(fds[0]);
 	rc->wake_epfd = fds[1];
-	return rc->page ? 1 : -EPROTO;
+	if (!rc->page)
+		return -EPROTO;
+	rc->wake_sock = cli_wake_sock_add(c, rc);
+	return 1;
 err:
 	mp_fds_close(fds, nfds);
 	return -EPROTO;
