@@ -279,7 +279,8 @@ cli_send_fast(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_m
 
 	if (unlikely(x->fflags || msg->i.nfds || msg->i.size > MP_SLOT_DATA_MAX))
 		return CLI_SLOW;	/* pages, our memory, fds, long data */
-	if (unlikely(kind == MP_SLOT_CALL && rc->hybrid && msg->o.size > MP_SLOT_DATA_MAX))
+	/* the size first: a short answer costs hybrid no more than ring */
+	if (unlikely(msg->o.size > MP_SLOT_DATA_MAX && kind == MP_SLOT_CALL && rc->hybrid))
 		return CLI_SLOW;	/* the answer comes through the bulk areas */
 	/* No WELCOME yet (the doorbell looks for it); kept pages to forget
 	 * (mp_pages_drops relaxed: a change only sends us to mp_kept_tx_stale(),
