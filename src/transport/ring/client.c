@@ -55,8 +55,14 @@ static inline int cli_doorbell(struct mp_cconn *c, struct ring_cli *rc, bool ask
 	/* [D1] the message's [R1] before the count: pairs with the
 	 * receiver's [D2] in port_sleep() and the kick check [D5]. */
 	full_fence();
-	if (likely(rc->page) && !load_relaxed(&rc->page->shm_doorbell))
-		return 0;
+	if (likely(rc->page)) {
+		if (!load_relaxed(&rc->page->shm_doorbell))
+			return 0;
+		if (!ask) {
+			wake(rc->db_efd);	/* a call: its wait sees a hang-up */
+			return 0;
+		}
+	}
 	return cli_ring(c, rc, ask);
 }
 
@@ -70,7 +76,8 @@ static bool cli_taken(struct ring_cli *rc, uint64_t pos)
 /* Block until woken, the deadline, or the server's death: one
  * epoll_wait() on the server's wake-up set, which holds our socket too
  * (cli_wake_sock_add() in setup.c), waits for both and takes the edge. */
-static int cli_block_ep(struct ring_cli *rc, struct mp_deadline d)
+static inline __attribute__((always_inline)) int cli_block_ep(struct ring_cli *rc,
+								struct mp_deadline d)
 {
 	struct epoll_event ev[2];
 	int n = epoll_wait(rc->wake_epfd, ev, 2, mp_deadline_ms(d));
