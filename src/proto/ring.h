@@ -48,8 +48,13 @@
  *    [S1] store_relaxed(shm_sleeping, 1)          publish a reply [R1] (srv_put_reply)
  *         full_fence()          <-- Dekker -->    or consume a one-way [R3] (srv_consumed)
  *         re-check: ring_ready [R2] or       [S2] full_fence()
- *         ring_has_space [R4]; else poll()        load_relaxed(shm_sleeping) ? write(wake_efd)
+ *         ring_has_space [R4]; else block         load_relaxed(shm_sleeping) ? write(wake_efd)
  *    [S3] store_relaxed(shm_sleeping, 0)
+ *
+ * The client blocks in one epoll_wait() on the set WELCOME gave it, which
+ * holds the wake eventfd and, added by the client, its own socket (the
+ * server's hang-up); poll() on both before WELCOME.  The server never
+ * waits on that set.
  *
  * [S3] needs no order: a 1 seen late costs one spurious wake-up.  The
  * server also reads the flag, relaxed, to decide whether asking the kernel
