@@ -189,31 +189,65 @@ static inline void cli_cpu(struct ring_cli *rc, struct mp_spin *sp, bool spin)
 	sp->same_cpu = srv >= 0 && srv == me;
 }
 
-/* Wait until ready: spin (unless MSGPORT_WAIT=block), then sleep.  A
- * blocking waiter goes straight to cli_sleep(), whose look after the
- * flag [S1] is the first; either way 0 means ready now. */
-static inline __attribute__((always_inline)) int cli_wait(struct mp_cconn *c, struct ring_cli *rc,
-							   cli_ready_fn ready, unsigned need,
-							   struct mp_deadline d)
+/* The deadline passed: what came in time still counts. */
+static inline int cli_wait_late(struct ring_cli *rc, cli_ready_fn ready, unsigned need)
 {
-	bool spin = rc->pol->mode != MP_WAIT_BLOCK;
-	struct mp_spin sp = { 0 };
+	int r = ready(rc, need);
+
+	return r > 0 ? 0 : r < 0 ? -EPROTO : -ETIME;
+}
+
+/* MSGPORT_WAIT=block: straight to cli_sleep(), whose look after the flag
+ * [S1] is the first. */
+static inline __attribute__((always_inline)) int cli_wait_block(struct mp_cconn *c,
+								 struct ring_cli *rc,
+								 cli_ready_fn ready, unsigned need,
+								 struct mp_deadline d)
+{
 	int r;
 
-	cli_cpu(rc, &sp, spin);
+	cli_cpu(rc, NULL, false);
 	for (;;) {
-		if (spin && (r = ready(rc, need)) != 0)
+		if (unlikely(d.at_ns >= 0) && d.at_ns <= mp_now_ns())
+			return cli_wait_late(rc, ready, need);
+		r = cli_sleep(c, rc, ready, need, d);
+		if (r != 0)
+			return r > 0 ? 0 : r;
+	}
+}
+
+/* Spin, then sleep (and spin again after a wake-up that brought nothing). */
+static inline __attribute__((always_inline)) int cli_wait_spin(struct mp_cconn *c,
+								struct ring_cli *rc,
+								cli_ready_fn ready, unsigned need,
+								struct mp_deadline d)
+{
+	struct mp_spin sp;
+	int r;
+
+	cli_cpu(rc, &sp, true);
+	for (;;) {
+		if ((r = ready(rc, need)) != 0)
 			return r < 0 ? -EPROTO : 0;
-		if (unlikely(d.at_ns >= 0) && d.at_ns <= mp_now_ns()) {
-			r = ready(rc, need);	/* it may have come in time */
-			return r > 0 ? 0 : r < 0 ? -EPROTO : -ETIME;
-		}
-		if (spin && mp_spin_step(&sp))
+		if (unlikely(d.at_ns >= 0) && d.at_ns <= mp_now_ns())
+			return cli_wait_late(rc, ready, need);
+		if (mp_spin_step(&sp))
 			continue;
 		r = cli_sleep(c, rc, ready, need, d);
 		if (r != 0)
 			return r > 0 ? 0 : r;
 	}
+}
+
+/* Wait until ready (0), the deadline (-ETIME) or an error: spin (unless
+ * MSGPORT_WAIT=block), then sleep. */
+static inline __attribute__((always_inline)) int cli_wait(struct mp_cconn *c, struct ring_cli *rc,
+							   cli_ready_fn ready, unsigned need,
+							   struct mp_deadline d)
+{
+	if (rc->pol->mode == MP_WAIT_BLOCK)
+		return cli_wait_block(c, rc, ready, need, d);
+	return cli_wait_spin(c, rc, ready, need, d);
 }
 
 int mp_ring_reserve_wait(struct mp_cconn *c, struct ring_cli *rc, unsigned n, struct mp_deadline d)
