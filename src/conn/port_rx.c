@@ -321,6 +321,11 @@ static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 	r = rings_scan(p, rx, from, false, 1);
 	if (r == 0)
 		r = port_events(p, rx, from, mp_deadline_ms(d));
+	/* Woken (a doorbell, most often): the ring that rang is scanned now,
+	 * still counted asleep, instead of after another round of the loop
+	 * and another [D2] (a client that sees the count rings once more). */
+	if (r == 2)
+		r = rings_scan(p, rx, from, false, 1);
 	doorbell_add(p, -1);	/* [D3] a count seen late costs one spurious ring */
 	return r;
 }
