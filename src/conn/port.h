@@ -24,7 +24,7 @@
  *                       Taken alone, or under 1.  Leaf.
  *  3. mp_ports_lock     (conn/port.c) the port table and the ports'
  *                       reference counts.  Leaf.
- *  4. p->lock           (conn/port.c, one per port) its connection table
+ *  4. p->lock           (conn/port.c, one per port, os/lock.h) its connection table
  *                       and the connections' reference counts, its rid
  *                       table, the ring scan position, listen_fd, inside.
  *                       Held while a ring is scanned (srv_recv) and while
@@ -73,13 +73,14 @@
 #include "mem/portpage.h"
 #include "conn/rid.h"
 #include "conn/tls.h"
+#include "os/lock.h"
 #include "os/shm.h"
 #include "transport/transport.h"
 
 struct mp_port_obj {
 	struct mp_port_obj *next;	/* in the table */
 	unsigned refs;			/* under mp_ports_lock */
-	pthread_mutex_t lock;
+	mp_lock_t lock;			/* os/lock.h */
 	_Atomic bool dead;		/* destroyed: receivers leave (read unlocked) */
 	bool input_in_place;		/* MP_PORT_INPUT_IN_PLACE */
 	struct mp_portfile pf;
