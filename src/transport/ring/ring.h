@@ -83,6 +83,17 @@ struct ring_srv {
 	uint8_t buf[MSG_BUF];
 };
 
+/* The reply ring's lock, set up and torn down by setup.c. */
+static inline void ring_srv_txlock_init(struct ring_srv *rs)
+{
+	pthread_mutex_init(&rs->txlock, NULL);
+}
+
+static inline void ring_srv_txlock_fini(struct ring_srv *rs)
+{
+	pthread_mutex_destroy(&rs->txlock);
+}
+
 /* Copy one whole message out of a ring into buf: its slot count, 0 when
  * empty, -EPROTO when the producer broke the protocol. */
 static inline int ring_take(struct mp_ring_view *v, uint8_t *buf)
