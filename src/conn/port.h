@@ -29,7 +29,7 @@
  *                       table, the ring scan position, listen_fd, inside.
  *                       Held while a ring is scanned (srv_recv) and while
  *                       a connection or call is dropped, hence over 6, 7.
- *  5. txlock            (transport/ring/, one per ring connection, server
+ *  5. txlock            (transport/ring/, os/lock.h, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
  *                       lock held, or, for the short answer to a short call
