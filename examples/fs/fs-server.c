@@ -205,7 +205,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (;;) {
 		msg_t msg;
-		unsigned int rid;
+		msg_rid_t rid;
 
 		if (proc_recv(fs_port, &msg, &rid) < 0)
 			break;

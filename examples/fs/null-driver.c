@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	for (;;) {
 		msg_t msg;
-		unsigned int rid;
+		msg_rid_t rid;
 
 		if (proc_recv(port, &msg, &rid) < 0)
 			break;

@@ -109,6 +109,9 @@ typedef uint64_t u64;
 typedef uint64_t phoenix_id_t;
 #define id_t phoenix_id_t
 
+/* A received message's handle, as Phoenix (kernel include/msg.h). */
+typedef int msg_rid_t;
+
 /* An object in a server, as Phoenix: same layout as mp_oid_t. */
 typedef struct _oid_t {
 	u32 port;
@@ -226,8 +229,10 @@ MP_API int mp_phx_port_destroy(u32 port);
 MP_API int mp_phx_port_register(u32 port, const char *name, oid_t *oid);
 MP_API int mp_phx_lookup(const char *name, oid_t *file, oid_t *dev);
 MP_API int mp_phx_send(u32 port, msg_t *msg);
-MP_API int mp_phx_recv(u32 port, msg_t *msg, unsigned int *rid);
-MP_API int mp_phx_respond(u32 port, msg_t *msg, unsigned int rid);
+MP_API int mp_phx_recv(u32 port, msg_t *msg, msg_rid_t *rid);
+MP_API int mp_phx_respond(u32 port, msg_t *msg, msg_rid_t rid);
+MP_API int mp_phx_port_unregister(const char *name);
+MP_API int mp_phx_pulse(u32 port, msg_t *msg);
 
 /* Create a port.  Errors: those of mp_port_create(). */
 static inline int portCreate(u32 *port)
@@ -250,6 +255,12 @@ static inline int portRegister(u32 port, const char *name, oid_t *oid)
 	return mp_phx_port_register(port, name, oid);
 }
 
+/* Unregister name (docs/phoenix-namespace.md): 0 or -ENOENT. */
+static inline int portUnregister(const char *name)
+{
+	return mp_phx_port_unregister(name);
+}
+
 /* Resolve name through the namespace and mounted servers (above).
  * Errors: -EINVAL bad name, or file and dev both NULL; -ENOENT; -EACCES;
  * -ELOOP too many hops; -EPROTO a malformed mtLookup answer; a negative
@@ -268,7 +279,7 @@ static inline int proc_send(u32 port, msg_t *msg)
 /* Receive the next message on port (above); blocks without limit.
  * Errors: -EINVAL; -ENOENT no such port of this process; -EPIPE the
  * port was destroyed. */
-static inline int proc_recv(u32 port, msg_t *msg, unsigned int *rid)
+static inline int proc_recv(u32 port, msg_t *msg, msg_rid_t *rid)
 {
 	return mp_phx_recv(port, msg, rid);
 }
@@ -276,9 +287,15 @@ static inline int proc_recv(u32 port, msg_t *msg, unsigned int *rid)
 /* Answer the message rid (above).  Errors: -ENOENT unknown or used rid,
  * or a rid of another port; -EPIPE the caller died; -EMSGSIZE o.size over
  * the caller's buffer; -EINVAL. */
-static inline int proc_respond(u32 port, msg_t *msg, unsigned int rid)
+static inline int proc_respond(u32 port, msg_t *msg, msg_rid_t rid)
 {
 	return mp_phx_respond(port, msg, rid);
+}
+
+/* Pulses do not exist yet (issue 12): -ENOSYS. */
+static inline int msgPulse(u32 port, msg_t *m)
+{
+	return mp_phx_pulse(port, m);
 }
 
 /* libphoenix's names for the same calls. */
@@ -287,12 +304,12 @@ static inline int msgSend(u32 port, msg_t *m)
 	return mp_phx_send(port, m);
 }
 
-static inline int msgRecv(u32 port, msg_t *m, unsigned int *rid)
+static inline int msgRecv(u32 port, msg_t *m, msg_rid_t *rid)
 {
 	return mp_phx_recv(port, m, rid);
 }
 
-static inline int msgRespond(u32 port, msg_t *m, unsigned int rid)
+static inline int msgRespond(u32 port, msg_t *m, msg_rid_t rid)
 {
 	return mp_phx_respond(port, m, rid);
 }
