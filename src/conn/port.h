@@ -19,6 +19,10 @@
  *                       entries.  Taken with no mutex held: mp_port_destroy
  *                       takes the port out of the table, lets ns/ remove
  *                       its entries, and only then takes the port's lock.
+ *  1b. ROOT/phx.UID    flock(LOCK_EX) on the Phoenix-mode name directory
+ *                       (ns/phx.c), per register or unregister of a Phoenix
+ *                       name: taken with no other lock held, nothing taken
+ *                       under it.  Leaf.
  *  2. ns owner table    own_lock (ns/owner.c): this process's port
  *                       incarnations and the paths registered to each.
  *                       Taken alone, or under 1.  Leaf.
