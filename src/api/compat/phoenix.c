@@ -216,6 +216,11 @@ static void oid_out(oid_t *dst, const mp_oid_t *src)
 	dst->id = src->id;
 }
 
+int mp_phx_port_unregister(const char *name)
+{
+	return mp_port_unregister(name);
+}
+
 int mp_phx_lookup(const char *name, oid_t *file, oid_t *dev)
 {
 	mp_oid_t f, d;
@@ -270,7 +275,7 @@ static void msg_from_mp(msg_t *msg, const mp_msg_t *m)
 {
 	memset(msg, 0, sizeof(*msg));
 	msg->type = (int)m->type;
-	msg->pid = (unsigned int)m->pid;
+	msg->pid = (int)m->pid;
 	msg->oid.port = m->oid.port;
 	msg->oid.id = m->oid.id;
 	memcpy(msg->i.raw, m->i.raw, MP_RAW_SIZE);
@@ -280,7 +285,7 @@ static void msg_from_mp(msg_t *msg, const mp_msg_t *m)
 	msg->o.data = m->o.size ? m->o.data : NULL;
 }
 
-int mp_phx_recv(u32 port, msg_t *msg, unsigned int *rid)
+int mp_phx_recv(u32 port, msg_t *msg, msg_rid_t *rid)
 {
 	mp_msg_t m;
 	mp_rid_t r;
@@ -299,7 +304,7 @@ int mp_phx_recv(u32 port, msg_t *msg, unsigned int *rid)
 	if (m.o.size)
 		memset(m.o.data, 0, m.o.size);	/* never show the caller our heap */
 	msg_from_mp(msg, &m);
-	*rid = key;
+	*rid = (msg_rid_t)key;
 	return 0;
 err:
 	if (ret == 0) {	/* a call: its sender is told */
@@ -310,7 +315,7 @@ err:
 	return -ENOMEM;
 }
 
-int mp_phx_respond(u32 port, msg_t *msg, unsigned int rid)
+int mp_phx_respond(u32 port, msg_t *msg, msg_rid_t rid)
 {
 	struct phx_rid e;
 	mp_msg_t m;
@@ -318,7 +323,7 @@ int mp_phx_respond(u32 port, msg_t *msg, unsigned int rid)
 
 	if (!msg)
 		return -EINVAL;
-	err = rid_get(rid, port, &e);
+	err = rid_get((uint32_t)rid, port, &e);
 	if (err)
 		return err;
 	if (e.rid == 0) {	/* a one-way message: nobody waits */
@@ -334,4 +339,12 @@ int mp_phx_respond(u32 port, msg_t *msg, unsigned int rid)
 	if (err != -EINVAL && err != -EMSGSIZE && err != -EBADF)
 		rid_drop(&e);	/* used up */
 	return err;
+}
+
+/* Pulses (one-way Phoenix messages) come with issue 12. */
+int mp_phx_pulse(u32 port, msg_t *msg)
+{
+	(void)port;
+	(void)msg;
+	return -ENOSYS;
 }
