@@ -39,7 +39,7 @@ static void px_serve(u32 port, void (*handle)(msg_t *msg, void *arg), void *arg)
 {
 	for (;;) {
 		msg_t msg;
-		unsigned int rid;
+		msg_rid_t rid;
 		int quit;
 
 		CHECK_OK(proc_recv(port, &msg, &rid));
@@ -236,7 +236,7 @@ static void slow_respond(void *arg)
 	struct px *s = arg;
 	u32 port;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 
 	CHECK_OK(portCreate(&port));
 	CHECK_OK(portRegister(port, "/slow", NULL));
@@ -564,7 +564,7 @@ TEST(phoenix_rid_identifies_receiving_context)
 {
 	struct hold_arg a[3];
 	pthread_t th[3];
-	unsigned int rid[3];
+	msg_rid_t rid[3];
 	int tag[3];
 	u32 port;
 
@@ -602,7 +602,7 @@ static void *respond_later(void *arg)
 {
 	struct hold_arg *a = arg;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 
 	CHECK_OK(proc_recv(a->port, &msg, &rid));
 	h_sleep_ms(50);
@@ -738,7 +738,7 @@ TEST(phoenix_rid_table_32bit)
 	struct hold_arg a = { 0 };
 	pthread_t th;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 	u32 other;
 
 	CHECK_OK(portCreate(&a.port));
@@ -791,7 +791,7 @@ static void oneway_sender(void *arg)
 TEST(phoenix_rid_table_many_outstanding)
 {
 	enum { N = N_OUTSTANDING };
-	unsigned int *rids = calloc(N, sizeof(*rids));
+	msg_rid_t *rids = calloc(N, sizeof(*rids));
 	u32 port;
 	pid_t pid;
 
@@ -821,7 +821,7 @@ static void die_in_call(void *arg)
 {
 	u32 port;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 
 	(void)arg;
 	CHECK_OK(portCreate(&port));
@@ -837,7 +837,7 @@ TEST(phoenix_errors_are_negative_errno)
 	pid_t pid = h_fork(die_in_call, NULL);
 	oid_t file, dev;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 	u32 port;
 
 	px_wait("/dying", &dev);
