@@ -48,7 +48,8 @@ $(B)/obj/%.o: src/%.c $(LIB_HDRS) include/msgport.h $(PHX_HDRS) include/msgport/
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -fvisibility=hidden -c $< -o $@
 
-# Every external function of libmsgport-phoenix is a libphoenix name.
+# Every external function of libmsgport-phoenix is a libphoenix name.  Its
+# .so finds libmsgport.so beside it ($$ORIGIN) wherever both are installed.
 $(B)/obj-phx/%.o: src/%.c $(LIB_HDRS) include/msgport.h $(PHX_HDRS) include/msgport/phoenix.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -c $< -o $@
@@ -59,7 +60,7 @@ $(B)/libmsgport-phoenix.a: $(PHX_OBJS)
 
 $(B)/libmsgport-phoenix.so: $(PHX_OBJS) $(B)/libmsgport.so
 	$(CC) -shared -Wl,-soname,libmsgport-phoenix.so.$(SOVER) -o $@.$(SOVER) $(PHX_OBJS) \
-		-L$(B) -lmsgport $(LDFLAGS_ALL)
+		-L$(B) -lmsgport -Wl,-rpath,'$$ORIGIN' $(LDFLAGS_ALL)
 	ln -sf libmsgport-phoenix.so.$(SOVER) $@
 
 $(B)/libmsgport.a: $(LIB_OBJS)
