@@ -22,7 +22,8 @@ fail() {
 rm -rf "$prefix"
 make -s --no-print-directory install B="$build" PREFIX="$prefix" >/dev/null
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-for h in sys/msg.h sys/file.h sys/threads.h phoenix/msg.h phoenix/file.h phoenix/types.h; do
+for h in sys/msg.h sys/file.h sys/threads.h phoenix/msg.h phoenix/file.h phoenix/types.h \
+	phoenix/attribute.h; do
 	[ -f "$prefix/include/msgport-phoenix/$h" ] || fail "not installed: msgport-phoenix/$h"
 done
 cflags=$(pkg-config --cflags msgport-phoenix | xargs)

@@ -21,7 +21,7 @@
  *  - handles: mutexCreate and condCreate give a handle_t > 0 of this
  *    process; resourceDestroy(h) frees it (-EINVAL for a handle that is
  *    not one).  Using a handle another thread is destroying is a bug, as
- *    on Phoenix.  Handles are not shared with forked children.
+ *    on Phoenix.  A forked child has copies in the state they had.
  *  - mutexLock on a mutex the caller holds gives -EDEADLK; mutexUnlock of
  *    a mutex the caller does not hold gives -EPERM; mutexTry gives -EBUSY
  *    when held.  A handle of the wrong kind gives -EINVAL.

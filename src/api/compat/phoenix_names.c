@@ -11,6 +11,7 @@
  * never gets a lookup() or priority() it did not ask for.
  */
 #include "msgport/phoenix.h"
+#include "msgport-phoenix/phoenix/attribute.h"
 
 int portCreate(uint32_t *port)
 {
@@ -70,4 +71,18 @@ int proc_recv(uint32_t port, msg_t *m, msg_rid_t *rid)
 int proc_respond(uint32_t port, msg_t *m, msg_rid_t rid)
 {
 	return mp_phx_respond(port, m, rid);
+}
+
+/* <phoenix/attribute.h> */
+void _phoenix_initAttrsStruct(struct _attrAll *attrs, int err)
+{
+	struct _attr *each[] = {
+		&attrs->mode, &attrs->uid, &attrs->gid, &attrs->size, &attrs->blocks,
+		&attrs->ioblock, &attrs->type, &attrs->port, &attrs->pollStatus,
+		&attrs->eventMask, &attrs->cTime, &attrs->mTime, &attrs->aTime,
+		&attrs->links, &attrs->dev,
+	};
+
+	for (size_t k = 0; k < sizeof(each) / sizeof(each[0]); k++)
+		each[k]->err = err;
 }
