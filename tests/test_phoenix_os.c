@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "api/compat/phoenix_os.h"
+#include "msgport-phoenix/phoenix/attribute.h"
+#include "msgport-phoenix/phoenix/file.h"
 #include "msgport-phoenix/sys/threads.h"
 
 static int task_count(void)
@@ -282,4 +284,20 @@ TEST(phoenix_os_handles_distinct_positive_and_reused)
 	h[10] = again;
 	for (int k = 0; k < N; k++)
 		CHECK_OK(resourceDestroy(h[k]));
+}
+
+TEST(phoenix_attribute_init_sets_the_err_of_every_attribute)
+{
+	struct _attrAll a;
+	const struct _attr *each = (const struct _attr *)&a;
+	size_t n = sizeof(a) / sizeof(struct _attr);
+
+	memset(&a, 0x5a, sizeof(a));
+	_phoenix_initAttrsStruct(&a, -ENOSYS);
+	CHECK_EQ(n, 15);	/* atMode .. atDev */
+	CHECK_EQ(atDev + 1, 15);
+	for (size_t k = 0; k < n; k++) {
+		CHECK_EQ(each[k].err, -ENOSYS);
+		CHECK_EQ(each[k].val, 0x5a5a5a5a5a5a5a5aLL);	/* values untouched */
+	}
 }
