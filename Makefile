@@ -14,7 +14,8 @@ BINDIR  ?= $(PREFIX)/bin
 B       ?= build
 
 CSTD     = -std=c11 -D_GNU_SOURCE
-WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
+           -Werror=incompatible-pointer-types -Werror=implicit-function-declaration -Werror=int-conversion
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -pthread $(CFLAGS)

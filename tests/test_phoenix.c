@@ -326,6 +326,11 @@ TEST(phoenix_register_path_and_lookup_port)
 	CHECK_OK(lookup("/srv/echo", &file, NULL));
 	CHECK_ERR(portRegister(port, "/srv/echo", NULL), -EEXIST);
 	portDestroy(port);
+	/* the kernel's rule: the name stays until portUnregister
+	 * (tests/test_phoenix_ns.c) */
+	CHECK_OK(lookup("/srv/echo", &file, &dev));
+	CHECK_EQ(dev.port, port);
+	CHECK_OK(portUnregister("/srv/echo"));
 	CHECK_ERR(lookup("/srv/echo", &file, &dev), -ENOENT);
 }
 
@@ -720,7 +725,7 @@ TEST(phoenix_small_data_copied_inline)
 	px_quit(dev.port, pid);
 }
 
-static void *hold_caller_epipe(void *arg)
+static void *hold_caller_gone(void *arg)
 {
 	struct hold_arg *a = arg;
 	msg_t msg;
@@ -761,12 +766,13 @@ TEST(phoenix_rid_table_32bit)
 	}
 	CHECK_ERR(proc_respond(a.port, &msg, rid), -ENOENT);	/* answered once */
 	CHECK_OK(pthread_join(th, NULL));
-	/* rids of a destroyed port are forgotten; its caller gets -EPIPE */
-	CHECK_OK(pthread_create(&th, NULL, hold_caller_epipe, &a));
+	/* rids of a destroyed port are forgotten; its caller gets -EINVAL,
+	 * the kernel's answer for a destroyed port */
+	CHECK_OK(pthread_create(&th, NULL, hold_caller_gone, &a));
 	CHECK_OK(proc_recv(a.port, &msg, &rid));
 	portDestroy(a.port);
 	CHECK_OK(pthread_join(th, NULL));
-	CHECK_EQ(a.tag, -EPIPE);
+	CHECK_EQ(a.tag, -EINVAL);
 	CHECK_ERR(proc_respond(a.port, &msg, rid), -ENOENT);
 	portDestroy(other);
 }
@@ -842,18 +848,23 @@ TEST(phoenix_errors_are_negative_errno)
 
 	px_wait("/dying", &dev);
 	memset(&msg, 0, sizeof(msg));
-	CHECK_ERR(proc_send(dev.port, &msg), -EPIPE);	/* the server died */
+	/* a port that does not exist (any more) is -EINVAL, as the kernel
+	 * answers (tests/test_phoenix_ns.c) */
+	CHECK_ERR(proc_send(dev.port, &msg), -EINVAL);	/* the server died */
 	CHECK_EQ(h_reap(pid, 10000), 0);
-	CHECK_ERR(proc_send(dev.port, &msg), -ENOENT);	/* nobody listens */
+	CHECK_ERR(proc_send(dev.port, &msg), -EINVAL);	/* nobody listens */
 	CHECK_ERR(proc_send(dev.port, NULL), -EINVAL);
-	CHECK_ERR(proc_recv(dev.port, &msg, &rid), -ENOENT);	/* not ours */
+	CHECK_ERR(proc_recv(dev.port, &msg, &rid), -EINVAL);	/* not ours */
+	CHECK_OK(lookup("/dying", &file, &dev));	/* names stay: the kernel's rule */
+	CHECK_OK(portUnregister("/dying"));
 	CHECK_ERR(lookup("/dying", &file, &dev), -ENOENT);
 	CHECK_ERR(lookup(NULL, &file, &dev), -EINVAL);
 	CHECK_ERR(lookup("/x", NULL, NULL), -EINVAL);
-	CHECK_ERR(lookup("relative", &file, &dev), -EINVAL);
+	CHECK_ERR(lookup("relative", &file, &dev), -ENOENT);
 	CHECK_OK(portCreate(&port));
-	CHECK_ERR(portRegister(port, "bad//name", NULL), -EINVAL);
-	CHECK_ERR(portRegister(port + 1000, "/x", NULL), -ENOENT);
+	CHECK_ERR(portRegister(port, NULL, NULL), -EINVAL);
+	CHECK_ERR(portUnregister(NULL), -EINVAL);
+	CHECK_ERR(portUnregister("/never"), -ENOENT);
 	msg.o.data = NULL;
 	msg.o.size = 4;
 	CHECK_ERR(proc_send(port, &msg), -EINVAL);	/* size without data */
