@@ -26,15 +26,16 @@
  *
  * Every function returns 0 (or what Phoenix returns) on success and a
  * negative errno on failure, as Phoenix does; the errors are msgport's
- * (msgport.h): -ENOENT no such port or rid, -EPIPE the server died or
- * destroyed the port, -EINVAL bad arguments, -EMSGSIZE data over
- * MP_DATA_MAX or an answer longer than the caller's buffer.
+ * (msgport.h), mapped as the Phoenix kernel answers: -EINVAL bad
+ * arguments, and a port that does not exist, was destroyed, or whose
+ * server died during the call; -ENOENT no such name or rid; -EMSGSIZE
+ * data over MP_DATA_MAX or an answer longer than the caller's buffer.
  *
  * Semantics, where Phoenix leaves a choice to the implementation:
  *
  *  - proc_send(port, msg) sends type, oid, i.raw and i.data/i.size and
  *    blocks until the server responds (no timeout, as on Phoenix; a dead
- *    server gives -EPIPE).  It gives back o.raw and o.err, and o.data
+ *    server gives -EINVAL).  It gives back o.raw and o.err, and o.data
  *    holds the answer.  o.size is left as the caller set it: Phoenix
  *    keeps o.size as the size of the output buffer, and servers report
  *    lengths in o.err or o.raw (mtRead answers the byte count in o.err).
@@ -66,18 +67,15 @@
  *    further receives).  Entries of a port go with portDestroy.  Any
  *    thread may respond, in any order, as on Phoenix.
  *
- *  - Names.  portRegister(port, name, oid) registers name for the oid
- *    {port, oid ? oid->id : 0} as a mount point (mp_mount_register, mode
- *    0666): as in Phoenix's kernel every registered name is a place
- *    where lookups of longer paths ask its server with mtLookup.  A
- *    device driver registers its special names bound to its own oids
- *    this way.  "/" registers a root file server.  lookup(name, &file,
- *    &dev) is mp_lookup_dev(): an exact match gives the registered oid in
- *    both; below a mount point the servers answer mtLookup (msg.i.data =
- *    the rest of the path, NUL included; the server sets o.lookup.fil,
- *    o.lookup.dev and o.err = the number of bytes it resolved, fewer to
- *    make the lookup continue at o.lookup.dev; see msgport.h).
- *
+ *  - Names follow the Phoenix kernel's rules (docs/phoenix-namespace.md):
+ *    any string is a name, registrations nest (the longest registered
+ *    prefix answers, its server asked with mtLookup for the rest: the
+ *    server sets o.lookup.fil, o.lookup.dev and o.err = the bytes it
+ *    resolved, fewer to continue at o.lookup.dev), ".", ".." and "//" go
+ *    to the servers, a name stays until portUnregister even after its
+ *    port is gone, and any process of the user may unregister any name.
+ *    lookup(name, &file, &dev) finds native entries too.
+
  *  - Message types are those of the current Phoenix-RTOS kernel
  *    (include/msg.h, which added mtGetAttrAll before mtLookup; releases
  *    before that numbered mtLookup 10).  mtLookup equals MP_MT_LOOKUP.
