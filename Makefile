@@ -14,7 +14,8 @@ BINDIR  ?= $(PREFIX)/bin
 B       ?= build
 
 CSTD     = -std=c11 -D_GNU_SOURCE
-WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+WARN     = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers \
+           -Werror=incompatible-pointer-types -Werror=implicit-function-declaration -Werror=int-conversion
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -pthread $(CFLAGS)
@@ -22,7 +23,13 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -fPIC -Iinclude -pthread $(CFLAGS)
 LIB_CFLAGS = $(CFLAGS_ALL) -Isrc
 LDFLAGS_ALL = $(SAN) -pthread $(LDFLAGS)
 
-LIB_SRCS := $(shell find src -name '*.c' | sort)
+# libmsgport-phoenix: libphoenix's names and OS layer (docs/compat.md), over
+# libmsgport, which exports mp_* names only.
+PHX_SRCS := src/api/compat/phoenix_names.c src/api/compat/phoenix_os_threads.c \
+	src/api/compat/phoenix_os_sync.c
+PHX_OBJS := $(PHX_SRCS:src/%.c=$(B)/obj-phx/%.o)
+PHX_HDRS := $(shell find include/msgport-phoenix -name '*.h')
+LIB_SRCS := $(filter-out $(PHX_SRCS),$(shell find src -name '*.c' | sort))
 LIB_HDRS := $(shell find src -name '*.h')
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/obj/%.o)
 TEST_SRCS := $(wildcard tests/*.c)
@@ -35,12 +42,27 @@ COMPAT_EXAMPLES := $(B)/examples/fs/fs-server $(B)/examples/fs/fs-client \
 FUZZ_SECONDS ?= 30
 
 .PHONY: all test test-asan test-tsan demo install clean fuzz model check
-all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/msgport $(B)/examples/echo-client \
-	$(COMPAT_EXAMPLES)
+all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/libmsgport-phoenix.a \
+	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES)
 
-$(B)/obj/%.o: src/%.c $(LIB_HDRS) include/msgport.h
+$(B)/obj/%.o: src/%.c $(LIB_HDRS) include/msgport.h $(PHX_HDRS) include/msgport/phoenix.h
 	@mkdir -p $(dir $@)
 	$(CC) $(LIB_CFLAGS) -fvisibility=hidden -c $< -o $@
+
+# Every external function of libmsgport-phoenix is a libphoenix name.  Its
+# .so finds libmsgport.so beside it ($$ORIGIN) wherever both are installed.
+$(B)/obj-phx/%.o: src/%.c $(LIB_HDRS) include/msgport.h $(PHX_HDRS) include/msgport/phoenix.h
+	@mkdir -p $(dir $@)
+	$(CC) $(LIB_CFLAGS) -c $< -o $@
+
+$(B)/libmsgport-phoenix.a: $(PHX_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/libmsgport-phoenix.so: $(PHX_OBJS) $(B)/libmsgport.so
+	$(CC) -shared -Wl,-soname,libmsgport-phoenix.so.$(SOVER) -o $@.$(SOVER) $(PHX_OBJS) \
+		-L$(B) -lmsgport -Wl,-rpath,'$$ORIGIN' $(LDFLAGS_ALL)
+	ln -sf libmsgport-phoenix.so.$(SOVER) $@
 
 $(B)/libmsgport.a: $(LIB_OBJS)
 	@rm -f $@
@@ -58,14 +80,25 @@ $(B)/examples/%: examples/%.c $(B)/libmsgport.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
 
+# The Phoenix examples are Phoenix code: built from an installed tree with
+# Phoenix's flags (tests/phoenix-install.sh), the way a user builds them.
+PHX_FLAGS = -Wall -Wstrict-prototypes -Wundef -Werror -fno-common
+$(B)/examples/fs/%: examples/fs/%.c $(B)/libmsgport-phoenix.a $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(PHX_FLAGS) $(OPT) $(SAN) -Iinclude/msgport-phoenix $< $(B)/libmsgport-phoenix.a \
+		$(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
 $(B)/tests/%.o: tests/%.c $(wildcard tests/*.h) include/msgport.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -c $< -o $@
 
-$(B)/msgport-test: $(TEST_OBJS) $(B)/libmsgport.a
-	$(CC) $(TEST_OBJS) $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+$(B)/msgport-test: $(TEST_OBJS) $(B)/libmsgport-phoenix.a $(B)/libmsgport.a
+	$(CC) $(TEST_OBJS) $(B)/libmsgport-phoenix.a $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
 
+# The install test rebuilds the fs examples from `make install` into
+# $(B)/phx-prefix through pkg-config msgport-phoenix; run.sh then runs them.
 test: all $(B)/msgport-test
+	./tests/phoenix-install.sh $(B) "$(SAN)"
 	./tests/run.sh $(B)
 
 test-asan:
@@ -106,6 +139,14 @@ install: all
 	install -m 755 $(B)/msgport $(DESTDIR)$(BINDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 		msgport.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/msgport.pc
+	install -m 644 $(B)/libmsgport-phoenix.a $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(B)/libmsgport-phoenix.so.$(SOVER) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmsgport-phoenix.so.$(SOVER) $(DESTDIR)$(LIBDIR)/libmsgport-phoenix.so
+	install -d $(DESTDIR)$(INCDIR)/msgport-phoenix/sys $(DESTDIR)$(INCDIR)/msgport-phoenix/phoenix
+	install -m 644 include/msgport-phoenix/sys/*.h $(DESTDIR)$(INCDIR)/msgport-phoenix/sys/
+	install -m 644 include/msgport-phoenix/phoenix/*.h $(DESTDIR)$(INCDIR)/msgport-phoenix/phoenix/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
+		msgport-phoenix.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/msgport-phoenix.pc
 
 clean:
 	rm -rf build

@@ -7,6 +7,8 @@
 #   make bench BENCH_ARGS='-q'        a quick smoke run (see msgport-bench -h)
 #   make bench-instr                  only the instr part (instructions per call,
 #                                     callgrind; about 15 s)
+#   make bench-median [BENCH_RUNS=3]   N full runs; the targets with each run's
+#                                     figure and the median (bench/median.sh)
 #   make bench-build                  build only
 #   make bench-clean                  remove the program and bench/out/
 # Defines only bench* targets and BENCH_* variables. The program links the
@@ -39,7 +41,7 @@ BENCH_IOX_FLAGS = $(if $(BENCH_IOX_INC),-DPP_HAVE_ICEORYX=1 -isystem $(BENCH_IOX
 BENCH_IOX_LIBS = $(if $(BENCH_IOX_INC),-liceoryx_binding_c)
 BENCH_CONFIG := $(BENCH_OUT)/build-config
 
-.PHONY: bench bench-build bench-deps bench-clean bench-pages bench-instr
+.PHONY: bench bench-build bench-deps bench-clean bench-pages bench-instr bench-median
 
 BENCH_PAGES_BIN := $(BENCH_DIR)/pages/pages-bench
 BENCH_PAGES_ARGS ?= -t 0.3
@@ -48,6 +50,11 @@ BENCH_PAGES_ARGS ?= -t 0.3
 bench: bench-build $(BENCH_PAGES_BIN)
 	./$(BENCH_BIN) $(BENCH_ARGS)
 	./$(BENCH_PAGES_BIN) $(BENCH_PAGES_ARGS)
+
+# Issue 10's targets as the median of BENCH_RUNS full runs (bench/median.sh).
+BENCH_RUNS ?= 3
+bench-median: bench-build $(BENCH_PAGES_BIN)
+	BENCH_ARGS='$(BENCH_ARGS)' BENCH_PAGES_ARGS='$(BENCH_PAGES_ARGS)' ./$(BENCH_DIR)/median.sh $(BENCH_RUNS)
 
 bench-pages: $(BENCH_PAGES_BIN)
 	./$(BENCH_PAGES_BIN) $(BENCH_PAGES_ARGS)

@@ -18,7 +18,7 @@ esac
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out=build/fuzz
-targets=(frame slot)
+targets=(frame slot phxrec)
 mkdir -p "$out" fuzz/crashes
 
 # ---------------------------------------------------------------- toolchain
@@ -81,12 +81,13 @@ target_srcs() {
 }
 for t in "${targets[@]}"; do
 	mapfile -t srcs < <(target_srcs "$t")
-	"$cc" "${common[@]}" "${san[@]}" "${srcs[@]}" src/proto/wire.c src/proto/slot.c -o "$out/fuzz_$t"
+	"$cc" "${common[@]}" "${san[@]}" "${srcs[@]}" src/proto/wire.c src/proto/slot.c src/ns/phxrec.c \
+		-o "$out/fuzz_$t"
 done
 
 # Seeds: regenerated from the current layouts (deterministic, so the
 # committed files change only when a layout does).
-mkdir -p fuzz/corpus-frame fuzz/corpus-slot
+mkdir -p fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-phxrec	# phxrec: committed seeds only
 "$out/seedgen" fuzz/corpus-frame fuzz/corpus-slot
 
 # ---------------------------------------------------------------------- run
@@ -165,7 +166,7 @@ coverage() {
 	for t in "${targets[@]}"; do
 		mapfile -t srcs < <(target_srcs "$t")
 		"$cc" "${common[@]}" -O0 -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping \
-			"${srcs[@]}" src/proto/wire.c src/proto/slot.c -o "$out/cov/cov_$t" &&
+			"${srcs[@]}" src/proto/wire.c src/proto/slot.c src/ns/phxrec.c -o "$out/cov/cov_$t" &&
 			LLVM_PROFILE_FILE="$out/cov/$t.profraw" "$out/cov/cov_$t" -runs=0 \
 				"$out/work-$t" "fuzz/corpus-$t" >/dev/null 2>&1 || return 0
 	done

@@ -137,10 +137,10 @@ static void race_busy(struct race *r, int id, unsigned *seed)
 	while (p && !atomic_load(&r->destroyed)) {
 		int64_t hold = h_now_ns() + RACE_HOLD_NS;
 
-		pthread_mutex_lock(&p->lock);
+		mp_lock(&p->lock);
 		while (h_now_ns() < hold)
 			;
-		pthread_mutex_unlock(&p->lock);
+		mp_unlock(&p->lock);
 		wait_until(h_now_ns() + (int64_t)(rnd_next(seed) % RACE_HOLD_NS));
 	}
 	if (p)

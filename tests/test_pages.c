@@ -89,6 +89,43 @@ static int count_pages_fds(pid_t pid)
 	return n;
 }
 
+/*
+ * Our msgport pages memfds that hold pages or seals: every one but the
+ * region the library makes ready for the next mp_pages_alloc() after a
+ * move (ring transports: an empty memfd, never sealed).  That one is
+ * closed when the last connection goes, which the harness's descriptor
+ * count checks after every test.
+ */
+static int count_pages_fds_used(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	CHECK(d != NULL);
+	while ((e = readdir(d))) {
+		char path[600], link[256];
+		struct stat st;
+		int fd = atoi(e->d_name);
+		ssize_t len;
+
+		if (e->d_name[0] == '.' || fd == dirfd(d))
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		if (!strstr(link, "memfd:msgport-pages") || fstat(fd, &st) != 0)
+			continue;
+		if (st.st_blocks == 0 && fcntl(fd, F_GET_SEALS) == 0)
+			continue;	/* ready: empty and unsealed */
+		n++;
+	}
+	closedir(d);
+	return n;
+}
+
 /* The seals of the memfd with this inode among our descriptors, -1: none. */
 static int seals_of_inode(uint64_t ino)
 {
@@ -724,8 +761,9 @@ TEST(pages_move_seals_and_reused_address)
 		CHECK_EQ(s.csum, fnv(want, len));
 		CHECK_ERR(mp_pages_free(q, len), -EINVAL);	/* moved */
 		CHECK_EQ(map_inode(q), 0);
+		CHECK_EQ(seals_of_inode(ino), -1);	/* its memfd closed */
 	}
-	CHECK_EQ(count_pages_fds(0), 0);
+	CHECK_EQ(count_pages_fds_used(), 0);
 
 	/* A move that is not delivered still leaves the pages with us. */
 	q = pages(len);
@@ -770,6 +808,42 @@ TEST(pages_move_fresh_forked)
 	CHECK_NE(s.ino, ino);	/* copied: the child could still write them */
 	CHECK_ERR(mp_pages_free(p, len), -EINVAL);
 	h_kill(child);
+	srv_stop(port, pid);
+}
+
+/* For pages_ready_not_inherited: writes a region of the length moved. */
+static void write_fresh(void *arg)
+{
+	size_t len = (size_t)(uintptr_t)arg;
+	unsigned char *q = mp_pages_alloc(len);
+
+	CHECK(q != NULL);
+	memset(q, 0x77, len);
+	_exit(0);
+}
+
+/* After moves the library may make a region of that length ready for the
+ * next mp_pages_alloc() (ring transports).  A child forked then must not
+ * be handed the same memfd: the parent's next region stays its own. */
+TEST(pages_ready_not_inherited)
+{
+	pid_t pid, child;
+	mp_port_t port = srv_start("/pg/ready", &pid);
+	size_t len = 256 * KIB;
+	unsigned char *q;
+	mp_msg_t m;
+
+	for (int k = 0; k < 3; k++) {
+		q = pages(len);
+		h_fill(q, len, 90 + (uint32_t)k);
+		CHECK_OK(call(port, T_INFO, MP_MOVE, q, len, NULL, 0, (struct ask){ 0 }, &m));
+	}
+	child = h_fork(write_fresh, (void *)(uintptr_t)len);
+	CHECK_EQ(h_reap(child, 10000), 0);
+	q = pages(len);
+	CHECK_EQ(q[0], 0);
+	CHECK_EQ(q[len - 1], 0);
+	CHECK_OK(mp_pages_free(q, len));
 	srv_stop(port, pid);
 }
 
@@ -1396,11 +1470,11 @@ TEST(pages_many_transfers_bounded)
 		(double)(h_now_ns() - t0) / 1e9, b.rss0 >> 10, b.rss1 >> 10, b.fds0, b.fds1);
 	CHECK_EQ(b.fds1, b.fds0);
 	CHECK_LE(b.rss1, b.rss0 + 2 * MIB);
-	CHECK_EQ(count_pages_fds(0), 1);	/* the shared pages */
+	CHECK_EQ(count_pages_fds_used(), 1);	/* the shared pages */
 	/* On the ring transports the server keeps the shared pages mapped
 	 * while we have them; freeing them tells it to let go at once. */
 	CHECK_OK(mp_pages_free(shared, big));
-	CHECK_EQ(count_pages_fds(0), 0);
+	CHECK_EQ(count_pages_fds_used(), 0);
 	/* The server let go of everything (it releases the input after
 	 * sending the answer, and kept pages when told: give it a moment). */
 	for (int k = 0; k < 1000 && count_pages_fds(pid) != 0; k++)
@@ -1445,7 +1519,7 @@ TEST(pages_receiver_killed)
 	unsigned char *p;
 	uint64_t ino_moved, ino_shared;
 	size_t rss0;
-	int fds0 = count_pages_fds(0);
+	int fds0 = count_pages_fds_used();
 	mp_msg_t m;
 
 	kept_flag = h_shared(sizeof(*kept_flag));
@@ -1468,14 +1542,14 @@ TEST(pages_receiver_killed)
 	h_kill(pid);
 	/* Nothing of the moved pages is left anywhere. */
 	CHECK(!inode_alive(ino_moved));
-	CHECK_EQ(count_pages_fds(0), fds0 + 1);
+	CHECK_EQ(count_pages_fds_used(), fds0 + 1);
 	/* The shared ones are ours still, with the receiver's writes. */
 	CHECK(inode_alive(ino_shared));
 	CHECK_EQ(p[0], 0x42);
 	CHECK_EQ(p[len - 1], 0x42);
 	CHECK_OK(mp_pages_free(p, len));
 	CHECK(!inode_alive(ino_shared));
-	CHECK_EQ(count_pages_fds(0), fds0);
+	CHECK_EQ(count_pages_fds_used(), fds0);
 	CHECK_LE(rss_bytes(), rss0 + 16 * MIB);	/* 128 MiB went through (sanitizers use some) */
 }
 

@@ -39,7 +39,7 @@ static void px_serve(u32 port, void (*handle)(msg_t *msg, void *arg), void *arg)
 {
 	for (;;) {
 		msg_t msg;
-		unsigned int rid;
+		msg_rid_t rid;
 		int quit;
 
 		CHECK_OK(proc_recv(port, &msg, &rid));
@@ -236,7 +236,7 @@ static void slow_respond(void *arg)
 	struct px *s = arg;
 	u32 port;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 
 	CHECK_OK(portCreate(&port));
 	CHECK_OK(portRegister(port, "/slow", NULL));
@@ -326,6 +326,11 @@ TEST(phoenix_register_path_and_lookup_port)
 	CHECK_OK(lookup("/srv/echo", &file, NULL));
 	CHECK_ERR(portRegister(port, "/srv/echo", NULL), -EEXIST);
 	portDestroy(port);
+	/* the kernel's rule: the name stays until portUnregister
+	 * (tests/test_phoenix_ns.c) */
+	CHECK_OK(lookup("/srv/echo", &file, &dev));
+	CHECK_EQ(dev.port, port);
+	CHECK_OK(portUnregister("/srv/echo"));
 	CHECK_ERR(lookup("/srv/echo", &file, &dev), -ENOENT);
 }
 
@@ -564,7 +569,7 @@ TEST(phoenix_rid_identifies_receiving_context)
 {
 	struct hold_arg a[3];
 	pthread_t th[3];
-	unsigned int rid[3];
+	msg_rid_t rid[3];
 	int tag[3];
 	u32 port;
 
@@ -602,7 +607,7 @@ static void *respond_later(void *arg)
 {
 	struct hold_arg *a = arg;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 
 	CHECK_OK(proc_recv(a->port, &msg, &rid));
 	h_sleep_ms(50);
@@ -720,7 +725,7 @@ TEST(phoenix_small_data_copied_inline)
 	px_quit(dev.port, pid);
 }
 
-static void *hold_caller_epipe(void *arg)
+static void *hold_caller_gone(void *arg)
 {
 	struct hold_arg *a = arg;
 	msg_t msg;
@@ -738,7 +743,7 @@ TEST(phoenix_rid_table_32bit)
 	struct hold_arg a = { 0 };
 	pthread_t th;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 	u32 other;
 
 	CHECK_OK(portCreate(&a.port));
@@ -761,12 +766,13 @@ TEST(phoenix_rid_table_32bit)
 	}
 	CHECK_ERR(proc_respond(a.port, &msg, rid), -ENOENT);	/* answered once */
 	CHECK_OK(pthread_join(th, NULL));
-	/* rids of a destroyed port are forgotten; its caller gets -EPIPE */
-	CHECK_OK(pthread_create(&th, NULL, hold_caller_epipe, &a));
+	/* rids of a destroyed port are forgotten; its caller gets -EINVAL,
+	 * the kernel's answer for a destroyed port */
+	CHECK_OK(pthread_create(&th, NULL, hold_caller_gone, &a));
 	CHECK_OK(proc_recv(a.port, &msg, &rid));
 	portDestroy(a.port);
 	CHECK_OK(pthread_join(th, NULL));
-	CHECK_EQ(a.tag, -EPIPE);
+	CHECK_EQ(a.tag, -EINVAL);
 	CHECK_ERR(proc_respond(a.port, &msg, rid), -ENOENT);
 	portDestroy(other);
 }
@@ -791,7 +797,7 @@ static void oneway_sender(void *arg)
 TEST(phoenix_rid_table_many_outstanding)
 {
 	enum { N = N_OUTSTANDING };
-	unsigned int *rids = calloc(N, sizeof(*rids));
+	msg_rid_t *rids = calloc(N, sizeof(*rids));
 	u32 port;
 	pid_t pid;
 
@@ -821,7 +827,7 @@ static void die_in_call(void *arg)
 {
 	u32 port;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 
 	(void)arg;
 	CHECK_OK(portCreate(&port));
@@ -837,23 +843,28 @@ TEST(phoenix_errors_are_negative_errno)
 	pid_t pid = h_fork(die_in_call, NULL);
 	oid_t file, dev;
 	msg_t msg;
-	unsigned int rid;
+	msg_rid_t rid;
 	u32 port;
 
 	px_wait("/dying", &dev);
 	memset(&msg, 0, sizeof(msg));
-	CHECK_ERR(proc_send(dev.port, &msg), -EPIPE);	/* the server died */
+	/* a port that does not exist (any more) is -EINVAL, as the kernel
+	 * answers (tests/test_phoenix_ns.c) */
+	CHECK_ERR(proc_send(dev.port, &msg), -EINVAL);	/* the server died */
 	CHECK_EQ(h_reap(pid, 10000), 0);
-	CHECK_ERR(proc_send(dev.port, &msg), -ENOENT);	/* nobody listens */
+	CHECK_ERR(proc_send(dev.port, &msg), -EINVAL);	/* nobody listens */
 	CHECK_ERR(proc_send(dev.port, NULL), -EINVAL);
-	CHECK_ERR(proc_recv(dev.port, &msg, &rid), -ENOENT);	/* not ours */
+	CHECK_ERR(proc_recv(dev.port, &msg, &rid), -EINVAL);	/* not ours */
+	CHECK_OK(lookup("/dying", &file, &dev));	/* names stay: the kernel's rule */
+	CHECK_OK(portUnregister("/dying"));
 	CHECK_ERR(lookup("/dying", &file, &dev), -ENOENT);
 	CHECK_ERR(lookup(NULL, &file, &dev), -EINVAL);
 	CHECK_ERR(lookup("/x", NULL, NULL), -EINVAL);
-	CHECK_ERR(lookup("relative", &file, &dev), -EINVAL);
+	CHECK_ERR(lookup("relative", &file, &dev), -ENOENT);
 	CHECK_OK(portCreate(&port));
-	CHECK_ERR(portRegister(port, "bad//name", NULL), -EINVAL);
-	CHECK_ERR(portRegister(port + 1000, "/x", NULL), -ENOENT);
+	CHECK_ERR(portRegister(port, NULL, NULL), -EINVAL);
+	CHECK_ERR(portUnregister(NULL), -EINVAL);
+	CHECK_ERR(portUnregister("/never"), -ENOENT);
 	msg.o.data = NULL;
 	msg.o.size = 4;
 	CHECK_ERR(proc_send(port, &msg), -EINVAL);	/* size without data */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fs-client - opens, writes and reads files through oids, written to the
- * Phoenix-RTOS API only (msgport/phoenix.h).  Run fs-server and
+ * fs-client - opens, writes and reads files through oids, Phoenix-RTOS
+ * code: libphoenix's <sys/msg.h> and <sys/file.h> only.  Run fs-server and
  * null-driver first; it waits up to 5 s for them.  Prints what it does
  * and "fs-client: all checks passed" (exit 0), or the first failure
  * (exit 1).
@@ -12,9 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <msgport/phoenix.h>
+#include <sys/file.h>
+#include <sys/msg.h>
+#include <unistd.h>
 
 #define CHECK(cond, ...)						\
 	do {								\
@@ -40,7 +40,7 @@ static int call(int type, oid_t oid, off_t offs, const void *in, size_t inlen, v
 	msg->i.size = inlen;
 	msg->o.data = out;
 	msg->o.size = outlen;
-	err = proc_send(oid.port, msg);
+	err = msgSend(oid.port, msg);
 	return err < 0 ? err : msg->o.err;
 }
 
@@ -63,7 +63,7 @@ static oid_t create_file(const char *name)
 	msg.i.create.type = otFile;
 	msg.i.data = name;
 	msg.i.size = strlen(name) + 1;
-	err = proc_send(root.port, &msg);
+	err = msgSend(root.port, &msg);
 	CHECK(err == 0 && msg.o.err == 0, "mtCreate %s: %d/%d", name, err, msg.o.err);
 	file = msg.o.create.oid;
 	return file;
@@ -157,7 +157,7 @@ int main(int argc, char **argv)
 		fs = argv[1];
 	path(p, sizeof(p), "drv");
 	for (int k = 0; (err = lookup(p, &file, &dev)) < 0 && k < 5000; k++)
-		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+		usleep(1000);
 	CHECK(err == 0, "the servers did not come up (lookup %s: %d)", p, err);
 	files();
 	devices();

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fs-server - a small in-memory file server, written to the Phoenix-RTOS
- * API only (msgport/phoenix.h).  It mounts its namespace at /fs and serves
- * one flat directory of objects:
+ * fs-server - a small in-memory file server, Phoenix-RTOS code: it uses
+ * libphoenix's <sys/msg.h>, <sys/file.h> and <sys/threads.h> only and
+ * builds for Phoenix as it is.  It mounts its namespace at /fs and serves
+ * one flat directory of objects with WORKERS threads (one mutex over the
+ * nodes):
  *
  *   mtLookup  i.data = the rest of the path ("name" or "name/more"); the
  *             answer is o.lookup.fil/dev and o.err = bytes resolved.  A
@@ -15,14 +17,17 @@
  * Usage: fs-server [MOUNT_PATH]   (default /fs; runs until killed)
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <msgport/phoenix.h>
+#include <sys/file.h>
+#include <sys/msg.h>
+#include <sys/threads.h>
 
 #define NODES_MAX 64
 #define NAME_MAX_LEN 63
+#define WORKERS 3	/* the main thread and two more */
 
 struct node {
 	char name[NAME_MAX_LEN + 1];
@@ -34,7 +39,9 @@ struct node {
 };
 
 static struct node nodes[NODES_MAX];	/* id = index + 1; id 0 is the root */
-static u32 fs_port;
+static uint32_t fs_port;
+static handle_t nodes_lock;
+static char stacks[WORKERS - 1][4096] __attribute__((aligned(16)));
 
 static struct node *node_get(id_t id)
 {
@@ -127,7 +134,6 @@ static void do_io(msg_t *msg, struct node *n)
 		if (len > msg->o.size)
 			len = msg->o.size;
 		memcpy(msg->o.data, n->data + off, len);
-		msg->o.size = len;	/* only what we wrote goes back */
 		msg->o.err = (int)len;
 		break;
 	}
@@ -184,6 +190,21 @@ static void handle(msg_t *msg)
 	msg->o.err = msg->oid.id == 0 ? -EISDIR : -ENOENT;
 }
 
+/* Serve messages until the port goes. */
+static void worker(void *arg)
+{
+	msg_t msg;
+	msg_rid_t rid;
+
+	(void)arg;
+	while (msgRecv(fs_port, &msg, &rid) >= 0) {
+		mutexLock(nodes_lock);
+		handle(&msg);
+		mutexUnlock(nodes_lock);
+		msgRespond(fs_port, &msg, rid);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *mount = argc > 1 ? argv[1] : "/fs";
@@ -194,6 +215,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fs-server: portCreate: %d\n", err);
 		return 1;
 	}
+	if ((err = mutexCreate(&nodes_lock)) < 0) {
+		fprintf(stderr, "fs-server: mutexCreate: %d\n", err);
+		return 1;
+	}
 	memset(&root, 0, sizeof(root));
 	root.port = fs_port;
 	root.id = 0;
@@ -201,17 +226,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "fs-server: portRegister %s: %d\n", mount, err);
 		return 1;
 	}
-	printf("fs-server: mounted at %s (port %u)\n", mount, fs_port);
-	fflush(stdout);
-	for (;;) {
-		msg_t msg;
-		unsigned int rid;
-
-		if (proc_recv(fs_port, &msg, &rid) < 0)
-			break;
-		handle(&msg);
-		proc_respond(fs_port, &msg, rid);
+	for (int k = 0; k < WORKERS - 1; k++) {
+		if ((err = beginthread(worker, 4, stacks[k], sizeof(stacks[k]), NULL)) < 0) {
+			fprintf(stderr, "fs-server: beginthread: %d\n", err);
+			return 1;
+		}
 	}
+	printf("fs-server: mounted at %s (port %u, %d threads)\n", mount, fs_port, WORKERS);
+	fflush(stdout);
+	worker(NULL);
 	portDestroy(fs_port);
 	return 0;
 }

@@ -219,13 +219,13 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 			return err;
 		call.inl = rx->inl;
 	}
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	dead = load_relaxed(&p->dead);	/* set under this lock: no order needed */
 	if (!dead)
 		r = mp_rid_alloc(&p->rids, &call);
 	if (r)
 		rx->inl = false;	/* the rid holds the claim now */
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	if (!r) {
 		mp_buf_release(call.out, call.out_cap, call.out_kind, call.out_id);
 		return dead ? -EPIPE : -ENOMEM;
@@ -278,10 +278,10 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		memset(msg, 0, sizeof(*msg));
 	}
 put:
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	rx_inl_drop_locked(c, rx);
 	mp_sconn_put_locked(p, c);
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	return r;
 }
 

@@ -100,9 +100,9 @@ static int reply_send(struct mp_port_obj *p, struct mp_call *call, const mp_msg_
 	if (err == -EAGAIN)
 		mp_sconn_kill(p, call->conn);	/* it does not read its replies */
 	mp_call_free_buffers(call);
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	call_done_locked(p, call);
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	return err ? -EPIPE : 0;
 }
 
@@ -155,14 +155,14 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 		goto out;
 	if (err == 1)
 		x.fflags = MP_FRAME_DATA_PAGES | (x.in.share ? MP_FRAME_PAGES_SHARE : 0);
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	err = call_take_locked(p, rid, msg, &call);
 	if (!err && call_short(&call, msg, &x)) {
 		err = reply_short_locked(p, &call, msg, &x);
-		pthread_mutex_unlock(&p->lock);
+		mp_unlock(&p->lock);
 		goto out;
 	}
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	if (err)
 		goto out;
 	err = reply_send(p, &call, msg, &x);

@@ -146,6 +146,8 @@ static void cache_drop(struct mp_tls *tls, unsigned k)
 		mp_cconn_last = NULL;
 	cconn_free(tls->conns[k]);
 	tls->conns[k] = tls->conns[--tls->nconns];
+	if (!tls->nconns)
+		mp_pages_trim();	/* nothing left to wait on: no idle to use it */
 }
 
 /* This thread's connection to port, opened on first use. *fresh says so. */

@@ -129,7 +129,6 @@ static void port_free(struct mp_port_obj *p)
 	mp_portfile_release(&p->pf);
 	free(p->conns);
 	free(p->polled);
-	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
 
@@ -203,7 +202,7 @@ static struct mp_port_obj *port_alloc(void)
 	/* Not yet published: the table's mutex orders these. */
 	store_relaxed(&p->peer_cpu, -1);
 	store_relaxed(&p->unattended, true);	/* the page starts with doorbell = 1 */
-	pthread_mutex_init(&p->lock, NULL);
+	mp_lock_init(&p->lock);
 	return p;
 }
 
@@ -328,12 +327,12 @@ static void port_shutdown_locked(struct mp_port_obj *p)
 
 void mp_port_shutdown(struct mp_port_obj *p)
 {
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	port_shutdown_locked(p);
 	/* Release the port number only now: a restarted owner may take it. */
 	close(p->listen_fd);
 	p->listen_fd = -1;
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	ports_wait_unused(p);
 	mp_port_put(p);
 }
@@ -396,9 +395,9 @@ void mp_port_poll_add_locked(struct mp_port_obj *p, struct mp_sconn *c)
 
 void mp_sconn_kill(struct mp_port_obj *p, struct mp_sconn *c)
 {
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	mp_sconn_kill_locked(p, c);
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 }
 
 static int conn_slot_locked(struct mp_port_obj *p, uint32_t *idx)
@@ -477,10 +476,10 @@ int mp_port_accept(struct mp_port_obj *p)
 
 	/* Under the lock: mp_port_shutdown() closes the listening socket, and
 	 * its number must not be used after that (it may name another file). */
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	fd = p->listen_fd < 0 ? -1 : accept4(p->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	err = fd < 0 ? (p->listen_fd < 0 ? -EPIPE : -errno) : 0;
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	if (fd < 0)
 		return err;
 	c = sconn_new(fd);
@@ -488,9 +487,9 @@ int mp_port_accept(struct mp_port_obj *p)
 		err = -ENOMEM;
 		goto err;
 	}
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	err = conn_insert_locked(p, c);
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	if (err)
 		goto err;
 	return 0;
@@ -506,12 +505,12 @@ struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key)
 	uint32_t idx = (uint32_t)(key & ~MP_KEY_DOORBELL) , gen = (uint32_t)(key >> 32);
 	struct mp_sconn *c = NULL;
 
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	if (idx < p->nconns && p->conns[idx] && p->conns[idx]->gen == gen) {
 		c = p->conns[idx];
 		c->refs++;
 	}
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	return c;
 }
 
@@ -563,7 +562,7 @@ static void ports_atfork_child(void)
 	pthread_mutex_unlock(&mp_ports_lock);
 	for (; p; p = next) {
 		next = p->next;
-		pthread_mutex_init(&p->lock, NULL);	/* another thread may have held it */
+		mp_lock_init(&p->lock);	/* another thread may have held it */
 		port_forget(p);
 	}
 }

@@ -19,17 +19,21 @@
  *                       entries.  Taken with no mutex held: mp_port_destroy
  *                       takes the port out of the table, lets ns/ remove
  *                       its entries, and only then takes the port's lock.
+ *  1b. ROOT/phx.UID    flock(LOCK_EX) on the Phoenix-mode name directory
+ *                       (ns/phx.c), per register or unregister of a Phoenix
+ *                       name: taken with no other lock held, nothing taken
+ *                       under it.  Leaf.
  *  2. ns owner table    own_lock (ns/owner.c): this process's port
  *                       incarnations and the paths registered to each.
  *                       Taken alone, or under 1.  Leaf.
  *  3. mp_ports_lock     (conn/port.c) the port table and the ports'
  *                       reference counts.  Leaf.
- *  4. p->lock           (conn/port.c, one per port) its connection table
+ *  4. p->lock           (conn/port.c, one per port, os/lock.h) its connection table
  *                       and the connections' reference counts, its rid
  *                       table, the ring scan position, listen_fd, inside.
  *                       Held while a ring is scanned (srv_recv) and while
  *                       a connection or call is dropped, hence over 6, 7.
- *  5. txlock            (transport/ring/, one per ring connection, server
+ *  5. txlock            (transport/ring/, os/lock.h, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
  *                       lock held, or, for the short answer to a short call
@@ -73,13 +77,14 @@
 #include "mem/portpage.h"
 #include "conn/rid.h"
 #include "conn/tls.h"
+#include "os/lock.h"
 #include "os/shm.h"
 #include "transport/transport.h"
 
 struct mp_port_obj {
 	struct mp_port_obj *next;	/* in the table */
 	unsigned refs;			/* under mp_ports_lock */
-	pthread_mutex_t lock;
+	mp_lock_t lock;			/* os/lock.h */
 	_Atomic bool dead;		/* destroyed: receivers leave (read unlocked) */
 	bool input_in_place;		/* MP_PORT_INPUT_IN_PLACE */
 	struct mp_portfile pf;

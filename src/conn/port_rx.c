@@ -60,10 +60,10 @@ void mp_port_enter(struct mp_port_obj *p, bool polling)
 	/* hints, relaxed: both are set before an event loop can be waiting */
 	if (!load_relaxed(&p->unattended) && !load_relaxed(&p->fd_used))
 		return;	/* the usual case, without the lock */
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	p->inside++;
 	unattended_set(p, false);
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 }
 
 static bool rings_pending_locked(struct mp_port_obj *p);
@@ -161,28 +161,28 @@ static int rings_scan(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 	if (!load_relaxed(&p->npolled))
 		return 0;
 	if (spinning) {
-		if (pthread_mutex_trylock(&p->lock) != 0)
+		if (!mp_trylock(&p->lock))
 			return 0;
 	} else {
-		pthread_mutex_lock(&p->lock);
+		mp_lock(&p->lock);
 	}
 	r = rings_scan_locked(p, rx, from, mine);
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	return r;
 }
 
 static void conn_put(struct mp_port_obj *p, struct mp_sconn *c)
 {
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	mp_sconn_put_locked(p, c);
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 }
 
 static void conn_read_done(struct mp_port_obj *p, struct mp_sconn *c)
 {
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	c->reading = false;
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 }
 
 /* A HELLO turns a socket connection into one of the transport it names
@@ -192,7 +192,7 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 	struct mp_attach at;
 	int err;
 
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
 				 .doorbell_key = mp_sconn_key(c) | MP_KEY_DOORBELL };
 	err = c->dead ? -EPIPE : mp_port_poll_reserve_locked(p);
@@ -203,7 +203,7 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 	else
 		mp_sconn_kill_locked(p, c);
 	c->reading = false;
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	mp_rx_release(rx);
 }
 
@@ -219,7 +219,7 @@ static bool conn_read_begin(struct mp_port_obj *p, struct mp_sconn *c, uint64_t 
 {
 	bool mine = false;
 
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	if (c->tp->flags & MP_TP_POLLED) {
 		if (!(key & MP_KEY_DOORBELL))
 			c->tp->srv_event(c);
@@ -229,7 +229,7 @@ static bool conn_read_begin(struct mp_port_obj *p, struct mp_sconn *c, uint64_t 
 	}
 	if (!mine)
 		mp_sconn_put_locked(p, c);
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	return mine;
 }
 
@@ -321,6 +321,11 @@ static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 	r = rings_scan(p, rx, from, false, 1);
 	if (r == 0)
 		r = port_events(p, rx, from, mp_deadline_ms(d));
+	/* Woken (a doorbell, most often): the ring that rang is scanned now,
+	 * still counted asleep, instead of after another round of the loop
+	 * and another [D2] (a client that sees the count rings once more). */
+	if (r == 2)
+		r = rings_scan(p, rx, from, false, 1);
 	doorbell_add(p, -1);	/* [D3] a count seen late costs one spurious ring */
 	return r;
 }
@@ -395,11 +400,11 @@ static void events_settle(struct mp_port_obj *p)
 		} else if (key == MP_KEY_LISTEN) {
 			mp_port_accept(p);
 		} else if (key != MP_KEY_SHUTDOWN && (c = mp_port_conn_get(p, key))) {
-			pthread_mutex_lock(&p->lock);
+			mp_lock(&p->lock);
 			if ((c->tp->flags & MP_TP_POLLED) && !(key & MP_KEY_DOORBELL))
 				c->tp->srv_event(c);
 			mp_sconn_put_locked(p, c);
-			pthread_mutex_unlock(&p->lock);
+			mp_unlock(&p->lock);
 		}
 	}
 }
@@ -428,14 +433,14 @@ void mp_port_leave(struct mp_port_obj *p, bool polling)
 	if (!load_relaxed(&p->fd_used))
 		return;
 	events_settle(p);
-	pthread_mutex_lock(&p->lock);
+	mp_lock(&p->lock);
 	if (p->inside && --p->inside == 0)
 		unattended_set(p, true);
 	/* [D5] the count [D4] before the rings, as [D2] in port_sleep():
 	 * pairs with the client's [D1] */
 	full_fence();
 	pending = rings_pending_locked(p);
-	pthread_mutex_unlock(&p->lock);
+	mp_unlock(&p->lock);
 	if (pending && write(p->kick_efd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: already kicked */
 	}

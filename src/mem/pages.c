@@ -69,6 +69,7 @@ static void pg_child(void)
 		pg_tab[k].uses = 0;
 		pg_tab[k].busy = 0;
 	}
+	mp_pg_pool_child();
 	pthread_mutex_unlock(&mp_pg_lock);
 }
 
@@ -128,18 +129,24 @@ int mp_pg_insert(struct pg_region *r)
 	return 0;
 }
 
-/* Close and forget a region whose mapping is already dealt with. */
-static void tab_remove(struct pg_region *r)
+/* Forget a region whose mapping and memfd are already dealt with. */
+static void tab_forget(struct pg_region *r)
 {
 	size_t k = (size_t)(r - pg_tab);
 
-	close(r->fd);
 	memmove(&pg_tab[k], &pg_tab[k + 1], sizeof(*pg_tab) * (pg_n - k - 1));
 	pg_n--;
 	fetch_add_relaxed(&mp_pages_count, -1u);	/* unsigned: adding -1u takes one away */
 	/* Every writer holds mp_pg_lock: a plain increment, published; pairs
 	 * with the load_acquire in mp_kept_tx_stale(). */
 	store_release(&mp_pages_drops, load_relaxed(&mp_pages_drops) + 1);
+}
+
+/* Close and forget a region whose mapping is already dealt with. */
+static void tab_remove(struct pg_region *r)
+{
+	close(r->fd);
+	tab_forget(r);
 }
 
 void mp_pg_drop(struct pg_region *r)
@@ -179,7 +186,22 @@ void mp_pg_retire(struct pg_region *r)
 	}
 	pg_spare[k].addr = r->addr;
 	pg_spare[k].len = r->len;
+	mp_pg_moved(r->len);
 	tab_remove(r);
+}
+
+bool mp_pg_spare_evict(uintptr_t *addr, size_t *len)
+{
+	unsigned k = pg_spare_next;
+
+	for (unsigned j = 0; j < PG_SPARE; j++)
+		if (!pg_spare[j].len)
+			return false;
+	pg_spare_next = (k + 1) % PG_SPARE;
+	*addr = pg_spare[k].addr;
+	*len = pg_spare[k].len;
+	pg_spare[k].len = 0;
+	return true;
 }
 
 /* A spare reservation of exactly len bytes, now the caller's; 0: none
@@ -250,10 +272,9 @@ static void *alloc_refused(int e)
 	return NULL;
 }
 
-/* The memfd of a new region, of len bytes: sealed against resizing only
- * when it first leaves (pages_tx.c), in the same system call as a move's
- * F_SEAL_WRITE.  The fd or -errno. */
-static int alloc_memfd(size_t len)
+/* The memfd of a new region: sealed against resizing only when it first
+ * leaves (pages_tx.c), in the same system call as a move's F_SEAL_WRITE. */
+int mp_pg_memfd_fresh(size_t len)
 {
 	int fd = memfd_create("msgport-pages", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 
@@ -285,6 +306,24 @@ static void *alloc_map(int fd, size_t len)
 	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 }
 
+/* Register a region made ready ahead of time (pages_pool.c) as *r, if
+ * there is one of that length: whether r is now in the table. */
+static bool alloc_ready(struct pg_region *r)
+{
+	bool done = false;
+
+	pthread_mutex_lock(&mp_pg_lock);
+	r->fd = mp_pg_ready_take(r->len, &r->addr);
+	if (r->fd >= 0) {
+		r->kind = PG_SHARED;
+		done = mp_pg_insert(r) == 0;
+		if (!done)
+			mp_pg_ready_put(r->addr, r->len, r->fd);
+	}
+	pthread_mutex_unlock(&mp_pg_lock);
+	return done;
+}
+
 void *mp_pages_alloc(size_t len)
 {
 	struct pg_region r = { .unsized = 1 };
@@ -299,7 +338,9 @@ void *mp_pages_alloc(size_t len)
 	if (len > MP_DATA_MAX)
 		return alloc_refused(EMSGSIZE);
 	r.len = mp_pg_round(len);
-	fd = alloc_memfd(r.len);
+	if (alloc_ready(&r))
+		return (void *)r.addr;
+	fd = mp_pg_memfd_fresh(r.len);
 	if (fd < 0)
 		return alloc_refused(-fd);
 	p = alloc_map(fd, r.len);

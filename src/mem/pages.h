@@ -80,6 +80,26 @@ extern _Atomic unsigned mp_pages_drops;
 
 size_t mp_page_size(void);
 
+/*
+ * Work that moves leave behind (pages_pool.c): a region of the last moved
+ * length made ready for the next mp_pages_alloc().  For the ring client while it waits for an answer to
+ * a message that left through the slow path; a relaxed load when there is
+ * nothing to do (the flag is only a hint: the work itself is under
+ * mp_pg_lock).
+ */
+extern _Atomic unsigned mp_pages_work;
+void mp_pages_idle_work(void);
+
+static inline void mp_pages_idle(void)
+{
+	if (unlikely(load_relaxed(&mp_pages_work)))
+		mp_pages_idle_work();
+}
+
+/* Let go of what mp_pages_idle() made or left ready (no connection is
+ * left to wait on: nothing would use it). */
+void mp_pages_trim(void);
+
 /* Whether p may start a region: cheap enough for the fast path (the
  * count first: no region at all is the common case). */
 static inline bool mp_pages_maybe(const void *p)

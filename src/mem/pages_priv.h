@@ -10,6 +10,7 @@
 #define MP_PAGES_PRIV_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,5 +71,27 @@ int mp_pg_size_seal(struct pg_region *r);
 /* Map fd at a new address, then move the mapping over dst in one step:
  * dst keeps its old mapping if anything fails.  0 or -errno. */
 int mp_pg_map_over(void *dst, size_t len, int prot, int flags, int fd);
+
+/* When every spare reservation is taken, the oldest leaves the table and
+ * is the caller's to unmap (addr, len): true (under mp_pg_lock).  Lets
+ * mp_pages_idle() make room before a move's delivery needs it. */
+bool mp_pg_spare_evict(uintptr_t *addr, size_t *len);
+
+/* A memfd of len bytes for a new region (mp_pages_alloc), not sealed yet:
+ * the fd or -errno. */
+int mp_pg_memfd_fresh(size_t len);
+
+/* pages_pool.c, under mp_pg_lock: */
+/* A ready region of exactly len bytes, now the caller's: its fd, and its
+ * address in *addr; -1: none. */
+int mp_pg_ready_take(size_t len, uintptr_t *addr);
+/* Give back a region taken and not used (or made ready): into the table,
+ * else unmapped and closed. */
+void mp_pg_ready_put(uintptr_t addr, size_t len, int fd);
+/* A region of len bytes was moved away: the next mp_pages_idle() makes
+ * one of that length ready. */
+void mp_pg_moved(size_t len);
+/* After fork, in the child: drop what the parent made ready. */
+void mp_pg_pool_child(void);
 
 #endif

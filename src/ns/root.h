@@ -8,6 +8,7 @@
  *   ROOT/ns/PATH        a namespace entry (its mode is its access control)
  *   ROOT/tmp/           entries being written, linked into ns/ atomically
  *   ROOT/ns.lock        serialises taking over stale entries
+ *   ROOT/phx.UID/       user UID's Phoenix-mode names (ns/phx.h)
  */
 #ifndef MP_ROOT_H
 #define MP_ROOT_H

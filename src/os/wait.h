@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "os/compiler.h"
 #include "os/deadline.h"
 #include "os/shm.h"
 
@@ -43,12 +44,33 @@ struct mp_spin {
 	bool same_cpu;
 };
 
+/* 1 when rdtscp's TSC_AUX holds the CPU number (Linux writes cpu |
+ * node << 12 there), checked once against sched_getcpu() by
+ * mp_wait_policy(); until then, or when it did not match, 0. */
+extern _Atomic int mp_cpu_aux_ok;
+
+/* The CPU this thread runs on, for the peer's same-CPU test (a hint:
+ * [H1]): rdtscp costs one instruction where sched_getcpu() costs a call
+ * and some thirty. */
+static inline int32_t mp_cpu_now(void)
+{
+#if defined(__x86_64__)
+	if (likely(load_relaxed(&mp_cpu_aux_ok))) {
+		unsigned aux;
+
+		(void)__builtin_ia32_rdtscp(&aux);
+		return (int32_t)(aux & 0xfff);
+	}
+#endif
+	return (int32_t)sched_getcpu();
+}
+
 static inline void mp_spin_init(struct mp_spin *s, int peer_cpu)
 {
 	s->pol = mp_wait_policy();
 	s->start = 0;
 	s->iter = 0;
-	s->same_cpu = peer_cpu >= 0 && peer_cpu == sched_getcpu();
+	s->same_cpu = peer_cpu >= 0 && peer_cpu == mp_cpu_now();
 }
 
 /* The time since the first step, read every 64 steps (clock reads cost). */
@@ -90,12 +112,6 @@ static inline bool mp_spin_step(struct mp_spin *s)
 		return true;
 	}
 	return false;
-}
-
-/* The CPU this thread runs on, for the peer's same-CPU test. */
-static inline int32_t mp_cpu_now(void)
-{
-	return (int32_t)sched_getcpu();
 }
 
 #endif

@@ -5,11 +5,16 @@
  * msgport's 64-bit ones.
  *
  * The rid table is process-wide: an open-addressing hash table (linear
- * probing, backward-shift deletion) keyed by the 32-bit rid, which comes
- * from a counter that skips 0 and values in use.  A key names one
- * received message until proc_respond takes it out.
+ * probing, backward-shift deletion) keyed by the rid (msg_rid_t, an int:
+ * 1 .. INT_MAX), which comes from a counter that skips 0 and values in
+ * use.  A key names one received message until proc_respond takes it out.
+ *
+ * Names are the Phoenix kernel's (ns/phx.c, api/lookup.c,
+ * docs/phoenix-namespace.md), and so are the errors of a port that does
+ * not exist or was destroyed: -EINVAL.
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -17,6 +22,10 @@
 #include <unistd.h>
 
 #include "msgport/phoenix.h"
+
+#include "api/lookup.h"
+#include "ns/phx.h"
+#include "ns/root.h"
 
 #undef id_t	/* the library's own code keeps glibc's meaning */
 
@@ -111,7 +120,8 @@ static uint32_t rid_add(mp_port_t port, mp_rid_t rid)
 	if (rids.count * 2 >= rids.cap && table_grow())
 		goto out;
 	do {
-		e.key = rids.next++;
+		e.key = rids.next;
+		rids.next = rids.next >= INT_MAX ? 1 : rids.next + 1;	/* a msg_rid_t */
 	} while (e.key == 0 || slot_find(e.key));
 	slot_put(rids.slots, rids.cap, &e);
 	rids.count++;
@@ -202,11 +212,35 @@ int mp_phx_port_destroy(u32 port)
 	return err;
 }
 
+/* The kernel's rule: any string names {port, id}; the port is not
+ * checked; the name stays until portUnregister. */
 int mp_phx_port_register(u32 port, const char *name, oid_t *oid)
 {
-	mp_oid_t o = { .port = port, .id = oid ? oid->id : 0 };
+	char root[MP_ROOT_MAX];
+	int err;
 
-	return mp_mount_register(&o, name, 0666);
+	if (!name)
+		return -EINVAL;
+	err = mp_root_get(root, sizeof(root));
+	if (err)
+		return err;
+	return mp_ns_phx_register(root, name, port, oid ? oid->id : 0);
+}
+
+/* Any process of the user may unregister any name; "/" always succeeds,
+ * as in the kernel. */
+int mp_phx_port_unregister(const char *name)
+{
+	char root[MP_ROOT_MAX];
+	int err;
+
+	if (!name)
+		return -EINVAL;
+	err = mp_root_get(root, sizeof(root));
+	if (err)
+		return err;
+	err = mp_ns_phx_unregister(root, name);
+	return strcmp(name, "/") == 0 && err == -ENOENT ? 0 : err;
 }
 
 static void oid_out(oid_t *dst, const mp_oid_t *src)
@@ -223,7 +257,7 @@ int mp_phx_lookup(const char *name, oid_t *file, oid_t *dev)
 
 	if (!name || (!file && !dev))
 		return -EINVAL;
-	err = mp_lookup_dev(name, &f, &d);
+	err = mp_lookup_walk(name, true, &f, &d);
 	if (err)
 		return err;
 	if (file)
@@ -231,6 +265,21 @@ int mp_phx_lookup(const char *name, oid_t *file, oid_t *dev)
 	if (dev)
 		oid_out(dev, &d);
 	return 0;
+}
+
+/* Pulses come with issue 12. */
+int mp_phx_pulse(u32 port, msg_t *msg)
+{
+	(void)port;
+	(void)msg;
+	return -ENOSYS;
+}
+
+/* The kernel's answer for a port that does not exist (any more), where
+ * msgport tells why: nobody listens, or the port went away. */
+static int port_gone_einval(int err)
+{
+	return err == -ENOENT || err == -EPIPE || err == -ECONNREFUSED ? -EINVAL : err;
 }
 
 /* -------------------------------------------------------- messaging */
@@ -259,7 +308,7 @@ int mp_phx_send(u32 port, msg_t *msg)
 	m.o.size = msg->o.size;
 	err = mp_send(port, &m, MP_FOREVER);
 	if (err)
-		return err;
+		return port_gone_einval(err);
 	fds_close(m.o.fds, m.o.nfds);	/* msg_t has no place for them */
 	memcpy(msg->o.raw, m.o.raw, MP_RAW_SIZE);
 	msg->o.err = m.o.err;
@@ -270,7 +319,7 @@ static void msg_from_mp(msg_t *msg, const mp_msg_t *m)
 {
 	memset(msg, 0, sizeof(*msg));
 	msg->type = (int)m->type;
-	msg->pid = (unsigned int)m->pid;
+	msg->pid = m->pid;
 	msg->oid.port = m->oid.port;
 	msg->oid.id = m->oid.id;
 	memcpy(msg->i.raw, m->i.raw, MP_RAW_SIZE);
@@ -280,7 +329,7 @@ static void msg_from_mp(msg_t *msg, const mp_msg_t *m)
 	msg->o.data = m->o.size ? m->o.data : NULL;
 }
 
-int mp_phx_recv(u32 port, msg_t *msg, unsigned int *rid)
+int mp_phx_recv(u32 port, msg_t *msg, msg_rid_t *rid)
 {
 	mp_msg_t m;
 	mp_rid_t r;
@@ -291,7 +340,7 @@ int mp_phx_recv(u32 port, msg_t *msg, unsigned int *rid)
 		return -EINVAL;
 	ret = mp_recv(port, &m, &r, MP_FOREVER);
 	if (ret < 0)
-		return ret;
+		return port_gone_einval(ret);
 	fds_close(m.i.fds, m.i.nfds);	/* msg_t has no place for them */
 	key = rid_add(port, ret == 1 ? 0 : r);
 	if (!key)
@@ -299,7 +348,7 @@ int mp_phx_recv(u32 port, msg_t *msg, unsigned int *rid)
 	if (m.o.size)
 		memset(m.o.data, 0, m.o.size);	/* never show the caller our heap */
 	msg_from_mp(msg, &m);
-	*rid = key;
+	*rid = (msg_rid_t)key;
 	return 0;
 err:
 	if (ret == 0) {	/* a call: its sender is told */
@@ -310,7 +359,7 @@ err:
 	return -ENOMEM;
 }
 
-int mp_phx_respond(u32 port, msg_t *msg, unsigned int rid)
+int mp_phx_respond(u32 port, msg_t *msg, msg_rid_t rid)
 {
 	struct phx_rid e;
 	mp_msg_t m;
@@ -318,7 +367,7 @@ int mp_phx_respond(u32 port, msg_t *msg, unsigned int rid)
 
 	if (!msg)
 		return -EINVAL;
-	err = rid_get(rid, port, &e);
+	err = rid < 0 ? -ENOENT : rid_get((uint32_t)rid, port, &e);
 	if (err)
 		return err;
 	if (e.rid == 0) {	/* a one-way message: nobody waits */

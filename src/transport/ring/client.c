@@ -444,10 +444,12 @@ int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct
 
 	c->seq++;
 	r = cli_send_fast(c, rc, MP_SLOT_CALL, msg, x);
-	if (likely(r == 0))
+	if (likely(r == 0)) {
 		cli_doorbell(c, rc, false);
-	else if (r == CLI_SLOW)
+	} else if (r == CLI_SLOW) {
 		r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
+		mp_pages_idle();	/* what a move left, while the server works */
+	}
 	while (!r) {
 		r = cli_wait(c, rc, cli_reply_ready, 0, d);	/* 0: a reply is there */
 		if (r)

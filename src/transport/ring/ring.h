@@ -30,6 +30,7 @@
 #include "mem/portpage.h"
 #include "os/compiler.h"
 #include "os/deadline.h"
+#include "os/lock.h"
 #include "os/shm.h"
 #include "os/wait.h"
 #include "proto/ring.h"
@@ -74,7 +75,7 @@ struct ring_srv {
 	struct mp_ring_region *r;
 	struct mp_ring_view rx;		/* c2s, we consume (under the port lock) */
 	struct mp_ring_view tx;		/* s2c, we produce (under txlock) */
-	pthread_mutex_t txlock;
+	mp_lock_t txlock;		/* os/lock.h */
 	int db_efd;			/* the client's doorbell, only registered */
 	int wake_efd;			/* we write it to wake the client */
 	int wake_epfd;			/* holds wake_efd; the client's copy waits on it */
@@ -86,6 +87,17 @@ struct ring_srv {
 	uint64_t cpu_at;		/* mp_ticks() when we last published our CPU [H1] */
 	uint8_t buf[MSG_BUF];
 };
+
+/* The reply ring's lock, set up and torn down by setup.c. */
+static inline void ring_srv_txlock_init(struct ring_srv *rs)
+{
+	mp_lock_init(&rs->txlock);
+}
+
+static inline void ring_srv_txlock_fini(struct ring_srv *rs)
+{
+	(void)rs;	/* a futex word holds nothing */
+}
 
 /* Copy one whole message out of a ring into buf: its slot count, 0 when
  * empty, -EPROTO when the producer broke the protocol. */

@@ -489,7 +489,7 @@ int mp_ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, uns
 	struct mp_slot_msg m;
 	int err;
 
-	pthread_mutex_lock(&rs->txlock);
+	mp_lock(&rs->txlock);
 	if (likely(!x->fflags && fits_ring(msg->o.nfds, msg->o.size))) {
 		err = srv_reply_short(c, rs, (uint16_t)seq, msg, flags);
 		goto out;
@@ -505,6 +505,6 @@ int mp_ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, uns
 	}
 	err = srv_put_reply(c, rs, &m, flags);
 out:
-	pthread_mutex_unlock(&rs->txlock);
+	mp_unlock(&rs->txlock);
 	return err;
 }

@@ -233,7 +233,7 @@ static void srv_free(struct ring_srv *rs)
 		munmap(rs->r, sizeof(*rs->r));
 	mp_kept_rx_drop(&rs->kept, ~0u);
 	mp_bulk_fini(&rs->bulk);
-	pthread_mutex_destroy(&rs->txlock);
+	ring_srv_txlock_fini(rs);
 	free(rs);
 }
 
@@ -256,7 +256,7 @@ static struct ring_srv *srv_alloc(int epfd)
 		return NULL;
 	rs->db_efd = rs->wake_efd = rs->wake_epfd = -1;
 	rs->epfd = epfd;
-	pthread_mutex_init(&rs->txlock, NULL);
+	ring_srv_txlock_init(rs);
 	return rs;
 }
 
