@@ -158,6 +158,8 @@ static int deliver_oneway(struct mp_rx *rx, mp_msg_t *msg, mp_rid_t *rid)
 		msg->i.data = copy;
 		msg->flags = 0;
 		mp_tls_oneway_set(tls, copy, rx->hdr.data_size, 0);
+	} else if (rx->data_kind == MP_BUF_SCRATCH) {
+		mp_tls_oneway_set(tls, NULL, 0, 0);	/* the thread's buffer: kept */
 	} else {
 		mp_tls_oneway_set(tls, rx->data, rx->hdr.data_size, rx->data_kind == MP_BUF_MAPPED);
 	}

@@ -112,20 +112,44 @@ static void call_register_locked(struct mp_port_obj *p, struct mp_sconn *c, stru
 		rx->inl = false;	/* the rid holds the claim now */
 }
 
+/*
+ * Where a scan woken by a doorbell starts: at the ring whose doorbell it
+ * was (its epoll key names the connection), so that with many connections
+ * open and most idle, the woken receiver finds the message at once.  The
+ * key is ours (epoll's), not the client's: a client can ring only its own
+ * doorbell, so it can make itself looked at first, never hide another
+ * ring (the scan still goes round all of them).  Under p->lock.
+ */
+static uint32_t scan_start_locked(const struct mp_port_obj *p, uint64_t rang)
+{
+	uint32_t idx = (uint32_t)(rang & ~MP_KEY_DOORBELL), gen = (uint32_t)(rang >> 32);
+	const struct mp_sconn *c;
+
+	if (likely(!(rang & MP_KEY_DOORBELL) || p->polled_n < 2))
+		return p->scan_pos;	/* (one ring: where it starts does not matter) */
+	if (idx >= p->nconns || !(c = p->conns[idx]) || c->gen != gen || c->dead ||
+	    c->poll_idx >= p->polled_n || p->polled[c->poll_idx] != c)
+		return p->scan_pos;
+	return c->poll_idx;
+}
+
 /* Try each polled connection once, round-robin from a moving start so
  * that no client starves another: 1 took a message, 0 none.  mine: this
- * receiver is counted as asleep in the doorbell (port_sleep). */
+ * receiver is counted as asleep in the doorbell (port_sleep); rang: the
+ * epoll key of the doorbell that woke it, or 0. */
 static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from,
-			     unsigned mine)
+			     unsigned mine, uint64_t rang)
 {
 	struct mp_tls *tls = mp_tls_get();
 	uint32_t n, idx;
 
 	if (!tls)
 		return -ENOMEM;
+	idx = scan_start_locked(p, rang);
 again:
 	n = p->polled_n;
-	idx = p->scan_pos < n ? p->scan_pos : 0;
+	if (idx >= n)
+		idx = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		struct mp_sconn *c = p->polled[idx];
 		int r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
@@ -146,6 +170,7 @@ again:
 		if (r != -EAGAIN) {
 			/* hung up and drained, or lied: polled[] changes, start over */
 			mp_sconn_kill_locked(p, c);
+			idx = p->scan_pos;
 			goto again;
 		}
 	}
@@ -154,7 +179,7 @@ again:
 
 /* Scan the rings; when spinning, leave them to a thread already scanning. */
 static int rings_scan(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from, bool spinning,
-		      unsigned mine)
+		      unsigned mine, uint64_t rang)
 {
 	int r;
 
@@ -166,7 +191,7 @@ static int rings_scan(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 	} else {
 		mp_lock(&p->lock);
 	}
-	r = rings_scan_locked(p, rx, from, mine);
+	r = rings_scan_locked(p, rx, from, mine, rang);
 	mp_unlock(&p->lock);
 	return r;
 }
@@ -296,15 +321,21 @@ static int port_dispatch(struct mp_port_obj *p, const struct epoll_event *ev, st
 	}
 }
 
-/* Wait up to ms for one event and handle it: 1 message, 2 handled, 0 none. */
-static int port_events(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from, int ms)
+/* Wait up to ms for one event and handle it: 1 message, 2 handled, 0 none.
+ * *key: the event's epoll key (0 when none). */
+static int port_events(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from, int ms,
+		       uint64_t *key)
 {
 	struct epoll_event ev;
 	int n = epoll_wait(p->epfd, &ev, 1, ms);
 
+	*key = 0;
 	if (n < 0)
 		return errno == EINTR ? 2 : -errno;
-	return n == 0 ? 0 : port_dispatch(p, &ev, rx, from);
+	if (n == 0)
+		return 0;
+	*key = ev.data.u64;
+	return port_dispatch(p, &ev, rx, from);
 }
 
 /* Stop polling the rings and block in epoll; a message published while we
@@ -312,20 +343,22 @@ static int port_events(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn 
 static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from,
 		      struct mp_deadline d)
 {
+	uint64_t rang = 0;
 	int r;
 
 	/* [D2] count us asleep, fence, then look at the rings: pairs with the
 	 * client's [D1] (publish, fence, read the count) */
 	doorbell_add(p, 1);
 	full_fence();
-	r = rings_scan(p, rx, from, false, 1);
+	r = rings_scan(p, rx, from, false, 1, 0);
 	if (r == 0)
-		r = port_events(p, rx, from, mp_deadline_ms(d));
+		r = port_events(p, rx, from, mp_deadline_ms(d), &rang);
 	/* Woken (a doorbell, most often): the ring that rang is scanned now,
-	 * still counted asleep, instead of after another round of the loop
-	 * and another [D2] (a client that sees the count rings once more). */
+	 * first (scan_start_locked), still counted asleep, instead of after
+	 * another round of the loop and another [D2] (a client that sees the
+	 * count rings once more). */
 	if (r == 2)
-		r = rings_scan(p, rx, from, false, 1);
+		r = rings_scan(p, rx, from, false, 1, rang);
 	doorbell_add(p, -1);	/* [D3] a count seen late costs one spurious ring */
 	return r;
 }
@@ -345,6 +378,7 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 	bool block = !polling && pol->mode == MP_WAIT_BLOCK;
 	struct mp_spin sp;
 	unsigned iter = 0;
+	uint64_t key;
 
 	if (block)
 		sp = (struct mp_spin){ .pol = pol, .same_cpu = false };
@@ -357,14 +391,14 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 
 		if (load_relaxed(&p->dead))	/* a flag; destroy also wakes sleepers (shut_efd) */
 			return -EPIPE;
-		r = block ? 0 : rings_scan(p, rx, from, true, 0);
+		r = block ? 0 : rings_scan(p, rx, from, true, 0, 0);
 		if (r != 0)
 			return r;
 		/* Sockets, new clients and destroy are looked at now and then. */
 		iter++;
 		if (!load_relaxed(&p->npolled) || polling ||
 		    (fetch_add_relaxed(&p->event_tick, 1) & 255) == 255) {
-			r = port_events(p, rx, from, 0);
+			r = port_events(p, rx, from, 0, &key);
 			if (r == 2 && polling && iter < 64)
 				continue;
 			if (r != 0 && r != 2)
@@ -373,7 +407,7 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 		if (polling)
 			return -EAGAIN;
 		if (deadline_passed(d)) {
-			r = block ? rings_scan(p, rx, from, false, 0) : 0;
+			r = block ? rings_scan(p, rx, from, false, 0, 0) : 0;
 			return r != 0 ? r : -ETIMEDOUT;
 		}
 		if (load_relaxed(&p->npolled) && mp_spin_step(&sp))

@@ -92,6 +92,7 @@ void mp_buf_release(void *p, size_t size, int kind, uint64_t id)
 		mp_pages_lend_unmap(p, size);
 		break;
 	case MP_BUF_SHARED:
+	case MP_BUF_SCRATCH:
 		break;
 	default:
 		free(p);

@@ -53,6 +53,8 @@ enum mp_buf_kind {
 	MP_BUF_CACHE = 3,	/* mp_buf_get(): mp_buf_put() */
 	MP_BUF_SHARED = 4,	/* the transport's shared memory: nothing */
 	MP_BUF_LENT = 5,	/* the caller's lent pages: mp_pages_lend_unmap() */
+	MP_BUF_SCRATCH = 6,	/* the receiving thread's buffer (a one-way's data,
+				 * good until its next mp_recv()): nothing */
 };
 
 /*

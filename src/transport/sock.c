@@ -30,6 +30,7 @@ void mp_rx_release(struct mp_rx *rx)
 	case MP_BUF_SHARED:
 		/* the transport's shared memory (a ring client's bulk area, a
 		 * connection's call buffers): never ours to free */
+	case MP_BUF_SCRATCH:	/* the thread's buffer: likewise */
 		break;
 	default:
 		free(rx->data);

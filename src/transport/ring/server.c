@@ -238,7 +238,7 @@ static void rx_clear(struct mp_rx *rx)
  * fills it.
  */
 static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx,
-			  const struct mp_slot_call *m, unsigned n)
+			  const struct mp_slot_call *m, unsigned n, void *buf, size_t buflen)
 {
 	struct mp_frame *f = &rx->hdr;
 	void *data = NULL;
@@ -268,6 +268,12 @@ static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx 
 		rx->data = m->data_size ? data : NULL;
 		rx->data_kind = MP_BUF_SHARED;
 		rx->inl = true;
+	} else if (oneway && m->data_size <= buflen) {
+		/* the receiving thread's buffer: a one-way's data lives until
+		 * its next mp_recv(), and no allocation per message */
+		data = buf;
+		rx->data = m->data_size ? data : NULL;
+		rx->data_kind = MP_BUF_SCRATCH;
 	} else if (m->data_size) {
 		data = rx->data = malloc(m->data_size);
 		if (!data)
@@ -292,7 +298,7 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 		return load_relaxed(&rs->hup) ? 0 : -EAGAIN;
 	pn = mp_slot_call_peek(&rs->rx, MP_SCONN_INLINE, &pc);
 	if (likely(pn))
-		return srv_take_plain(c, rs, rx, &pc, pn);
+		return srv_take_plain(c, rs, rx, &pc, pn, buf, buflen);
 	n = ring_take(&rs->rx, rs->buf);	/* [R2] */
 	if (n <= 0)
 		return n < 0 ? n : (load_relaxed(&rs->hup) ? 0 : -EAGAIN);
