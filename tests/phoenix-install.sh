@@ -75,7 +75,10 @@ for ex in fs-server fs-client null-driver; do
 	# shellcheck disable=SC2086
 	cc $phx_flags $cflags "examples/fs/$ex.c" -o "$out/$ex" $libs $extra $rpath ||
 		fail "examples/fs/$ex.c with Phoenix's flags"
-	ldd "$out/$ex" | grep -q "$prefix/lib/libmsgport-phoenix.so" || fail "$ex: not on the installed .so"
+	# ldd's whole output first: with pipefail, grep -q quitting early can
+	# kill ldd with SIGPIPE and fail a pipeline whose answer was yes.
+	deps=$(ldd "$out/$ex")
+	grep -qF -- "$prefix/lib/libmsgport-phoenix.so" <<<"$deps" || fail "$ex: not on the installed .so"
 done
 examples/fs/run.sh "$build/phx-prefix/build" >"$tmp/run.log" 2>&1 || {
 	cat "$tmp/run.log"
