@@ -26,11 +26,12 @@ struct csv {
 };
 
 /* Field k of a row: p50, p99, min, mean, max, rate, server and client
- * instructions. */
+ * instructions, the same inside the library only. */
 static double field(const struct pp_result *r, int k)
 {
-	const double v[8] = { r->lat.p50, r->lat.p99, r->lat.min, r->lat.mean, r->lat.max,
-			      r->rate, r->instr[PP_SERVER], r->instr[PP_CLIENT] };
+	const double v[10] = { r->lat.p50, r->lat.p99, r->lat.min, r->lat.mean, r->lat.max,
+			       r->rate, r->instr[PP_SERVER], r->instr[PP_CLIENT],
+			       r->instr_lib[PP_SERVER], r->instr_lib[PP_CLIENT] };
 
 	return v[k];
 }
@@ -75,6 +76,10 @@ static void row(struct csv *c, const struct pp_result *r)
 	if (r->metric == PP_INSTR) {
 		line(c, r, "instr_server", 6, "instr/call");
 		line(c, r, "instr_client", 7, "instr/call");
+		if (r->instr_lib[PP_SERVER] >= 0) {	/* msgport's cases only */
+			line(c, r, "instr_server_lib", 8, "instr/call");
+			line(c, r, "instr_client_lib", 9, "instr/call");
+		}
 		return;
 	}
 	for (int k = 0; k < 5; k++) {

@@ -66,6 +66,7 @@ struct pp_result {
 	struct pp_lat lat;	/* PP_RTT, PP_CONC */
 	double rate;		/* PP_TPUT messages per second; PP_CONC calls per second */
 	double instr[2];	/* PP_INSTR per call, [PP_SERVER] and [PP_CLIENT] */
+	double instr_lib[2];	/* the same inside msgport's calls only; < 0: not counted */
 };
 
 struct pp_run {

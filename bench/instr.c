@@ -9,6 +9,10 @@
  *     (Ir of the long run - Ir of the short run) / (N - N/10)
  *
  * so start-up, set-up and tear-down, the same in both runs, cancel out.
+ * For msgport's cases two more runs count only what executes inside the
+ * library's calls (callgrind's --toggle-collect on mp_send, mp_send_async,
+ * mp_recv and mp_respond, callees included): the same figure without the
+ * bench's own loop, message set-up and checks.
  * Callgrind's files, its log and the program's stderr go to a temporary
  * directory, removed after the case. Without valgrind the rows say so and
  * the run goes on.
@@ -29,6 +33,7 @@
 struct instr_run {
 	char dir[PATH_MAX];	/* this run's files */
 	uint64_t n;		/* calls */
+	bool lib;		/* count only inside msgport's calls (--toggle-collect) */
 	uint64_t ir[2];		/* total instructions, [PP_SERVER] and [PP_CLIENT] */
 };
 
@@ -71,8 +76,14 @@ _Noreturn static void exec_valgrind(const struct pp_opts *o, const struct pp_res
 	if (fd < 0 || dup2(fd, STDERR_FILENO) < 0 || pp_pin_cpu(o->cpu[0]) ||
 	    setenv("TMPDIR", run->dir, 1))
 		_exit(126);
-	execlp("valgrind", "valgrind", "--tool=callgrind", out, log, exe, PP_INSTR_CHILD,
-	       r->be->name, n, c0, c1, (char *)NULL);
+	if (run->lib)
+		execlp("valgrind", "valgrind", "--tool=callgrind", out, log,
+		       "--toggle-collect=mp_send", "--toggle-collect=mp_send_async",
+		       "--toggle-collect=mp_recv", "--toggle-collect=mp_respond", exe,
+		       PP_INSTR_CHILD, r->be->name, n, c0, c1, (char *)NULL);
+	else
+		execlp("valgrind", "valgrind", "--tool=callgrind", out, log, exe, PP_INSTR_CHILD,
+		       r->be->name, n, c0, c1, (char *)NULL);
 	_exit(127);
 }
 
@@ -231,14 +242,30 @@ static int run_once(const struct pp_opts *o, const struct pp_result *r, struct i
 
 /* ---- the case ---- */
 
-static void compute(struct pp_result *r, const struct instr_run *lng, const struct instr_run *shrt)
+static void per_call(double out[2], const struct instr_run *lng, const struct instr_run *shrt)
 {
 	double calls = (double)(lng->n - shrt->n);
 
 	for (int side = PP_SERVER; side <= PP_CLIENT; side++)
-		r->instr[side] = ((double)lng->ir[side] - (double)shrt->ir[side]) / calls;
-	r->n = lng->n - shrt->n;
-	r->status = PP_OK;
+		out[side] = ((double)lng->ir[side] - (double)shrt->ir[side]) / calls;
+}
+
+/* A pair of runs (long, short), whole programs or only the library. */
+static int run_pair(const struct pp_opts *o, struct pp_result *r, const char *dir, bool lib,
+		    double out[2], const char *exe)
+{
+	struct instr_run lng = { .n = o->instr_calls, .lib = lib },
+			 shrt = { .n = o->instr_calls / 10, .lib = lib };
+	int err;
+
+	snprintf(lng.dir, sizeof(lng.dir), "%s/long%s", dir, lib ? "-lib" : "");
+	snprintf(shrt.dir, sizeof(shrt.dir), "%s/short%s", dir, lib ? "-lib" : "");
+	if ((err = run_once(o, r, &shrt, exe, r->why, sizeof(r->why))) ||
+	    (err = run_once(o, r, &lng, exe, r->why, sizeof(r->why))))
+		return err;
+	per_call(out, &lng, &shrt);
+	r->n = lng.n - shrt.n;
+	return 0;
 }
 
 /* Where the callgrind files go, and which program valgrind runs. */
@@ -261,8 +288,7 @@ static int prepare(char *dir, size_t dlen, char *exe, size_t elen, char *why, si
 
 void pp_instr_case(const struct pp_opts *o, struct pp_result *r)
 {
-	struct instr_run lng = { .n = o->instr_calls }, shrt = { .n = o->instr_calls / 10 };
-	char exe[PATH_MAX], dir[PATH_MAX - 16];	/* room for /long in a run's dir */
+	char exe[PATH_MAX], dir[PATH_MAX - 16];	/* room for /long-lib in a run's dir */
 
 	r->size = PP_MSG_SIZE;
 	r->nclients = 1;
@@ -272,16 +298,18 @@ void pp_instr_case(const struct pp_opts *o, struct pp_result *r)
 		snprintf(r->why, sizeof(r->why), "not measured: valgrind missing");
 		return;
 	}
-	if (shrt.n < 1) {
+	if (o->instr_calls / 10 < 1) {
 		snprintf(r->why, sizeof(r->why), "the long run must make at least 10 calls");
 		return;
 	}
 	if (prepare(dir, sizeof(dir), exe, sizeof(exe), r->why, sizeof(r->why)))
 		return;
-	snprintf(lng.dir, sizeof(lng.dir), "%s/long", dir);
-	snprintf(shrt.dir, sizeof(shrt.dir), "%s/short", dir);
-	if (!run_once(o, r, &shrt, exe, r->why, sizeof(r->why)) &&
-	    !run_once(o, r, &lng, exe, r->why, sizeof(r->why)))
-		compute(r, &lng, &shrt);
+	r->instr_lib[PP_SERVER] = r->instr_lib[PP_CLIENT] = -1;	/* none: the raw ring */
+	if (run_pair(o, r, dir, false, r->instr, exe))
+		goto out;
+	if (!(r->be->flags & PP_BASE_RING) && run_pair(o, r, dir, true, r->instr_lib, exe))
+		goto out;
+	r->status = PP_OK;
+out:
 	pp_tmpdir_remove(dir);
 }
