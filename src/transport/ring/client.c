@@ -264,7 +264,7 @@ int mp_ring_reserve_wait(struct mp_cconn *c, struct ring_cli *rc, unsigned n, st
 static bool use_bulk(const struct ring_cli *rc, unsigned kind, const mp_msg_t *msg)
 {
 	return rc->hybrid && kind == MP_SLOT_CALL && msg->i.nfds == 0 &&
-	       msg->i.size <= MP_BULK_MAX && msg->o.size <= MP_BULK_MAX &&
+	       msg->i.size <= MP_BULK_MAX && msg->o.size <= MP_BULK_OUT_MAX &&
 	       (msg->i.size > MP_SLOT_DATA_MAX || msg->o.size > MP_SLOT_DATA_MAX);
 }
 
