@@ -427,9 +427,10 @@ static void hostile_child(void *arg)
 }
 
 /* decision: a peer that scribbles over a descheduled thread's record can
- * wake it (even without a futex wake), nothing else: the thread goes on
- * and deschedules and is woken normally afterwards.  The record has no
- * pointers or lengths to corrupt and its size is sealed. */
+ * wake it (even without a futex wake), nothing else: the thread goes on,
+ * deschedules (which rewrites the record's head) and is woken normally
+ * afterwards.  The record has no pointers or lengths to corrupt and its
+ * size is sealed. */
 TEST(moroso_deschedule_hostile_peer_can_only_wake)
 {
 	struct ms *s = ms_new();

@@ -107,8 +107,9 @@
  * into "woken" with one compare-and-swap.  Another process finds the page
  * through /proc/TID/fd (which the kernel opens only to the same user) and
  * keeps it mapped.  A peer that writes the page can wake the thread, or
- * make another waker's make_runnable() fail: nothing else; the descheduled
- * thread reads only that word, and looks at it at least once a second.
+ * make another waker's make_runnable() fail until the thread's next
+ * deschedule() (which rewrites the page's head): nothing else; the
+ * descheduled thread reads only that word, at least once a second.
  * Signals do not end a deschedule() (a handler runs and it sleeps again).
  */
 #ifndef MSGPORT_MOROSO_H

@@ -153,6 +153,16 @@ static void sync_init_once(void)
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
+/* The head that lets wakers find the record, magic last.  Written again
+ * by each deschedule(): a peer's scribbles on it last until then. */
+static void own_head_write(struct sched_own *o)
+{
+	o->rec->version = SCHED_VERSION;
+	o->rec->tid = o->tid;
+	o->rec->pid = getpid();
+	__atomic_store_n(&o->rec->magic, SCHED_MAGIC, __ATOMIC_RELEASE);
+}
+
 /* A new sealed, mapped record for the calling thread, published last. */
 static int own_create(struct sched_own **out)
 {
@@ -173,11 +183,8 @@ static int own_create(struct sched_own **out)
 	if (p == MAP_FAILED)
 		goto err_errno;
 	o->rec = p;
-	o->rec->version = SCHED_VERSION;
-	o->rec->tid = o->tid;
-	o->rec->pid = getpid();
 	atomic_store(&o->rec->state, ST_RUNNING);
-	__atomic_store_n(&o->rec->magic, SCHED_MAGIC, __ATOMIC_RELEASE);
+	own_head_write(o);
 	err = pthread_setspecific(sync_key, o);
 	if (err) {
 		err = -err;
@@ -208,6 +215,14 @@ static struct sched_rec *own_find(pid_t tid)
 
 /* ------------------------------------------- other processes' records */
 
+/* Whether r is still thread tid's: it has not exited, and tid is still a
+ * thread of the record's process (a killed process's tid may be reused). */
+static bool rec_current(struct sched_rec *r, pid_t tid)
+{
+	return (atomic_load(&r->state) & ST_MASK) != ST_GONE &&
+	       syscall(SYS_tgkill, (pid_t)r->pid, tid, 0) == 0;
+}
+
 /* Map the record at path (a /proc/TID/fd entry) if it is one of tid's. */
 static int peer_map(const char *path, pid_t tid, struct sched_rec **out)
 {
@@ -230,7 +245,7 @@ static int peer_map(const char *path, pid_t tid, struct sched_rec **out)
 		return -EAGAIN;
 	r = p;
 	if (__atomic_load_n(&r->magic, __ATOMIC_ACQUIRE) != SCHED_MAGIC ||
-	    r->version != SCHED_VERSION || r->tid != tid) {
+	    r->version != SCHED_VERSION || r->tid != tid || !rec_current(r, tid)) {
 		munmap(p, SCHED_SIZE);
 		return -EAGAIN;	/* not (yet) a record of tid */
 	}
@@ -269,7 +284,7 @@ static int peer_open(pid_t tid, struct sched_rec **out)
 }
 
 /* Under own_lock: tid's record from the cache, else opened and cached.
- * A cached record of an exited thread is dropped (its tid may be reused). */
+ * A cached record that is no longer tid's is dropped and tid looked up. */
 static int peer_find(pid_t tid, struct sched_rec **out)
 {
 	struct sched_peer *slot = NULL;
@@ -278,7 +293,7 @@ static int peer_find(pid_t tid, struct sched_rec **out)
 	for (unsigned k = 0; k < PEER_CACHE; k++) {
 		if (peers[k].tid != tid)
 			continue;
-		if ((atomic_load(&peers[k].rec->state) & ST_MASK) != ST_GONE) {
+		if (rec_current(peers[k].rec, tid)) {
 			*out = peers[k].rec;
 			return 0;
 		}
@@ -350,6 +365,7 @@ int mp_moroso_deschedule(int *reject)
 		if (err)
 			return err;
 	}
+	own_head_write(o);
 	o->seq++;
 	v = (o->seq << 2) | ST_DESCHED;
 	atomic_store(&o->rec->state, v);
