@@ -75,7 +75,8 @@ for ex in fs-server fs-client null-driver; do
 	# shellcheck disable=SC2086
 	cc $phx_flags $cflags "examples/fs/$ex.c" -o "$out/$ex" $libs $extra $rpath ||
 		fail "examples/fs/$ex.c with Phoenix's flags"
-	ldd "$out/$ex" | grep -q "$prefix/lib/libmsgport-phoenix.so" || fail "$ex: not on the installed .so"
+	# grep reads all (no -q): quitting early could SIGPIPE ldd, failing the pipe
+	ldd "$out/$ex" | grep "$prefix/lib/libmsgport-phoenix.so" >/dev/null || fail "$ex: not on the installed .so"
 done
 examples/fs/run.sh "$build/phx-prefix/build" >"$tmp/run.log" 2>&1 || {
 	cat "$tmp/run.log"
