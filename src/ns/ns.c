@@ -15,6 +15,7 @@
 
 #include "os/compiler.h"
 #include "os/deadline.h"
+#include "ns/access.h"
 #include "ns/owner.h"
 #include "ns/portfile.h"
 #include "ns/root.h"
@@ -88,7 +89,7 @@ static int record_read(int fd, struct mp_ns_record *r)
 	ssize_t n = pread(fd, r, sizeof(*r), 0);
 
 	if (n != (ssize_t)sizeof(*r) || r->magic != MP_NS_MAGIC || r->version != 1 ||
-	    (r->flags & ~MP_NS_REC_MOUNT))
+	    (r->flags & ~MP_NS_REC_MOUNT) || (r->mode & ~0777u))
 		return -EPROTO;
 	return 0;
 }
@@ -124,10 +125,12 @@ static int record_live(const char *root, const struct mp_ns_record *r)
 	return token == r->token;
 }
 
-/* File-mode access control, applied for every user, root included. */
-static int mode_allows(const struct stat *st, unsigned want)
+/* File-mode access control, applied for every user, root included: the
+ * record's mode, with the file's owner and group.  The kernel applies
+ * the read bits itself (the file's mode, record_file_mode()). */
+static int mode_allows(const struct stat *st, const struct mp_ns_record *r, unsigned want)
 {
-	unsigned bits = st->st_mode;
+	unsigned bits = r->mode;
 
 	if (st->st_uid == geteuid())
 		bits >>= 6;
@@ -147,7 +150,9 @@ static int ns_lock(const char *root)
 
 	if (err)
 		return err;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* Read-only: in a shared root it is root's (mp_root_init()), and an
+	 * flock needs no more. */
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		return -errno;
 	while (flock(fd, LOCK_EX) != 0) {
@@ -171,9 +176,22 @@ static void ns_unlock(int fd)
 
 /* ------------------------------------------------------ register */
 
-static int tmp_record(const char *root, const struct mp_ns_record *r, unsigned mode,
-		      char *tmp, size_t len)
+/*
+ * The record file's mode: the entry's read bits (the kernel refuses to
+ * open it for a lookup the mode denies), never a write bit (a writable
+ * record could be pointed at another port), and always readable by its
+ * owner, who must see it to unregister it.  The entry's whole mode is in
+ * the record.
+ */
+static mode_t record_file_mode(unsigned mode)
 {
+	return 0400 | (mode & 0044);
+}
+
+static int tmp_record(const char *root, const struct mp_ns_record *r, unsigned mode,
+		      char *tmp, size_t len, gid_t *gid)
+{
+	struct stat st;
 	uint64_t rnd = 0;
 	int fd, n, err;
 
@@ -186,8 +204,10 @@ static int tmp_record(const char *root, const struct mp_ns_record *r, unsigned m
 	if (fd < 0)
 		return -errno;
 	errno = EIO;	/* a short write sets none */
-	if (write(fd, r, sizeof(*r)) != (ssize_t)sizeof(*r) || fchmod(fd, mode) != 0)
+	if (write(fd, r, sizeof(*r)) != (ssize_t)sizeof(*r) || fchmod(fd, record_file_mode(mode)) != 0 ||
+	    fstat(fd, &st) != 0)
 		goto err;
+	*gid = st.st_gid;	/* the entry's group: ours, or the root's (set-group-ID) */
 	close(fd);
 	return 0;
 err:
@@ -215,9 +235,12 @@ static int link_entry(const char *root, const char *tmp, char *epath, size_t roo
 		err = record_load(epath, &old, &st);
 		if (err == 0 && record_live(root, &old))
 			return -EEXIST;
-		if (err == -EISDIR)
-			return -EEXIST;
-		unlink(epath);	/* stale: its owner is gone */
+		if (err == -EISDIR || err == -EACCES)
+			return -EEXIST;	/* a directory, or another user's closed entry */
+		/* Stale: its owner is gone.  In a shared root only its user (or
+		 * root) may remove it: the kernel says so (sticky ns/). */
+		if (unlink(epath) != 0 && (errno == EPERM || errno == EACCES))
+			return -EPERM;
 	}
 	return -EEXIST;
 }
@@ -230,16 +253,26 @@ static void entry_remove(char *epath, const char *root)
 }
 
 /* Link the record at reg->path and note it as ours, under the ns lock. */
-static int register_locked(const struct mp_ns_reg *reg, const char *tmp, char *epath)
+static int register_locked(const struct mp_ns_reg *reg, const char *tmp, char *epath, gid_t gid)
 {
 	int err = link_entry(reg->root, tmp, epath, strlen(reg->root) + 3);
 
 	if (err)
 		return err;
-	err = mp_ns_owner_path_add(reg->token, reg->path);
+	err = mp_ns_owner_path_add(reg->token, reg->path, reg->mode, gid);
 	if (err)
 		entry_remove(epath, reg->root);	/* the port is gone, or no memory */
 	return err;
+}
+
+/*
+ * Who may connect: the socket's write bits are the union of the port's
+ * entries' (the kernel checks them at connect); the server checks each
+ * connection against the entries themselves too (mp_ns_owner_admits()).
+ */
+static void sock_mode_update(const char *sock_path, uint64_t token)
+{
+	chmod(sock_path, 0600 | (mp_ns_owner_modes(token) & 0066));
 }
 
 int mp_ns_register(const struct mp_ns_reg *reg)
@@ -249,12 +282,13 @@ int mp_ns_register(const struct mp_ns_reg *reg)
 		.token = reg->token, .pid = getpid(), .mode = reg->mode, .flags = reg->flags,
 	};
 	char tmp[MP_ROOT_PATH_MAX], epath[MP_ROOT_PATH_MAX];
+	gid_t gid = 0;
 	int lock, err;
 
 	err = entry_path(epath, sizeof(epath), reg->root, reg->path);
 	if (err)
 		return err;
-	err = tmp_record(reg->root, &r, reg->mode, tmp, sizeof(tmp));
+	err = tmp_record(reg->root, &r, reg->mode, tmp, sizeof(tmp), &gid);
 	if (err)
 		return err;
 	lock = ns_lock(reg->root);
@@ -262,10 +296,10 @@ int mp_ns_register(const struct mp_ns_reg *reg)
 		err = lock;
 		goto out;
 	}
-	err = register_locked(reg, tmp, epath);
+	err = register_locked(reg, tmp, epath, gid);
 	ns_unlock(lock);
 	if (!err)
-		chmod(reg->sock_path, 0600 | (reg->mode & 0066));	/* who may connect */
+		sock_mode_update(reg->sock_path, reg->token);
 out:
 	unlink(tmp);
 	return err;
@@ -284,7 +318,7 @@ int mp_ns_entry_get(const char *root, const char *path, struct mp_ns_record *r)
 	err = record_load(epath, r, &st);
 	if (err)
 		return err;
-	if (!mode_allows(&st, 4))
+	if (!mode_allows(&st, r, 4))
 		return -EACCES;
 	return record_live(root, r) ? 0 : -ENOENT;
 }
@@ -323,23 +357,39 @@ int mp_ns_prefix_find(const char *root, const char *path, bool crossed,
 
 /* ----------------------------------------------------- unregister */
 
+/* Another user's file: only root may remove it (the kernel agrees: ns/
+ * is sticky in a shared root).  Unreadable records are never ours. */
+static bool entry_foreign(const char *epath)
+{
+	struct stat st;
+
+	return geteuid() != 0 && lstat(epath, &st) == 0 && st.st_uid != geteuid();
+}
+
 static int unregister_locked(const char *root, char *epath, const char *path)
 {
+	char sock[MP_ROOT_PATH_MAX];
 	struct mp_ns_record r;
 	struct stat st;
+	bool ours;
 	int err = record_load(epath, &r, &st);
 
 	if (err == -EISDIR)
 		return -ENOENT;
+	if (err != -ENOENT && entry_foreign(epath))
+		return -EPERM;
 	if (err == -EPROTO)
 		return unlink(epath) ? -errno : 0;	/* broken: anyone may clear it */
 	if (err)
 		return err;
-	if (record_live(root, &r) && !mp_ns_owner_has(r.port, r.token))
+	ours = mp_ns_owner_has(r.port, r.token);
+	if (record_live(root, &r) && !ours)
 		return -EPERM;
 	if (unlink(epath) != 0)
 		return -errno;
 	mp_ns_owner_path_forget(r.token, path);	/* when it was ours */
+	if (ours && mp_portfile_path(sock, sizeof(sock), root, r.port, ".sock") == 0)
+		sock_mode_update(sock, r.token);	/* fewer may connect now */
 	parents_prune(epath, strlen(root) + 3);
 	return 0;
 }
@@ -411,7 +461,7 @@ static int list_entry(struct ns_walk *w, const char *epath, const char *path)
 	e.oid.port = r.port;
 	e.oid.id = r.id;
 	e.owner_pid = r.pid;
-	e.mode = st.st_mode & 0777;
+	e.mode = r.mode & 0777;
 	e.live = (uint32_t)record_live(w->root, &r);
 	e.flags = (r.flags & MP_NS_REC_MOUNT) ? MP_NS_ENTRY_MOUNT : 0;
 	return w->fn(&e, w->arg);

@@ -5,6 +5,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "ns/access.h"
 
 static pthread_mutex_t own_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t own_once = PTHREAD_ONCE_INIT;
@@ -88,6 +91,7 @@ void mp_ns_owner_free(struct mp_ns_owner *o)
 	for (uint32_t k = 0; k < o->npaths; k++)
 		free(o->paths[k]);
 	free(o->paths);
+	free(o->acc);
 	free(o);
 }
 
@@ -105,10 +109,26 @@ bool mp_ns_owner_has(mp_port_t port, uint64_t token)
 
 /* ------------------------------------------------------------ paths */
 
-int mp_ns_owner_path_add(uint64_t token, const char *path)
+/* Room for one more path and its access. */
+static int paths_grow(struct mp_ns_owner *o)
+{
+	char **v = realloc(o->paths, sizeof(*v) * (o->npaths + 1));
+	struct mp_ns_acc *a;
+
+	if (!v)
+		return -ENOMEM;
+	o->paths = v;
+	a = realloc(o->acc, sizeof(*a) * (o->npaths + 1));
+	if (!a)
+		return -ENOMEM;
+	o->acc = a;
+	return 0;
+}
+
+int mp_ns_owner_path_add(uint64_t token, const char *path, unsigned mode, gid_t gid)
 {
 	struct mp_ns_owner *o;
-	char **v, *dup = strdup(path);
+	char *dup = strdup(path);
 	int err = 0;
 
 	if (!dup)
@@ -119,12 +139,10 @@ int mp_ns_owner_path_add(uint64_t token, const char *path)
 		err = -ENOENT;	/* destroyed meanwhile */
 		goto out;
 	}
-	v = realloc(o->paths, sizeof(*v) * (o->npaths + 1));
-	if (!v) {
-		err = -ENOMEM;
+	err = paths_grow(o);
+	if (err)
 		goto out;
-	}
-	o->paths = v;
+	o->acc[o->npaths] = (struct mp_ns_acc){ .mode = mode, .gid = gid };
 	o->paths[o->npaths++] = dup;
 	dup = NULL;
 out:
@@ -143,8 +161,38 @@ void mp_ns_owner_path_forget(uint64_t token, const char *path)
 		if (strcmp(o->paths[k], path) == 0) {
 			free(o->paths[k]);
 			o->paths[k] = o->paths[--o->npaths];
+			o->acc[k] = o->acc[o->npaths];
 			break;
 		}
 	}
 	pthread_mutex_unlock(&own_lock);
+}
+
+/* ----------------------------------------------------------- access */
+
+unsigned mp_ns_owner_modes(uint64_t token)
+{
+	struct mp_ns_owner *o;
+	unsigned modes = 0;
+
+	pthread_mutex_lock(&own_lock);
+	o = *own_find(token);
+	for (uint32_t k = 0; o && k < o->npaths; k++)
+		modes |= o->acc[k].mode;
+	pthread_mutex_unlock(&own_lock);
+	return modes;
+}
+
+bool mp_ns_owner_admits(uint64_t token, const struct mp_ids *who)
+{
+	uid_t self = geteuid();
+	struct mp_ns_owner *o;
+	bool ok = who->uid == self;
+
+	pthread_mutex_lock(&own_lock);
+	o = *own_find(token);
+	for (uint32_t k = 0; o && !ok && k < o->npaths; k++)
+		ok = mp_access_allows(self, o->acc[k].gid, o->acc[k].mode, who, 2);
+	pthread_mutex_unlock(&own_lock);
+	return ok;
 }

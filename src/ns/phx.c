@@ -17,9 +17,19 @@
 
 /* ------------------------------------------------------ the directory */
 
+/* ROOT/phx/UID in a shared root (it has phx/, sticky: nobody else's
+ * directory can be removed), else ROOT/phx.UID. */
 static int dir_path(char *buf, size_t len, const char *root)
 {
-	int n = snprintf(buf, len, "%s/phx.%u", root, (unsigned)geteuid());
+	struct stat st;
+	int n = snprintf(buf, len, "%s/phx", root);
+
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	if (lstat(buf, &st) == 0 && S_ISDIR(st.st_mode))
+		n = snprintf(buf, len, "%s/phx/%u", root, (unsigned)geteuid());
+	else
+		n = snprintf(buf, len, "%s/phx.%u", root, (unsigned)geteuid());
 
 	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
 }

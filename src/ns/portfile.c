@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,10 +43,13 @@ static int lock_try(int fd, off_t which)
 	return (errno == EAGAIN || errno == EACCES) ? -EBUSY : -errno;
 }
 
-/* 1 when some open file description holds the ready lock, else 0. */
+/* 1 when some open file description holds the ready lock, else 0.  Asked
+ * as a read lock, so only a write lock answers: one taken on a descriptor
+ * open for writing, which only the file's owner has; another user's read
+ * lock on a file anyone may read makes nothing look live. */
 static int lock_held(int fd)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = LOCK_READY, .l_len = 1 };
+	struct flock fl = { .l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = LOCK_READY, .l_len = 1 };
 
 	if (fcntl(fd, F_OFD_GETLK, &fl) != 0)
 		return -errno;
@@ -83,6 +87,30 @@ static int page_init(struct mp_portfile *pf)
 	return 0;
 }
 
+/*
+ * In a shared root, a port file or socket left by another user is not
+ * reused: a file its maker can still write (or a socket it could
+ * replace) would let it forge the page of our port.  Ours and closed to
+ * others, else -EBUSY (the next number is tried).
+ */
+static int file_ours(int fd, const char *root, mp_port_t port)
+{
+	char path[MP_ROOT_PATH_MAX];
+	struct stat st;
+	int err;
+
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022))
+		return -EBUSY;
+	err = mp_portfile_path(path, sizeof(path), root, port, ".sock");
+	if (err)
+		return err;
+	if (lstat(path, &st) == 0 && st.st_uid != geteuid())
+		return -EBUSY;
+	return 0;
+}
+
 static int claim_one(const char *root, mp_port_t port, struct mp_portfile *pf)
 {
 	char path[MP_ROOT_PATH_MAX];
@@ -93,8 +121,10 @@ static int claim_one(const char *root, mp_port_t port, struct mp_portfile *pf)
 		return err;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
-		return -errno;
-	err = lock_try(fd, LOCK_CLAIM);
+		return errno == EACCES || errno == EPERM ? -EBUSY : -errno;	/* another user's */
+	err = file_ours(fd, root, port);
+	if (!err)
+		err = lock_try(fd, LOCK_CLAIM);
 	if (err) {
 		close(fd);
 		return err;
