@@ -5,6 +5,7 @@
  * The public calls that also touch the namespace are in api/port.c.
  */
 #include "conn/port.h"
+#include "conn/peer.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -446,14 +447,14 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	return 0;
 }
 
-/* A connection for an accepted socket; its credentials come from the kernel. */
-static struct mp_sconn *sconn_new(int fd)
+/* A connection for an accepted socket; its credentials come from the
+ * kernel, and must let it call this port (conn/peer.h). */
+static struct mp_sconn *sconn_new(const struct mp_port_obj *p, int fd)
 {
 	struct ucred cred;
-	socklen_t len = sizeof(cred);
 	struct mp_sconn *c;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+	if (mp_peer_admit(fd, p->pf.token, &cred) != 0)
 		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -482,7 +483,7 @@ int mp_port_accept(struct mp_port_obj *p)
 	mp_unlock(&p->lock);
 	if (fd < 0)
 		return err;
-	c = sconn_new(fd);
+	c = sconn_new(p, fd);
 	if (!c) {
 		err = -ENOMEM;
 		goto err;
