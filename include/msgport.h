@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -199,13 +200,43 @@ MP_API int mp_port_fd(mp_port_t port);
 /* ------------------------------------------------------------ namespace */
 
 /*
+ * The namespace root: $MSGPORT_ROOT, else /run/msgport when it is a
+ * shared root (made by root with mp_ns_root_init(), `msgport root init`),
+ * else $XDG_RUNTIME_DIR/msgport, else /tmp/msgport-$UID.  A root is the
+ * user's own, or root's and not writable by others (anything else is
+ * -EACCES).  In a shared root every user's servers register and every
+ * user's clients look up and call, by the entries' modes, as for files:
+ * the owner's bits for the entry's user, the group's for its group
+ * (primary or supplementary), else the others'; read bits allow lookup,
+ * write bits allow calls, one-way sends and pulses.  The kernel enforces
+ * them (file modes, and the server checks each connecting peer's
+ * credentials against its entries): docs/security.md.
+ */
+
+/*
+ * Make dir a namespace root shared by all users (gid (gid_t)-1), or by
+ * the members of group gid only: for root to run (once; again is
+ * harmless).  Its ports/, ns/, tmp/ and phx/ are writable by all (or the
+ * group, set-group-ID) and sticky: what one user makes there, no other
+ * user (but root) can remove, rename or rewrite.
+ * Errors: -EINVAL dir NULL or relative; that of the file system (-EPERM
+ * when not run by root).
+ */
+MP_API int mp_ns_root_init(const char *dir, gid_t gid);
+
+/*
  * Publish path (absolute, e.g. "/dev/echo") for port, i.e. oid {port, 0},
  * with access mode bits (0666 style: read bits allow lookup, write bits
- * allow sending).  An entry left by a dead owner is taken over.
+ * allow sending).  An entry left by a dead owner is taken over, when it
+ * is this user's (root: anyone's).  The directories above path are made
+ * (mode 0755, this user's) where missing: registering under a directory
+ * needs write access to it.
  * Errors: -EINVAL port 0, bad path (NULL, empty, relative, "." or ".."
  * component, empty component, longer than MP_PATH_MAX - 1) or mode bits
  * beyond 0777; -ENOENT this process owns no such port; -EEXIST a live
- * registration holds the path.
+ * registration holds the path (or one this user cannot read, or a
+ * directory); -EPERM a stale entry of another user holds it; -EACCES no
+ * write access to the directory.
  */
 MP_API int mp_port_register(mp_port_t port, const char *path, unsigned mode);
 
@@ -218,9 +249,10 @@ MP_API int mp_oid_register(const mp_oid_t *oid, const char *path, unsigned mode)
 
 /*
  * Remove path from the namespace.  Allowed to the process that owns the
- * port it names, and to anyone when the entry is stale.
+ * port it names, and to any process of the entry's user (or root) when
+ * the entry is stale.
  * Errors: -EINVAL bad path; -ENOENT no such entry; -EPERM the entry
- * belongs to a live port of another process.
+ * belongs to a live port of another process, or to another user.
  */
 MP_API int mp_port_unregister(const char *path);
 
@@ -251,6 +283,42 @@ typedef int (*mp_ns_list_fn)(const mp_ns_entry_t *entry, void *arg);
  * Errors: -EINVAL bad prefix or fn NULL; -ENOENT prefix does not exist.
  */
 MP_API int mp_ns_list(const char *prefix, mp_ns_list_fn fn, void *arg);
+
+/* ---------------------------------------------------------- credentials */
+
+/*
+ * A received message's m->pid, m->uid and m->gid are the sender's, as the
+ * kernel gave them when it connected (SO_PEERCRED): not anything the
+ * sender wrote.  The pid is as this process's PID namespace sees it (0
+ * when the sender's is not visible from here, e.g. an outer namespace).
+ * Supplementary groups (SO_PEERGROUPS) and the security label
+ * (SO_PEERSEC), where the kernel gives them, are kept while a connection
+ * of that sender lives; later, only uid and gid count.
+ */
+
+/*
+ * May the sender of m (from mp_recv()) have want (a mask of R_OK, W_OK,
+ * X_OK) on an object of owner, group and mode (0777 bits), by the rules
+ * of files: the owner's bits when m->uid is owner, else the group's when
+ * m->gid or one of the sender's supplementary groups is group, else the
+ * others'.  No exception for uid 0: a server decides that for itself.
+ * Returns 0 allowed, -EACCES denied, -EINVAL m NULL or want beyond 7.
+ */
+MP_API int mp_cred_check(const mp_msg_t *m, uid_t owner, gid_t group, mode_t mode, int want);
+
+/*
+ * The sender's supplementary groups into groups[0 .. n): returns how many
+ * it has (more than n: only n were written), 0 when none are known.
+ * Errors: -EINVAL m NULL, or groups NULL with n > 0.
+ */
+MP_API int mp_cred_groups(const mp_msg_t *m, gid_t *groups, size_t n);
+
+/*
+ * The sender's security label (SELinux context, AppArmor profile) into
+ * buf, NUL-terminated: returns its length.  Errors: -EINVAL m or buf
+ * NULL; -ENODATA none known; -ERANGE len too small.
+ */
+MP_API int mp_cred_label(const mp_msg_t *m, char *buf, size_t len);
 
 /* ------------------------------------------------------------ messaging */
 

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * msgport - command-line tool: list and look up the namespace, call a
- * port, run an echo server.
+ * port, run an echo server, unregister an entry, make a shared root.
  *
  * Exit status: 0 success, 1 runtime failure, 2 usage error.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -508,6 +509,62 @@ static int cmd_echo(int argc, char **argv)
 	return echo_run(one_path(argc, argv, "echo", 0), (unsigned)mode);
 }
 
+/* ---------------------------------------------------------- unregister */
+
+static const char unregister_help[] =
+	"usage: msgport unregister PATH\n"
+	"Remove PATH from the namespace, by the rules of mp_port_unregister():\n"
+	"a stale entry of this user (root: of anyone); a live one only by the\n"
+	"process that serves it.\n";
+
+static int cmd_unregister(int argc, char **argv)
+{
+	static const struct option lo[] = { { "help", no_argument, NULL, 'h' }, { 0 } };
+	const char *path;
+	int err;
+
+	if (next_opt(argc, argv, "unregister", ":h", lo) != -1)
+		return fputs(unregister_help, stdout) < 0;
+	path = one_path(argc, argv, "unregister", 0);
+	err = mp_port_unregister(path);
+	return err ? fail("unregister", path, err) : 0;
+}
+
+/* ---------------------------------------------------------------- root */
+
+static const char root_help[] =
+	"usage: msgport root init DIR [--group NAME]\n"
+	"Make DIR a namespace root that every user shares (as root, e.g. for\n"
+	"/run/msgport, the default root when it exists), or with --group the\n"
+	"members of group NAME only.  See docs/security.md.\n";
+
+static int cmd_root(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "group", required_argument, NULL, 'g' },
+		{ 0 }
+	};
+	const char *group = NULL, *dir;
+	gid_t gid;
+	int c, err;
+
+	while ((c = next_opt(argc, argv, "root", ":hg:", lo)) != -1) {
+		if (c == 'h')
+			return fputs(root_help, stdout) < 0;
+		group = optarg;
+	}
+	if (argc - optind < 1 || strcmp(argv[optind], "init") != 0)
+		die_usage("root: expected 'init DIR'");
+	optind++;
+	dir = one_path(argc, argv, "root init", 0);
+	if (group && !getgrnam(group))
+		die_usage("root: no group '%s'", group);
+	gid = group ? getgrnam(group)->gr_gid : (gid_t)-1;
+	err = mp_ns_root_init(dir, gid);
+	return err ? fail("root init", dir, err) : 0;
+}
+
 /* ---------------------------------------------------------------- main */
 
 static const char main_help[] =
@@ -517,13 +574,17 @@ static const char main_help[] =
 	"  call PATH [--type N] [--data TEXT | -] [--timeout MS]\n"
 	"                                    call a port, print the reply\n"
 	"  echo PATH [--mode OCTAL]          run an echo server\n"
+	"  unregister PATH                   remove an entry\n"
+	"  root init DIR [--group NAME]      make a root shared by users\n"
 	"'msgport COMMAND --help' describes each.  The namespace root is\n"
-	"$MSGPORT_ROOT, else $XDG_RUNTIME_DIR/msgport, else /tmp/msgport-$UID.\n";
+	"$MSGPORT_ROOT, else /run/msgport if it is a shared root, else\n"
+	"$XDG_RUNTIME_DIR/msgport, else /tmp/msgport-$UID.\n";
 
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
 		{ "ls", cmd_ls }, { "lookup", cmd_lookup }, { "call", cmd_call }, { "echo", cmd_echo },
+		{ "unregister", cmd_unregister }, { "root", cmd_root },
 	};
 
 	opterr = 0;

@@ -140,3 +140,8 @@ int mp_port_unregister(const char *path)
 		return err;
 	return mp_ns_unregister(root, path);
 }
+
+int mp_ns_root_init(const char *dir, gid_t gid)
+{
+	return mp_root_init(dir, gid);
+}

@@ -1,18 +1,42 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The accept check: a connecting peer, by the credentials the kernel
- * gives for its socket (SO_PEERCRED, SO_PEERGROUPS), against the port's
- * namespace entries.  A client that skips the library gets no further
- * than the library's own checks would let it (docs/security.md).
+ * Peers' credentials, as the kernel gives them for a connected socket:
+ * SO_PEERCRED (pid, uid, gid), SO_PEERGROUPS (supplementary groups) and
+ * SO_PEERSEC (the security label), where the kernel has them.
+ *
+ * The accept check: a connecting peer against the port's namespace
+ * entries, so that a client that skips the library gets no further than
+ * the library's own checks would let it (docs/security.md).
+ *
+ * The credentials table: what a message cannot carry inline (groups, the
+ * label) is kept per peer (pid, uid, gid) while a connection of it lives,
+ * for mp_cred_check() and its kin.  Its mutex is a leaf: nothing is taken
+ * under it, and it may be taken under a port's lock.
  */
 #ifndef MP_CONN_PEER_H
 #define MP_CONN_PEER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ns/access.h"
+
 /* 0 and *cred filled when the peer of fd may call the port of incarnation
- * token; -EACCES when not; or the error of getsockopt(). */
+ * token, its credentials noted in the table (mp_peer_drop() undoes it);
+ * -EACCES when not; -ENOMEM; or the error of getsockopt(). */
 int mp_peer_admit(int fd, uint64_t token, struct ucred *cred);
+
+/* A connection of the peer is gone. */
+void mp_peer_drop(const struct ucred *cred);
+
+/* Decide with the peer's whole credentials: ids->groups are filled from
+ * the table (while a connection of the peer lives) for the call to fn. */
+typedef int (*mp_peer_fn)(const struct mp_ids *ids, void *arg);
+int mp_peer_with(const struct ucred *cred, mp_peer_fn fn, void *arg);
+
+/* The peer's security label into buf (NUL-terminated): its length, or
+ * -ENODATA (none known), -ERANGE (buf too small). */
+int mp_peer_label(const struct ucred *cred, char *buf, size_t len);
 
 #endif
