@@ -348,6 +348,7 @@ void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (c->tp->srv_release)
 		c->tp->srv_release(c);
 	close(c->fd);
+	mp_peer_drop(&(struct ucred){ .pid = c->pid, .uid = c->uid, .gid = c->gid });
 	free(c->inl);
 	free(c);
 }
@@ -454,11 +455,13 @@ static struct mp_sconn *sconn_new(const struct mp_port_obj *p, int fd)
 	struct ucred cred;
 	struct mp_sconn *c;
 
-	if (mp_peer_admit(fd, p->pf.token, &cred) != 0)
-		return NULL;
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
+	if (mp_peer_admit(fd, p->pf.token, &cred) != 0) {
+		free(c);
+		return NULL;
+	}
 	c->fd = fd;
 	c->refs = 1;
 	c->pid = cred.pid;
@@ -496,6 +499,8 @@ int mp_port_accept(struct mp_port_obj *p)
 	return 0;
 err:
 	close(fd);
+	if (c)
+		mp_peer_drop(&(struct ucred){ .pid = c->pid, .uid = c->uid, .gid = c->gid });
 	free(c);
 	return err;
 }
