@@ -48,6 +48,10 @@
  *                       alone (a thread's first call, its exit, a destroy's
  *                       wait for the port's users: ports_wait_unused()).
  *                       Leaf; a fork child keeps only its own thread's.
+ * 10. peer_lock         (conn/peer.c) the credentials of connected peers
+ *                       (groups, labels): taken alone, or under 4 when a
+ *                       connection is freed.  Leaf; held across fork, the
+ *                       child forgets every peer.
  *     (api/compat/moroso.c has no lock: its state is per thread.)
  *
  * Not in the order, since nobody waits for them: the port files' OFD
