@@ -170,7 +170,9 @@ typedef struct mp_port_opts {
 /*
  * Create a port owned by this process, with the lowest free number.
  * Errors: -EINVAL port is NULL; -EACCES/-ENOTDIR the root is not usable
- * (not a directory, or not owned by this user); -ENOSPC no free number.
+ * (not a directory, or neither this user's nor root's and closed to
+ * others, or a shared directory in it not sticky); -ENOSPC no free number
+ * (in a shared root, numbers whose files are another user's are skipped).
  */
 MP_API int mp_port_create(mp_port_t *port);
 
