@@ -128,13 +128,6 @@ int mp_root_get(char *buf, size_t len)
 	return 0;
 }
 
-bool mp_root_is_shared(const char *root)
-{
-	struct stat st;
-
-	return lstat(root, &st) == 0 && st.st_uid != geteuid();
-}
-
 /* mkdir, then the mode and group whatever the umask and the parent. */
 static int dir_make(const char *path, mode_t mode, gid_t gid)
 {

@@ -42,7 +42,4 @@ int mp_root_join(char *buf, size_t len, const char *root, const char *rel);
  * (gid (gid_t)-1: none): for root to run, once (idempotent). */
 int mp_root_init(const char *dir, gid_t gid);
 
-/* true when root is not this user's own (another user made it). */
-bool mp_root_is_shared(const char *root);
-
 #endif
