@@ -6,6 +6,7 @@
  * sender's kernel-given credentials (mp_cred_check and kin).
  */
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -224,9 +225,12 @@ TEST(multiuser_tool_root_init_and_unregister)
 	struct stat st;
 	pid_t pid;
 
+	const struct group *gr = getgrgid(MU_NOBODY);	/* nogroup or nobody */
+
+	CHECK(gr != NULL);
 	mu_shared_root(g_root);
 	mu_path(dir, g_root, "grouped");
-	snprintf(args, sizeof(args), "root init %s --group nogroup", dir);
+	snprintf(args, sizeof(args), "root init %s --group %s", dir, gr->gr_name);
 	CHECK_EQ(tool(args), 0);
 	mu_path(sub, dir, "ns");
 	CHECK_OK(lstat(sub, &st));
@@ -244,4 +248,38 @@ TEST(multiuser_tool_root_init_and_unregister)
 	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, tool_unregister_denied, NULL);
 	CHECK_EQ(tool("unregister /svc"), 0);	/* root may */
 	CHECK_EQ(tool("unregister /svc"), 1);
+}
+
+/* ------------------------------------------------------------- forged */
+
+static void forged_hello(void *arg)
+{
+	const struct mu_srv *s = arg;
+	unsigned char junk[256];
+	int fd;
+
+	/* Whatever a raw client writes first (here: a HELLO-sized frame of
+	 * lies, with a uid of 0 in every word), the server takes the sender's
+	 * identity from the kernel only, and keeps serving. */
+	memset(junk, 0, sizeof(junk));
+	CHECK_OK(mu_raw_connect(g_root, s->port, &fd));
+	CHECK_EQ(send(fd, junk, sizeof(junk), 0), (ssize_t)sizeof(junk));
+	mu_raw_closed(fd, 200);
+	close(fd);
+	CHECK_OK(mu_call(s->port));
+}
+
+TEST(multiuser_forged_frames_do_not_change_credentials)
+{
+	struct mu_srv *s;
+	pid_t pid;
+
+	mu_shared_root(g_root);
+	s = mu_srv_new(MU_A, MU_G, "/svc", 0666);
+	pid = mu_srv_start(s);
+	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, forged_hello, s);
+	CHECK_EQ(atomic_load(&s->calls), 1);
+	CHECK_EQ(s->last_uid, MU_NOBODY);
+	CHECK_EQ(s->last_gid, MU_NOBODY);
+	mu_srv_stop(s, pid);
 }
