@@ -75,6 +75,7 @@
 
 #include "ns/portfile.h"
 #include "mem/portpage.h"
+#include "conn/fastslot.h"
 #include "conn/rid.h"
 #include "conn/tls.h"
 #include "os/lock.h"
@@ -110,6 +111,7 @@ struct mp_port_obj {
 	struct mp_sconn **conns;
 	uint32_t nconns;		/* slots in conns */
 	struct mp_rid_table rids;
+	struct mp_fast_call *fast;	/* MP_FAST_SLOTS, by connection index (conn/fastslot.h) */
 };
 
 /* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */
@@ -200,6 +202,8 @@ void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c);
 /* Drop a connection whose peer misbehaved or hung up. */
 void mp_sconn_kill(struct mp_port_obj *p, struct mp_sconn *c);
 void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c);
+/* A fork child frees c, its peer untouched (the parent's still). */
+void mp_sconn_forget(struct mp_sconn *c);
 
 
 #endif
