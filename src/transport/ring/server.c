@@ -306,7 +306,8 @@ int mp_ring_srv_take_fast(struct mp_sconn *c, mp_msg_t *msg, struct mp_fast_took
 	if (unlikely(!n))
 		return 0;	/* not a plain short message: the general take */
 	oneway = m.kind != MP_SLOT_CALL;
-	if (unlikely(oneway ? m.data_size > buflen : m.out_capacity > MP_SCONN_INLINE))
+	/* t NULL: no calls (the connection's fast slot is not free) */
+	if (unlikely(oneway ? m.data_size > buflen : !t || m.out_capacity > MP_SCONN_INLINE))
 		return 0;
 	if (!oneway && unlikely(!srv_inl_claim(c)))
 		return 0;	/* another call holds them (a lie), or no memory */
