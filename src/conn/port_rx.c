@@ -392,7 +392,7 @@ static int fast_scan(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void *
 	if (!mp_trylock(&p->lock))
 		return 0;
 	n = p->polled_n;
-	idx = scan_start_locked(p, rang);
+	idx = rang ? scan_start_locked(p, rang) : p->scan_pos;
 	if (idx >= n)
 		idx = 0;
 	for (uint32_t k = 0; k < n && r == -EAGAIN; k++) {

@@ -291,17 +291,15 @@ static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx 
  * with nothing taken; after the claim of the call buffers, the commit:
  * the bytes read once (mp_slot_call_copy()), the slots given back.
  */
-int mp_ring_srv_take_fast(struct mp_sconn *c, mp_msg_t *msg, struct mp_fast_took *t, void *buf,
-			  size_t buflen)
+static __attribute__((noinline)) int srv_take_fast(struct mp_sconn *c, struct ring_srv *rs,
+						    mp_msg_t *msg, struct mp_fast_took *t,
+						    void *buf, size_t buflen)
 {
-	struct ring_srv *rs = c->tp_priv;
 	struct mp_slot_call m;
 	unsigned n;
 	bool oneway;
 	void *data;
 
-	if (!ring_ready(&rs->rx))	/* [R2] */
-		return load_relaxed(&rs->hup) ? 0 : -EAGAIN;
 	n = mp_slot_call_peek(&rs->rx, MP_SCONN_INLINE, &m);
 	if (unlikely(!n))
 		return 0;	/* not a plain short message: the general take */
@@ -328,6 +326,17 @@ int mp_ring_srv_take_fast(struct mp_sconn *c, mp_msg_t *msg, struct mp_fast_took
 	mp_slot_call_copy(&rs->rx, &m, msg->i.raw, data);
 	srv_consumed(rs, n, oneway);
 	return oneway ? 2 : 1;
+}
+
+/* An empty ring (every scan of an idle connection) costs its test only. */
+int mp_ring_srv_take_fast(struct mp_sconn *c, mp_msg_t *msg, struct mp_fast_took *t, void *buf,
+			  size_t buflen)
+{
+	struct ring_srv *rs = c->tp_priv;
+
+	if (!ring_ready(&rs->rx))	/* [R2] */
+		return load_relaxed(&rs->hup) ? 0 : -EAGAIN;
+	return srv_take_fast(c, rs, msg, t, buf, buflen);
 }
 
 /* One message from the ring: 1 taken, 2 control (take the next), else
