@@ -33,6 +33,9 @@
  *                       table, the ring scan position, listen_fd, inside.
  *                       Held while a ring is scanned (srv_recv) and while
  *                       a connection or call is dropped, hence over 6, 7.
+ *                       A fast call (conn/fastslot.h) is taken under it
+ *                       and answered without it (its slot's word, CAS).
+ *                       The fast path only tries it (mp_trylock).
  *  5. txlock            (transport/ring/, os/lock.h, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
