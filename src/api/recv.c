@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn/fastpath.h"
 #include "conn/port_rx.h"
 #include "conn/tls.h"
 #include "mem/data.h"
@@ -325,12 +326,17 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	bool held;
 	int r;
 
+	r = mp_recv_fast(port, msg, rid, timeout_ns, &p);	/* conn/fastpath.h */
+	if (likely(r != MP_FAST_SLOW))
+		return r;
 	if (!msg || !rid || port == 0 || !mp_timeout_valid(timeout_ns))
 		return -EINVAL;
 	tls = mp_tls_get();
 	if (!tls)
 		return -ENOMEM;
-	p = mp_port_find(port, tls, &held);
+	held = true;	/* p: held by mp_recv_fast() already, or NULL */
+	if (!p)
+		p = mp_port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
 	if (tls->ow_data)
@@ -344,10 +350,15 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 		mp_port_enter(p, polling);
 		rx.rid = 0;
 		rx.inl = false;
+		rx.fast = msg;
 		r = mp_port_next(p, &rx, &c, d, polling);
 		mp_port_leave(p, polling);
-		if (r == 1)
+		if (r == MP_NEXT_FAST) {
+			*rid = rx.rid;
+			r = rx.rid ? 0 : 1;
+		} else if (r == 1) {
 			r = deliver(p, c, &rx, msg, rid);
+		}
 	} while (r == DELIVER_SKIP);
 	mp_port_done(p, tls, held);
 	return r;

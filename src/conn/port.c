@@ -129,6 +129,7 @@ static void port_free(struct mp_port_obj *p)
 	mp_portfile_release(&p->pf);
 	free(p->conns);
 	free(p->polled);
+	mp_fastslots_free(p->fast);
 	free(p);
 }
 
@@ -230,6 +231,11 @@ int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out)
 
 	if (!p)
 		return -ENOMEM;
+	p->fast = mp_fastslots_new();
+	if (!p->fast) {
+		err = -ENOMEM;
+		goto err;
+	}
 	err = mp_root_get(p->root, sizeof(p->root));
 	if (err)
 		goto err;
@@ -303,6 +309,11 @@ static void call_abandon(struct mp_call *call, void *arg)
 	mp_sconn_put_locked(p, call->conn);
 }
 
+static void conn_put_locked_cb(struct mp_sconn *c, void *arg)
+{
+	mp_sconn_put_locked(arg, c);
+}
+
 /* Hang up every client: blocked senders see the hang-up and get -EPIPE. */
 static void port_shutdown_locked(struct mp_port_obj *p)
 {
@@ -319,6 +330,7 @@ static void port_shutdown_locked(struct mp_port_obj *p)
 		}
 	}
 	mp_rid_table_fini(&p->rids, call_abandon, p);
+	mp_fastslots_end_orphans(p->fast, conn_put_locked_cb, p);
 	unlink(p->sock_path);
 	shutdown(p->listen_fd, SHUT_RDWR);
 	if (write(p->shut_efd, &one, sizeof(one)) < 0)
@@ -368,6 +380,8 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	}
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	p->conns[c->idx] = NULL;
+	if (mp_fastslot_conn_gone(p->fast, c))
+		c->refs--;	/* its fast slot's (the table's still holds it) */
 	mp_sconn_put_locked(p, c);
 }
 
@@ -468,6 +482,15 @@ static struct mp_sconn *sconn_new(int fd)
 	return c;
 }
 
+void mp_sconn_forget(struct mp_sconn *c)
+{
+	if (c->tp->srv_release)
+		c->tp->srv_release(c);
+	close(c->fd);
+	free(c->inl);
+	free(c);
+}
+
 /* Accept one pending client, if any. */
 int mp_port_accept(struct mp_port_obj *p)
 {
@@ -534,15 +557,10 @@ static void port_forget(struct mp_port_obj *p)
 	/* First: releasing a connection must not touch the parent's epoll set. */
 	close(p->epfd);
 	p->epfd = -1;
-	for (uint32_t k = 0; k < p->nconns; k++) {
-		if (p->conns[k]) {
-			if (p->conns[k]->tp->srv_release)
-				p->conns[k]->tp->srv_release(p->conns[k]);
-			close(p->conns[k]->fd);
-			free(p->conns[k]->inl);
-			free(p->conns[k]);
-		}
-	}
+	mp_fastslots_forget(p->fast, mp_sconn_forget);	/* orphans: in no table */
+	for (uint32_t k = 0; k < p->nconns; k++)
+		if (p->conns[k])
+			mp_sconn_forget(p->conns[k]);
 	for (uint32_t k = 0; k < p->rids.cap; k++)
 		if (p->rids.slots[k].gen & 1)
 			mp_call_free_buffers(&p->rids.slots[k].call);

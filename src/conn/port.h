@@ -33,6 +33,9 @@
  *                       table, the ring scan position, listen_fd, inside.
  *                       Held while a ring is scanned (srv_recv) and while
  *                       a connection or call is dropped, hence over 6, 7.
+ *                       A fast call (conn/fastslot.h) is taken under it
+ *                       and answered without it (its slot's word, CAS).
+ *                       The fast path only tries it (mp_trylock).
  *  5. txlock            (transport/ring/, os/lock.h, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
@@ -75,6 +78,7 @@
 
 #include "ns/portfile.h"
 #include "mem/portpage.h"
+#include "conn/fastslot.h"
 #include "conn/rid.h"
 #include "conn/tls.h"
 #include "os/lock.h"
@@ -110,6 +114,7 @@ struct mp_port_obj {
 	struct mp_sconn **conns;
 	uint32_t nconns;		/* slots in conns */
 	struct mp_rid_table rids;
+	struct mp_fast_call *fast;	/* MP_FAST_SLOTS, by connection index (conn/fastslot.h) */
 };
 
 /* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */
@@ -200,6 +205,8 @@ void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c);
 /* Drop a connection whose peer misbehaved or hung up. */
 void mp_sconn_kill(struct mp_port_obj *p, struct mp_sconn *c);
 void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c);
+/* A fork child frees c, its peer untouched (the parent's still). */
+void mp_sconn_forget(struct mp_sconn *c);
 
 
 #endif

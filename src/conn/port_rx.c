@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "conn/fastpath.h"
 #include "conn/tls.h"
 #include "mem/data.h"
 #include "os/compiler.h"
@@ -133,6 +134,15 @@ static uint32_t scan_start_locked(const struct mp_port_obj *p, uint64_t rang)
 	return c->poll_idx;
 }
 
+/* A message was taken from c; the scan goes on after it (idx) next time. */
+static void scan_took_locked(struct mp_port_obj *p, const struct mp_sconn *c, uint32_t idx,
+			     unsigned mine)
+{
+	p->scan_pos = idx;
+	store_relaxed(&p->peer_cpu, c->peer_cpu);	/* a hint */
+	wake_pass_on_locked(p, mine);
+}
+
 /* Try each polled connection once, round-robin from a moving start so
  * that no client starves another: 1 took a message, 0 none.  mine: this
  * receiver is counted as asleep in the doorbell (port_sleep); rang: the
@@ -152,17 +162,21 @@ again:
 		idx = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		struct mp_sconn *c = p->polled[idx];
-		int r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
+		int r = rx->fast ? mp_fast_take_locked(p, c, rx->fast, &rx->rid, tls->rxbuf, MP_TLS_RXBUF) : 0;
 
 		if (++idx == n)
 			idx = 0;
+		if (r > 0) {
+			scan_took_locked(p, c, idx, mine);
+			return MP_NEXT_FAST;
+		}
+		if (r == 0)
+			r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
 		if (r == 1) {
 			c->refs++;
 			*from = c;
 			call_register_locked(p, c, rx);
-			p->scan_pos = idx;
-			store_relaxed(&p->peer_cpu, c->peer_cpu);	/* a hint */
-			wake_pass_on_locked(p, mine);
+			scan_took_locked(p, c, idx, mine);
 			return 1;
 		}
 		if (r == -ENOMEM)
@@ -361,6 +375,87 @@ static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 		r = rings_scan(p, rx, from, false, 1, rang);
 	doorbell_add(p, -1);	/* [D3] a count seen late costs one spurious ring */
 	return r;
+}
+
+/*
+ * The fast take over the polled rings (conn/fastpath.h), from where the
+ * scan would start: 1 a call, 2 a one-way taken into msg, -EAGAIN every
+ * ring empty, 0 the scan lock busy (it is only tried) or a message the
+ * fast path does not take (nothing taken).
+ */
+static int fast_scan(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void *buf,
+		     size_t buflen, unsigned mine, uint64_t rang)
+{
+	uint32_t n, idx;
+	int r = -EAGAIN;
+
+	if (!mp_trylock(&p->lock))
+		return 0;
+	n = p->polled_n;
+	idx = rang ? scan_start_locked(p, rang) : p->scan_pos;
+	if (idx >= n)
+		idx = 0;
+	for (uint32_t k = 0; k < n && r == -EAGAIN; k++) {
+		struct mp_sconn *c = p->polled[idx];
+
+		r = mp_fast_take_locked(p, c, msg, rid, buf, buflen);
+		if (++idx == n)
+			idx = 0;
+		if (r > 0)
+			scan_took_locked(p, c, idx, mine);
+	}
+	mp_unlock(&p->lock);
+	return r;
+}
+
+/* The process's wait policy (os/wait.h), asked once. */
+static const struct mp_wait_policy *wait_policy(void)
+{
+	static _Atomic(const struct mp_wait_policy *) pol;
+	const struct mp_wait_policy *q = load_relaxed(&pol);	/* the same pointer for all */
+
+	if (unlikely(!q)) {
+		q = mp_wait_policy();
+		store_relaxed(&pol, q);
+	}
+	return q;
+}
+
+/* A connection's doorbell (not the listening socket, the kick or the
+ * shutdown, whose keys have no generation). */
+static bool key_is_doorbell(uint64_t key)
+{
+	return (key >> 32) && (key & MP_KEY_DOORBELL);
+}
+
+int mp_port_recv_fast(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void *buf,
+		      size_t buflen, bool forever)
+{
+	struct epoll_event ev;
+	int r;
+
+	if (!forever || wait_policy()->mode != MP_WAIT_BLOCK) {
+		r = fast_scan(p, msg, rid, buf, buflen, 0, 0);
+		return r > 0 ? r : 0;
+	}
+	/* Blocking: as port_sleep(), counted as waiting and asleep at once
+	 * ([D2], then the rings: pairs with the client's [D1]) */
+	waiting_add(p, 1);
+	doorbell_add(p, 1);
+	full_fence();
+	r = fast_scan(p, msg, rid, buf, buflen, 1, 0);
+	while (r == -EAGAIN) {
+		/* anything but a doorbell (level-triggered: it stays) and
+		 * any error are the general path's; a doorbell's message is
+		 * scanned for first, still counted asleep */
+		if (epoll_wait(p->epfd, &ev, 1, -1) != 1 || !key_is_doorbell(ev.data.u64))
+			r = 0;
+		else
+			r = fast_scan(p, msg, rid, buf, buflen, 1, ev.data.u64);
+	}
+	doorbell_add(p, -1);	/* [D3] */
+	waiting_add(p, -1);
+	return r > 0 ? r : 0;
 }
 
 static bool deadline_passed(struct mp_deadline d)
