@@ -33,6 +33,9 @@
  *                       table, the ring scan position, listen_fd, inside.
  *                       Held while a ring is scanned (srv_recv) and while
  *                       a connection or call is dropped, hence over 6, 7.
+ *  4b. pulse lock     (conn/pulse.c, one per port) its pending pulses, its
+ *                       clients' pulse boards, its watches.  Taken alone or
+ *                       under 4 (a connection accepted or dropped).  Leaf.
  *  5. txlock            (transport/ring/, os/lock.h, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
@@ -44,6 +47,8 @@
  *  7. buf_lock          (mem/data.c) the cache of mapped buffers.  Leaf.
  *  8. rids.lock         (api/compat/phoenix.c) the Phoenix rid keys.  Taken
  *                       alone.  Leaf.
+ *  8b. pulse_lock     (api/pulse.c) this process's own pulse boards (one per
+ *                       port it pulses).  Taken alone.  Leaf.
  *  9. tls_list_lock     (conn/tls.c) the list of every thread's state: taken
  *                       alone (a thread's first call, its exit, a destroy's
  *                       wait for the port's users: ports_wait_unused()).
@@ -110,6 +115,7 @@ struct mp_port_obj {
 	struct mp_sconn **conns;
 	uint32_t nconns;		/* slots in conns */
 	struct mp_rid_table rids;
+	struct mp_pulse_port *pulse;	/* pending pulses, boards, watches (conn/pulse.c) */
 };
 
 /* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */
