@@ -5,8 +5,7 @@
  * hands out as MP_RECV_PULSE; the pulse boards of clients (proto/pulse.h)
  * drained into it; disconnect notices and watches of other ports.
  *
- * Lock: the table's own lock (pulse lock) is a leaf, taken alone or under
- * p->lock (a connection accepted or dropped), never the other way round.
+ * The state itself lives below the port, in conn/pulseq.h.
  */
 #ifndef MP_CONN_PULSE_H
 #define MP_CONN_PULSE_H
@@ -16,22 +15,15 @@
 #include <sys/types.h>
 
 #include "msgport.h"
+#include "conn/pulseq.h"
 
 struct mp_port_obj;
 struct mp_sconn;
 struct mp_rx;
 
-/* Pending pulses a port holds at most (every source together): about 48
- * bytes each.  A full table holds client pulses back on their boards and
- * refuses local ones with -ENOSPC. */
-#define MP_PULSE_PENDING_MAX 4096u
-
-/* Sources (the coalescing key's first half): a client's board is its
- * connection's epoll key (< 2^63); the library's own have the top bit. */
-#define MP_PULSE_SRC_LIB (1ull << 63)
-#define MP_PULSE_SRC_DISCONNECT (MP_PULSE_SRC_LIB | 1ull << 62)	/* | pid */
-#define MP_PULSE_SRC_WATCH (MP_PULSE_SRC_LIB | 1ull << 61)		/* | watched port */
-#define MP_PULSE_SRC_FD (MP_PULSE_SRC_LIB | 1ull << 60)		/* | FD source id */
+/* Pending pulses a port holds at most: MP_PULSE_PENDING_MAX (msgport.h),
+ * every source together, 48 bytes each.  A full table holds client pulses
+ * back on their boards and refuses local ones with -ENOSPC. */
 
 /*
  * Queue a pulse on a port of this process (coalesced per (source, code):
@@ -44,25 +36,18 @@ struct mp_rx;
 int mp_port_pulse_local(struct mp_port_obj *p, uint64_t source, uint32_t code, uint64_t value,
 			pid_t pid, uid_t uid, gid_t gid);
 
-/* --- hooks of the port and its receive loop (conn/port.c, port_rx.c) --- */
+/* --- the receive loop's hooks (conn/port_rx.c, api/recv.c) --- */
 
-/* A new port's pulse state (opts may be NULL): 0 or -errno. */
-int mp_pulse_port_init(struct mp_port_obj *p, const mp_port_opts_t *opts);
-/* Free it (the port is being freed; a fork child: epfd may be gone). */
-void mp_pulse_port_free(struct mp_port_obj *p);
-/* A connection joined / left the port (under p->lock): disconnect counts,
- * the connection's board. */
-void mp_pulse_conn_added(struct mp_port_obj *p, struct mp_sconn *c);
-void mp_pulse_conn_gone(struct mp_port_obj *p, struct mp_sconn *c);
-
-/* Whether an epoll key is one of ours (the pending fd, a board, a watch). */
-bool mp_pulse_key(uint64_t key);
-/* Handle an event of ours: MP_NEXT_PULSE when a pulse is pending, else 2. */
-int mp_pulse_event(struct mp_port_obj *p, uint64_t key);
-/* What mp_port_next() returns when a pulse waits. */
-#define MP_NEXT_PULSE 3
 /* Whether a pulse is pending (a relaxed hint, no lock). */
 bool mp_pulse_pending(struct mp_port_obj *p);
+/* Whether the receive loop should hand out a pulse before looking at the
+ * rings: when one is pending, every other time (calls and pulses take
+ * turns: neither starves the other). */
+bool mp_pulse_turn(struct mp_port_obj *p);
+
+/* Handle an event of ours (mp_pulse_key): MP_NEXT_PULSE when a pulse is
+ * pending, else 2. */
+int mp_pulse_event(struct mp_port_obj *p, uint64_t key);
 
 /* A HELLO that hands over a pulse board: true when rx is one. */
 bool mp_pulse_is_hello(const struct mp_rx *rx);
