@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "conn/pulse.h"
 #include "conn/tls.h"
 #include "mem/data.h"
 #include "os/compiler.h"
@@ -218,6 +219,11 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 	int err;
 
 	mp_lock(&p->lock);
+	if (mp_pulse_is_hello(rx)) {	/* a pulse board: the socket stays as it is */
+		if (c->dead || mp_pulse_board_attach_locked(p, c, rx) != 0)
+			mp_sconn_kill_locked(p, c);
+		goto out;
+	}
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
 				 .doorbell_key = mp_sconn_key(c) | MP_KEY_DOORBELL };
 	err = c->dead ? -EPIPE : mp_port_poll_reserve_locked(p);
@@ -227,6 +233,7 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 		mp_port_poll_add_locked(p, c);
 	else
 		mp_sconn_kill_locked(p, c);
+out:
 	c->reading = false;
 	mp_unlock(&p->lock);
 	mp_rx_release(rx);
@@ -317,6 +324,8 @@ static int port_dispatch(struct mp_port_obj *p, const struct epoll_event *ev, st
 		kick_drain(p);
 		return 2;
 	default:
+		if (mp_pulse_key(ev->data.u64))
+			return mp_pulse_event(p, ev->data.u64);
 		return conn_event(p, ev->data.u64, rx, from);
 	}
 }
@@ -391,6 +400,8 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 
 		if (load_relaxed(&p->dead))	/* a flag; destroy also wakes sleepers (shut_efd) */
 			return -EPIPE;
+		if (unlikely(mp_pulse_turn(p)))	/* calls and pulses take turns */
+			return MP_NEXT_PULSE;
 		r = block ? 0 : rings_scan(p, rx, from, true, 0, 0);
 		if (r != 0)
 			return r;
@@ -431,6 +442,8 @@ static void events_settle(struct mp_port_obj *p)
 
 		if (key == MP_KEY_KICK) {
 			kick_drain(p);
+		} else if (mp_pulse_key(key)) {
+			mp_pulse_event(p, key);	/* boards drained: the pending fd says the rest */
 		} else if (key == MP_KEY_LISTEN) {
 			mp_port_accept(p);
 		} else if (key != MP_KEY_SHUTDOWN && (c = mp_port_conn_get(p, key))) {

@@ -14,7 +14,8 @@
 
 /* A receiver arrives (polling: timeout 0, it counts for nobody). */
 void mp_port_enter(struct mp_port_obj *p, bool polling);
-/* Wait for the next message: 1 got one (from *from, referenced), or
+/* Wait for the next message: 1 got one (from *from, referenced),
+ * MP_NEXT_PULSE a pulse waits (conn/pulse.h: mp_pulse_take), or
  * -EAGAIN / -ETIMEDOUT / -EPIPE / -ENOMEM. */
 int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from,
 		 struct mp_deadline d, bool polling);
