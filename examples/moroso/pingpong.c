@@ -2,7 +2,9 @@
 /*
  * pingpong - two processes talking Moroso IPC (msgport/moroso.h): a
  * ping-pong of short synchronous messages, then a long message whose
- * pages move from the sender to the receiver.
+ * pages move from the sender to the receiver, then the ponger
+ * deschedule()s itself again and again and the pinger wakes it each time
+ * with make_runnable() from its own process.
  *
  * The parent forks the ponger; the ponger's main thread id is its pid, so
  * that is the id the pinger sends to.  The pinger's first synchronous send
@@ -55,6 +57,31 @@ static void *landing_zone(size_t len)
 	return p;
 }
 
+/* Deschedule as often as the message says; the pinger wakes each one. */
+static int deschedules(const char *count)
+{
+	int n, reject = 0;
+
+	memcpy(&n, count, sizeof(n));
+	for (int k = 0; k < n; k++) {
+		int err = deschedule(&reject);
+
+		if (err < 0)
+			return err;
+	}
+	return 0;
+}
+
+/* Answer the request, then deschedule as it asks. */
+static int desch_request(const char *count)
+{
+	int err = ipc_reply(NULL, 0);
+
+	if (err < 0)
+		return err;
+	return deschedules(count);
+}
+
 static int ponger(void)
 {
 	char msg[64];
@@ -83,6 +110,8 @@ static int ponger(void)
 			munmap(dest, len_long);
 		} else if (len_short == 4 && memcmp(msg, "quit", 4) == 0) {
 			return ipc_reply("bye", 3) == 0 ? 0 : 1;
+		} else if (len_short == sizeof(int) + 6 && memcmp(msg, "desch ", 6) == 0) {
+			err = desch_request(msg + 6);
 		} else {
 			msg[1] = 'o';	/* ping -> pong */
 			err = ipc_reply(msg, len_short);
@@ -156,6 +185,35 @@ static int move_long(pid_t peer)
 	return 0;
 }
 
+/* Have the ponger deschedule n times; wake it each time (make_runnable()
+ * says -EAGAIN until it is descheduled: then yield and try again). */
+static int wakes(pid_t peer, int n)
+{
+	char msg[6 + sizeof(int)] = "desch ";
+	uint32_t len = sizeof(msg);
+	int64_t t0;
+	int r;
+
+	memcpy(msg + 6, &n, sizeof(n));
+	r = ipc_send(peer, NULL, msg, 0, &len, 5000, 0, 1);
+	if (r != 0) {
+		printf("pingpong: desch: ipc_send %d\n", r);
+		return 1;
+	}
+	t0 = now_ns();
+	for (int k = 0; k < n; k++) {
+		while ((r = make_runnable(peer)) == -EAGAIN)
+			moroso_yield(-1);
+		if (r != 0) {
+			printf("pingpong: make_runnable %d after %d wake-ups\n", r, k);
+			return 1;
+		}
+	}
+	printf("pingpong: woke the ponger from deschedule() %d times, %.1f us each\n", n,
+	       (double)(now_ns() - t0) / n / 1000.0);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rounds = argc > 1 ? atoi(argv[1]) : 10000;
@@ -176,7 +234,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		_exit(r);
 	}
-	fail = pings(peer, rounds) || move_long(peer);
+	fail = pings(peer, rounds) || move_long(peer) || wakes(peer, rounds);
 	if (ipc_send(peer, NULL, bye, 0, &len, 5000, 0, 1) != 0 || memcmp(bye, "bye", 3) != 0)
 		fail = 1;
 	if (waitpid(peer, &st, 0) != peer || !WIFEXITED(st) || WEXITSTATUS(st) != 0)

@@ -85,6 +85,32 @@
  *    buffer's own bytes back onto it.
  *  - Order.  Messages from one sending thread to one mailbox arrive in the
  *    order sent, synchronous and asynchronous alike.
+ *
+ * Synchronization (the specification's "yield(), sleep, and some
+ * approximation of Pebbles' deschedule()/make_runnable()"), with the
+ * Pebbles semantics:
+ *
+ *   int deschedule(int *reject);
+ *   int make_runnable(int tid);
+ *   int moroso_yield(int tid);     Pebbles' yield(), renamed: POSIX has none
+ *   int moroso_sleep(int ticks);   Pebbles' sleep(), renamed: POSIX sleep()
+ *
+ * A tid is the same thread id as a mailbox's (gettid), and these work
+ * between threads of any processes of the host run by the same user.
+ * deschedule() examines *reject and suspends the thread atomically with
+ * respect to make_runnable(): a make_runnable() called after its caller
+ * stored a non-zero *reject either finds the thread descheduled and wakes
+ * it, or that deschedule() sees the store and returns at once; a wake-up
+ * is never lost.  How: each thread that deschedules owns one page of a
+ * sealed memfd ("moroso-sched:TID", one descriptor held until the thread
+ * exits) whose word is a futex; make_runnable() turns its "descheduled"
+ * into "woken" with one compare-and-swap.  Another process finds the page
+ * through /proc/TID/fd (which the kernel opens only to the same user) and
+ * keeps it mapped.  A peer that writes the page can wake the thread, or
+ * make another waker's make_runnable() fail until the thread's next
+ * deschedule() (which rewrites the page's head): nothing else; the
+ * descheduled thread reads only that word, at least once a second.
+ * Signals do not end a deschedule() (a handler runs and it sleeps again).
  */
 #ifndef MSGPORT_MOROSO_H
 #define MSGPORT_MOROSO_H
@@ -199,6 +225,65 @@ static inline int ipc_mailbox_init(void)
 static inline int ipc_mailbox_destroy(void)
 {
 	return mp_moroso_mailbox_destroy();
+}
+
+/* ------------------------------------------------------ synchronization */
+
+MP_API int mp_moroso_deschedule(int *reject);
+MP_API int mp_moroso_make_runnable(int tid);
+MP_API int mp_moroso_yield(int tid);
+MP_API int mp_moroso_sleep(int ticks);
+
+/*
+ * If *reject is not zero, return 0 at once.  Otherwise suspend the calling
+ * thread until a make_runnable() names it, then return 0.  The check of
+ * *reject and the suspension are one step for make_runnable() (above).
+ * The first deschedule() of a thread that must sleep creates its record
+ * (a memfd, one descriptor, until the thread exits).
+ * Errors: -EFAULT reject is not readable memory; errors of memfd_create
+ * and mmap (-ENOMEM, -EMFILE) creating the record.
+ */
+static inline int deschedule(int *reject)
+{
+	return mp_moroso_deschedule(reject);
+}
+
+/*
+ * Make the thread tid, suspended in deschedule(), runnable: 0 when this
+ * call woke it (of several racing calls, exactly one succeeds).
+ * Errors:
+ *   -ESRCH  no thread has that id (tid <= 0; it exited)
+ *   -EAGAIN the thread exists but is not descheduled: it is running,
+ *           blocked elsewhere, already woken, or never descheduled
+ *   -EPERM  the thread belongs to another user (its state cannot be seen)
+ */
+static inline int make_runnable(int tid)
+{
+	return mp_moroso_make_runnable(tid);
+}
+
+/*
+ * Give up the processor in favour of thread tid, or of any thread with
+ * tid -1: a sched_yield().  Linux cannot run a chosen thread next: the
+ * kernel's scheduler picks, and tid only decides whether this succeeds.
+ * A thread blocked in a system call other than deschedule() (ipc_recv,
+ * moroso_sleep, read...) cannot be told apart cheaply and counts as
+ * runnable.  Errors: -ESRCH no thread has that id (tid 0, below -1, or
+ * exited); -EAGAIN thread tid is descheduled.
+ */
+static inline int moroso_yield(int tid)
+{
+	return mp_moroso_yield(tid);
+}
+
+/*
+ * Sleep for at least ticks ticks (MOROSO_TICK_NS, 1 ms each) of
+ * CLOCK_MONOTONIC; 0 returns at once.  Signals do not shorten it.
+ * Errors: -EINVAL ticks < 0.
+ */
+static inline int moroso_sleep(int ticks)
+{
+	return mp_moroso_sleep(ticks);
 }
 
 #ifdef __cplusplus

@@ -64,7 +64,7 @@ static int xfer_pages_out(const mp_msg_t *msg, struct mp_xfer *x)
 static bool bulk_covers(const struct mp_cconn *c, const mp_msg_t *msg)
 {
 	return (c->tp->flags & MP_TP_BULK) && msg->i.nfds == 0 && msg->i.size <= MP_BULK_MAX &&
-	       msg->o.size <= MP_BULK_MAX;
+	       msg->o.size <= MP_BULK_OUT_MAX;
 }
 
 /*

@@ -15,7 +15,7 @@ static size_t bulk_size_for(size_t need)
 {
 	size_t len = MP_BULK_MIN;
 
-	while (len < need && len < MP_BULK_MAX)
+	while (len < need && len < MP_BULK_OUT_MAX)
 		len <<= 1;
 	return len;
 }
@@ -39,7 +39,7 @@ int mp_bulk_reserve(struct mp_bulk *b, size_t need, int fds[2])
 	void *c2s = NULL, *s2c = NULL;
 	int err;
 
-	if (need > MP_BULK_MAX)
+	if (need > MP_BULK_OUT_MAX)
 		return -EMSGSIZE;
 	if (b->c2s && b->len >= need)
 		return 0;
@@ -69,7 +69,7 @@ static void *area_map_peer(int fd, size_t *len)
 {
 	void *p;
 
-	if (mp_memfd_peer(fd, BULK_SEALS, MP_BULK_MIN, MP_BULK_MAX, len) < 0)
+	if (mp_memfd_peer(fd, BULK_SEALS, MP_BULK_MIN, MP_BULK_OUT_MAX, len) < 0)
 		return NULL;
 	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	return p == MAP_FAILED ? NULL : p;

@@ -15,8 +15,15 @@
 #include <stdint.h>
 
 #define MP_BULK_MIN ((size_t)256 << 10)
+/* Input goes through the c2s area up to MP_BULK_MAX (longer input is
+ * written into the server's grant, or left for process_vm_readv: a copy
+ * into shared memory is a second copy for input); an answer goes through
+ * the s2c area up to MP_BULK_OUT_MAX, written there by the server in
+ * place and copied out once (measured, 1 GiB: process_vm_writev into the
+ * caller's small pages ran at 0.48-0.63x memcpy). */
 #define MP_BULK_MAX ((size_t)256 << 20)
-#define MP_BULK_GENS 11		/* 256 KiB doubling up to 256 MiB */
+#define MP_BULK_OUT_MAX ((size_t)1 << 30)	/* MP_DATA_MAX */
+#define MP_BULK_GENS 13		/* 256 KiB doubling up to 1 GiB */
 
 struct mp_bulk {
 	uint8_t *c2s, *s2c;	/* current areas; NULL before the first */

@@ -196,6 +196,11 @@ static size_t buf_cap(size_t len)
 	return cap < len ? len : cap;
 }
 
+size_t mp_buf_cap(size_t len)
+{
+	return len < MP_BUF_MMAP_MIN ? len : buf_cap(len);
+}
+
 /* Take a kept buffer out of its slot (under buf_lock). */
 static void *buf_slot_take(struct buf_slot *s)
 {

@@ -81,6 +81,9 @@ enum mp_buf_kind {
 #define MP_BUF_KEEP_BYTES ((size_t)1 << 30)
 #define MP_BUF_KEEP_NS 1000000000LL
 #define MP_BUF_HUGE_MIN ((size_t)2 << 20)
+/* The bytes a buffer of len takes (a mapped one: a power of two); a
+ * buffer of mp_buf_cap(len) bytes may hold any length up to it. */
+size_t mp_buf_cap(size_t len);
 void *mp_buf_get(size_t len);
 void mp_buf_put(void *buf, size_t len);
 /* Release kept buffers unused for too long. */

@@ -119,6 +119,17 @@
  *    [H1] shm_cpu: the CPU a side last ran on, relaxed both ways: a hint
  *         for spinning (os/wait.h); written only when it changes.
  *
+ * 7. The input grant (proto/grant.h): the server's grant line, a cache
+ * line of the header page (offset 5 * 64) written by the server only.
+ *    [G1] grant_publish(): store_relaxed of shm_cap = 0, shm_addr, shm_pid,
+ *         shm_cap, while the client waits for the answer to the call that
+ *         made it; the reply's [R1] publishes it.
+ *    [G2] mp_ring_grant_write(): load_relaxed of each once, at the next
+ *         call, after the client took that reply [R2].  A hint: the client
+ *         writes only its input, only into its socket's peer, and falls
+ *         back when the write fails; the server checks a call that names
+ *         the grant against its private copy.
+ *
  * The other side may be hostile: a head it writes is validated on every
  * load, a stamp that is not exactly stamp(pos) is no message, slots are
  * copied to private memory before they are decoded, and every flag it

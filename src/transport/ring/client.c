@@ -264,7 +264,7 @@ int mp_ring_reserve_wait(struct mp_cconn *c, struct ring_cli *rc, unsigned n, st
 static bool use_bulk(const struct ring_cli *rc, unsigned kind, const mp_msg_t *msg)
 {
 	return rc->hybrid && kind == MP_SLOT_CALL && msg->i.nfds == 0 &&
-	       msg->i.size <= MP_BULK_MAX && msg->o.size <= MP_BULK_MAX &&
+	       msg->i.size <= MP_BULK_MAX && msg->o.size <= MP_BULK_OUT_MAX &&
 	       (msg->i.size > MP_SLOT_DATA_MAX || msg->o.size > MP_SLOT_DATA_MAX);
 }
 
@@ -287,8 +287,13 @@ static bool pages_keepable(const mp_msg_t *msg, const struct mp_xfer *x)
 static int cli_build(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
 		     struct mp_slot_msg *m, struct mp_deadline d, struct mp_xfer *x)
 {
+	int r;
+
 	if (pages_keepable(msg, x))
 		return mp_ring_pages_msg(c, rc, kind, msg, m, d, x);
+	if (x->fflags == MP_FRAME_DATA_VM && msg->i.nfds == 0 && fits_ring(0, msg->o.size) &&
+	    (r = mp_ring_grant_msg(c, rc, kind, msg, m, d, x)) != 1)
+		return r;
 	if (x->fflags)
 		return mp_ring_side_msg(c, rc, kind, msg, m, d, x);
 	if (use_bulk(rc, kind, msg))

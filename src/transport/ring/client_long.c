@@ -10,6 +10,7 @@
 
 #include <errno.h>
 
+#include "proto/grant.h"
 #include "transport/sock.h"
 
 /* Areas of at least need bytes; new ones go to the server in a BULK side
@@ -36,21 +37,52 @@ static int cli_bulk_ready(struct mp_cconn *c, struct ring_cli *rc, size_t need, 
 	return 0;
 }
 
-/* The message for a bulk call: long input copied once into the area. */
+/* Long input into the server's grant (grant.c), for a call that waits
+ * without limit: one that gave up must not have its next call write the
+ * grant while the server still reads the input (the server hands each
+ * grant to one call, this keeps an honest client from racing itself).
+ * MP_SHARE asked for the bulk area, where the server reads it in place
+ * (one copy too, and the server is told). */
+static bool cli_granted(struct mp_cconn *c, struct ring_cli *rc, unsigned kind,
+			const mp_msg_t *msg, struct mp_deadline d)
+{
+	return kind == MP_SLOT_CALL && !(msg->flags & MP_SHARE) && mp_deadline_forever(d) &&
+	       mp_ring_grant_write(c, rc, msg);
+}
+
+/* The message for a bulk call: long input written once into the server's
+ * grant, or copied once into the area. */
 int mp_ring_bulk_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
 		     struct mp_slot_msg *m, struct mp_deadline d)
 {
-	size_t need = msg->i.size > msg->o.size ? msg->i.size : msg->o.size;
-	int err = cli_bulk_ready(c, rc, need, d);
+	bool granted = cli_granted(c, rc, kind, msg, d);
+	size_t need = !granted && msg->i.size > msg->o.size ? msg->i.size : msg->o.size;
+	int err = need > MP_SLOT_DATA_MAX ? cli_bulk_ready(c, rc, need, d) : 0;
 
 	if (err)
 		return err;
 	slot_msg_from(m, kind, (uint16_t)c->seq, msg);
-	if (msg->i.size > MP_SLOT_DATA_MAX) {
+	if (granted) {
+		m->flags = MP_SLOT_F_BULK;
+		m->bulk_off = MP_BULK_OFF_GRANT;
+	} else if (msg->i.size > MP_SLOT_DATA_MAX) {
 		memcpy(rc->bulk.c2s, msg->i.data, msg->i.size);
 		m->flags = MP_SLOT_F_BULK;
 		m->bulk_off = (msg->flags & MP_SHARE) ? MP_BULK_OFF_SHARE : 0;
 	}
+	m->forget = rc->forget;
+	return cli_reserve(c, rc, mp_slot_count(m), d);
+}
+
+int mp_ring_grant_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
+		      struct mp_slot_msg *m, struct mp_deadline d, struct mp_xfer *x)
+{
+	if (!cli_granted(c, rc, kind, msg, d))
+		return 1;
+	x->fflags &= ~(unsigned)MP_FRAME_DATA_VM;	/* not left in our memory after all */
+	slot_msg_from(m, kind, (uint16_t)c->seq, msg);
+	m->flags = MP_SLOT_F_BULK;
+	m->bulk_off = MP_BULK_OFF_GRANT;
 	m->forget = rc->forget;
 	return cli_reserve(c, rc, mp_slot_count(m), d);
 }

@@ -51,6 +51,19 @@ enum { MP_RING_HELLO_RING = 1, MP_RING_HELLO_HYBRID = 2 };
 /* The epoll key of the client's socket in the server's wake-up set. */
 #define MP_RING_WAKE_SOCK 1u
 
+/* The input grant (proto/grant.h, grant.c): the server's buffer for a
+ * connection's long input, the client's knowledge of whether it may write
+ * there. */
+struct mp_grant_srv {
+	void *p;	/* mp_buf_get(cap), published; NULL: none */
+	size_t cap;
+};
+
+struct mp_grant_cli {
+	pid_t pid;	/* the socket's peer: 0 not asked yet, -1 unknown */
+	bool denied;	/* the kernel refused a write: never again */
+};
+
 struct ring_cli {
 	struct mp_ring_region *r;
 	struct mp_ring_view tx;		/* c2s, we produce */
@@ -65,6 +78,7 @@ struct ring_cli {
 	bool hybrid;			/* FLMP: long data through the bulk areas */
 	struct mp_bulk bulk;
 	struct mp_kept_tx kept;		/* shared pages the server keeps mapped */
+	struct mp_grant_cli grant;	/* may we write into the server (grant.c) */
 	uint32_t forget;		/* kept slots the message being built drops */
 	const struct mp_wait_policy *pol;	/* how we wait (os/wait.h) */
 	unsigned waits;			/* waits so far, blocking only: when to look at our CPU */
@@ -84,6 +98,7 @@ struct ring_srv {
 	bool hybrid;
 	struct mp_bulk bulk;		/* the client's areas, every size it sent */
 	struct mp_kept_rx kept;		/* the client's shared pages we keep mapped */
+	struct mp_grant_srv grant;	/* our buffer for its long input (grant.c) */
 	uint64_t cpu_at;		/* mp_ticks() when we last published our CPU [H1] */
 	uint8_t buf[MSG_BUF];
 };
@@ -169,6 +184,18 @@ static inline void slot_msg_from(struct mp_slot_msg *m, unsigned kind, uint16_t 
 	m->data_size = msg->i.size;
 }
 
+/* grant.c: long input written by the client into our memory (proto/grant.h) */
+
+/* Server: a call of size bytes came in another way; publish a grant that
+ * takes the next one (under the port lock). */
+void mp_ring_grant_offer(struct ring_srv *rs, size_t size);
+/* Server: the data of a call that names the grant; 0 or -EPROTO. */
+int mp_ring_grant_take(struct ring_srv *rs, const struct mp_slot_msg *m, struct mp_rx *rx);
+void mp_ring_grant_fini(struct ring_srv *rs);
+/* Client: write the call's input into the server's grant: 1 written,
+ * 0 not (no grant, too small, refused: send it another way). */
+int mp_ring_grant_write(struct mp_cconn *c, struct ring_cli *rc, const mp_msg_t *msg);
+
 /* setup.c */
 
 /* A frame of kind with fds and no data, sent without waiting. */
@@ -205,6 +232,11 @@ static inline int cli_reserve(struct mp_cconn *c, struct ring_cli *rc, unsigned 
 /* client_long.c: messages that do not go inline; each fills *m (the ring
  * message, published by the caller) and reserves its slots. */
 
+/* A call whose long input the kernel would let the server read (only
+ * MP_FRAME_DATA_VM in x, the answer short): written into the server's
+ * grant instead; 1 when it cannot be (nothing done). */
+int mp_ring_grant_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
+		      struct mp_slot_msg *m, struct mp_deadline d, struct mp_xfer *x);
 /* A call whose data (either way) is long, through the bulk areas. */
 int mp_ring_bulk_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, const mp_msg_t *msg,
 		     struct mp_slot_msg *m, struct mp_deadline d);

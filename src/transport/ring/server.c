@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "mem/data.h"
+#include "proto/grant.h"
 #include "transport/sock.h"
 
 _Static_assert(MP_SCONN_INLINE >= MP_SLOT_DATA_MAX, "a ring call's data fits its connection's");
@@ -130,6 +131,8 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 	}
 	if (rx->hdr.flags & (MP_FRAME_PAGES_KEEP | MP_FRAME_OUT_KEEP))
 		return srv_keep_pages(rs, rx);
+	if (rx->hdr.kind == MP_FRAME_CALL && !(rx->hdr.flags & MP_FRAME_DATA_PAGES))
+		mp_ring_grant_offer(rs, rx->hdr.data_size);	/* the next one in one copy */
 	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
 }
 
@@ -173,9 +176,13 @@ static int srv_take_data(struct mp_sconn *c, struct ring_srv *rs, const struct m
 		rx->hdr.flags |= MP_FRAME_DATA_PAGES | MP_FRAME_PAGES_SHARE;
 		return 0;
 	}
+	if ((m->flags & MP_SLOT_F_BULK) && (m->bulk_off & MP_BULK_OFF_GRANT))
+		return mp_ring_grant_take(rs, m, rx);	/* written into our memory */
 	if (m->flags & MP_SLOT_F_BULK) {
 		if (!mp_bulk_fits(&rs->bulk, off, m->data_size))
 			return -EPROTO;
+		if (m->kind == MP_SLOT_CALL)
+			mp_ring_grant_offer(rs, m->data_size);	/* the next one in one copy */
 		rx->data = rs->bulk.c2s + off;
 		rx->data_kind = MP_BUF_SHARED;
 		rx->in_bulk = (m->bulk_off & MP_BULK_OFF_SHARE) ? MP_RX_BULK_SHARE : MP_RX_BULK_COPY;

@@ -233,6 +233,7 @@ static void srv_free(struct ring_srv *rs)
 		munmap(rs->r, sizeof(*rs->r));
 	mp_kept_rx_drop(&rs->kept, ~0u);
 	mp_bulk_fini(&rs->bulk);
+	mp_ring_grant_fini(rs);
 	ring_srv_txlock_fini(rs);
 	free(rs);
 }
