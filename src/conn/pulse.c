@@ -28,16 +28,6 @@ bool mp_pulse_pending(struct mp_port_obj *p)
 	return load_relaxed(&p->pulse->npending) != 0;
 }
 
-bool mp_pulse_turn(struct mp_port_obj *p)
-{
-	struct mp_pulse_port *pp = p->pulse;
-
-	if (likely(!load_relaxed(&pp->npending)))
-		return false;
-	/* relaxed: fairness between pulses and calls is a hint */
-	return !(fetch_add_relaxed(&pp->turn, 1) & 1);
-}
-
 int mp_pulse_event(struct mp_port_obj *p, uint64_t key)
 {
 	return mp_pulseq_event(p->pulse, key);

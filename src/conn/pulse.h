@@ -15,7 +15,10 @@
 #include <sys/types.h>
 
 #include "msgport.h"
+#include "conn/port.h"
 #include "conn/pulseq.h"
+#include "os/compiler.h"
+#include "os/shm.h"
 
 struct mp_port_obj;
 struct mp_sconn;
@@ -42,8 +45,17 @@ int mp_port_pulse_local(struct mp_port_obj *p, uint64_t source, uint32_t code, u
 bool mp_pulse_pending(struct mp_port_obj *p);
 /* Whether the receive loop should hand out a pulse before looking at the
  * rings: when one is pending, every other time (calls and pulses take
- * turns: neither starves the other). */
-bool mp_pulse_turn(struct mp_port_obj *p);
+ * turns: neither starves the other).  Inline: the receive loop asks at
+ * every turn, and nearly always nothing is pending. */
+static inline bool mp_pulse_turn(struct mp_port_obj *p)
+{
+	struct mp_pulse_port *pp = p->pulse;
+
+	if (likely(!load_relaxed(&pp->npending)))	/* a hint */
+		return false;
+	/* relaxed: fairness between pulses and calls is a hint */
+	return !(fetch_add_relaxed(&pp->turn, 1) & 1);
+}
 
 /* Handle an event of ours (mp_pulse_key): MP_NEXT_PULSE when a pulse is
  * pending, else 2. */

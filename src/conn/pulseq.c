@@ -81,13 +81,6 @@ int mp_pulse_queue_locked(struct mp_pulse_port *pp, uint64_t source, uint32_t co
 
 /* ------------------------------------------------------- receive loop */
 
-bool mp_pulse_key(uint64_t key)
-{
-	return key == MP_KEY_PULSE ||
-	       (!(key >> 32) && ((key & ~MP_KEY_INDEX) == MP_KEY_BOARD ||
-				 (key & ~MP_KEY_INDEX) == MP_KEY_WATCH));
-}
-
 int mp_pulseq_event(struct mp_pulse_port *pp, uint64_t key)
 {
 	uint32_t idx = (uint32_t)(key & MP_KEY_INDEX);

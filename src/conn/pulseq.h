@@ -93,7 +93,12 @@ void mp_pulse_conn_added(struct mp_pulse_port *pp, pid_t pid);
 void mp_pulse_conn_gone(struct mp_pulse_port *pp, uint64_t key, pid_t pid, uid_t uid, gid_t gid,
 			bool dead);
 /* Whether an epoll key is one of ours (the pending fd, a board, a watch). */
-bool mp_pulse_key(uint64_t key);
+static inline bool mp_pulse_key(uint64_t key)
+{
+	return key == MP_KEY_PULSE ||
+	       (!(key >> 32) && ((key & ~MP_KEY_INDEX) == MP_KEY_BOARD ||
+				 (key & ~MP_KEY_INDEX) == MP_KEY_WATCH));
+}
 /* Handle an event of ours: MP_NEXT_PULSE when a pulse is pending, else 2. */
 int mp_pulseq_event(struct mp_pulse_port *pp, uint64_t key);
 /* Take the oldest pending pulse into msg: MP_RECV_PULSE, or 0 when none. */
