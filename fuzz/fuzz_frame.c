@@ -161,6 +161,16 @@ static void check_ok(const uint8_t *buf, size_t len, unsigned nfds, unsigned exp
 		CHECK(f->err == 0);
 	if (kind_fds_only(f->kind))
 		CHECK(f->data_size == 0 && f->flags == 0);
+	/* INOUT: the output's bytes follow the input (a hostile peer may
+	 * claim less); a priority on calls and one-ways, flagged */
+	if (f->flags & MP_FRAME_INOUT)
+		CHECK(f->kind == MP_FRAME_CALL && f->data_size >= f->out_capacity &&
+		      !(f->flags & MP_FRAME_DATA_PAGES));
+	if (f->flags & MP_FRAME_PRIO)
+		CHECK((f->kind == MP_FRAME_CALL || f->kind == MP_FRAME_ONEWAY) && f->priority >= 1 &&
+		      f->priority <= MP_PRIO_MAX);
+	else
+		CHECK(f->priority == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -13,7 +13,7 @@
  *    encode + decode unchanged.
  * 2. Round trip: a message is built from the input bytes (some of them
  *    deliberately invalid: unknown kind, an err on a call, an oversized
- *    capacity...); decode(encode(m)) must succeed exactly when m is valid
+ *    capacity, INOUT data shorter than the capacity...); decode(encode(m)) must succeed exactly when m is valid
  *    and then give m back.  The encoder must write the stamp as 0, and
  *    past the parts it declares either nothing or zeros to the end of
  *    the last slot.
@@ -108,6 +108,11 @@ static int msg_valid(const struct mp_slot_msg *m)
 		return 0;
 	if (m->kind == MP_SLOT_SIDE && ((f & ~(unsigned)MP_SLOT_F_FORGET) || m->data_size))
 		return 0;
+	if (m->priority && m->kind != MP_SLOT_CALL && m->kind != MP_SLOT_ONEWAY)
+		return 0;
+	if (m->inout && (m->kind != MP_SLOT_CALL || (f & MP_SLOT_F_PAGES) ||
+			 m->data_size < m->out_capacity))
+		return 0;	/* the output's bytes follow the input, in ordinary data */
 	return 1;
 }
 
@@ -121,7 +126,16 @@ static void check_decoded(const uint8_t *buf, size_t len, const struct mp_slot_m
 	CHECK(len <= MP_SLOT_MSG_SLOTS * MP_SLOT_SIZE);
 	CHECK((size_t)h.nslots * MP_SLOT_SIZE == len);
 	CHECK(m->kind >= MP_SLOT_CALL && m->kind <= MP_SLOT_CTRL);
-	CHECK(m->kind == h.kind && m->flags == h.flags && m->type == h.type && m->seq == h.seq);
+	CHECK(m->kind == (h.kind & MP_SLOT_KIND_MASK) && m->flags == h.flags && m->type == h.type &&
+	      m->seq == h.seq);
+	CHECK(m->priority == ((h.kind >> MP_SLOT_X_PRIO_SHIFT) & MP_PRIO_MAX));
+	CHECK(m->inout == ((h.kind & MP_SLOT_X_INOUT) != 0));
+	if (m->priority)
+		CHECK(m->kind == MP_SLOT_CALL || m->kind == MP_SLOT_ONEWAY);
+	if (m->inout) {
+		CHECK(m->kind == MP_SLOT_CALL && !(m->flags & MP_SLOT_F_PAGES));
+		CHECK(m->data_size >= m->out_capacity);	/* a hostile peer may claim less */
+	}
 	CHECK((m->flags & ~MP_SLOT_F_KNOWN) == 0);
 	CHECK(m->oid.reserved == 0);
 	CHECK(m->out_capacity <= MP_DATA_MAX);
@@ -196,6 +210,7 @@ static void check_same(const struct mp_slot_msg *a, const struct mp_slot_msg *b)
 	CHECK(a->out_slot == b->out_slot);
 	CHECK(a->forget == b->forget);
 	CHECK(a->data_size == b->data_size);
+	CHECK(a->priority == b->priority && a->inout == b->inout);
 	if (a->flags & MP_SLOT_F_PAGES) {
 		CHECK(a->pages_slot == b->pages_slot);
 	} else if (a->flags & MP_SLOT_F_BULK) {
@@ -319,6 +334,10 @@ static void msg_build(struct reader *r, struct mp_slot_msg *m, uint8_t raw[MP_RA
 		m->flags |= MP_SLOT_F_OUTPAGES;
 		m->out_slot = wild ? (uint32_t)rd(r, 4) : (uint32_t)rd(r, 1) % MP_SLOT_PAGES_SLOTS;
 	}
+	if (sel & 0x400)
+		m->priority = (uint8_t)(rd(r, 1) % (MP_PRIO_MAX + 1));	/* the encoder's range */
+	if (sel & 0x800)
+		m->inout = true;	/* valid when the data holds the capacity */
 	if (sel & 0x10) {
 		for (unsigned k = 0; k < MP_RAW_SIZE; k++)
 			raw[k] = (uint8_t)rd(r, 1);

@@ -52,8 +52,8 @@ void check_put_inline(const struct mp_slot_msg *m, uint64_t seed)
 	size_t need, used;
 
 	if ((m->kind != MP_SLOT_CALL && m->kind != MP_SLOT_ONEWAY) || (m->flags & away) ||
-	    m->forget || m->err || m->data_size > MP_SLOT_DATA_MAX)
-		return;
+	    m->forget || m->err || m->data_size > MP_SLOT_DATA_MAX || m->priority || m->inout)
+		return;	/* the in-place writer lays ordinary messages only */
 	if (m->kind == MP_SLOT_ONEWAY && m->out_capacity)
 		return;
 	if (m->out_capacity > MP_DATA_MAX)
@@ -204,8 +204,9 @@ static int check_call_view(const struct mp_ring_view *v, size_t cap)
 	memset(out, POISON, cap ? cap : 1);
 	before = pc;
 	n = mp_slot_call_peek(v, cap, &pc);
+	/* a priority or INOUT goes the general way (slot.h) */
 	ok = r == 0 && (m.kind == MP_SLOT_CALL || m.kind == MP_SLOT_ONEWAY) &&
-	     (m.flags & ~plain) == 0 && m.data_size <= cap;
+	     (m.flags & ~plain) == 0 && m.data_size <= cap && !m.priority && !m.inout;
 	CHECK((n > 0) == ok);
 	if (n > 0) {
 		mp_slot_call_copy(v, &pc, raw, out);

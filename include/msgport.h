@@ -50,6 +50,28 @@ extern "C" {
  * copy; see "Long data".  Neither: MP_MOVE.  Both: -EINVAL. */
 #define MP_MOVE 0x1u		/* the pages go to the receiver; the sender loses them */
 #define MP_SHARE 0x2u		/* both sides keep the same pages mapped */
+/*
+ * mp_msg_t.flags, mp_send(): the output buffer is in/out (Phoenix's
+ * mapped buffers).  The server's o.data starts with the output buffer's
+ * current o.size bytes, and what it does not write comes back unchanged:
+ * it answers o.size bytes (leaving o.size as mp_recv() set it gives the
+ * whole buffer back), and bytes past a lower o.size stay as they were at
+ * the caller, as always.  Without it (the default, cheaper: nothing
+ * travels to the server but the input) the server's buffer holds no
+ * caller bytes (its contents are unspecified; the Phoenix front-end
+ * zeroes it).
+ * The output's bytes travel after the input as one copy, however the
+ * call's data goes (inline, bulk areas, memfd, process_vm_readv):
+ * i.size + o.size is at most MP_DATA_MAX (-EMSGSIZE), and input pages
+ * travel as ordinary data (they stay with the caller, whatever MP_MOVE
+ * says).  Lent output pages (MP_SHARE) get the same bytes copied onto
+ * themselves.  With o.size 0, and for mp_send_async(), it does nothing.
+ * mp_recv() sets it in flags when the server's o.data holds the caller's
+ * bytes; mp_respond() ignores it.
+ */
+#define MP_OUT_INOUT 0x4u
+/* Highest mp_msg_t.priority (Phoenix's scale: 0 highest .. 7 lowest). */
+#define MP_PRIO_MAX 7u
 /* Longest namespace path, terminating NUL included. */
 #define MP_PATH_MAX 256
 
@@ -95,8 +117,10 @@ struct mp_msg_out {
  * descriptors that the server owns.  i.data points to the input (owned by
  * the library; flags is MP_MOVE or MP_SHARE when it is pages, else 0),
  * o.data to a buffer of o.size bytes (the caller's capacity) in which the
- * server writes its answer; it may instead point o.data at a buffer of
- * its own (pages from mp_pages_alloc travel without a copy; flags then
+ * server writes its answer (with MP_OUT_INOUT in flags it holds the
+ * caller's bytes, else its contents are unspecified); priority is the caller's (Phoenix's scale, 0 ..
+ * MP_PRIO_MAX; carried, not yet used to order receives).  The server may
+ * instead point o.data at a buffer of its own (pages from mp_pages_alloc travel without a copy; flags then
  * says MP_MOVE or MP_SHARE for them).  Before mp_respond() the server sets
  * o.size to the answer's length (at most the capacity), and may set o.raw,
  * o.err and o.fds/o.nfds (not consumed: the server still owns and closes
@@ -104,12 +128,12 @@ struct mp_msg_out {
  */
 typedef struct mp_msg {
 	uint32_t type;		/* application-defined (Phoenix mtRead, ...) */
-	uint32_t flags;		/* MP_MOVE, MP_SHARE or 0, for pages (see "Long data") */
+	uint32_t flags;		/* MP_MOVE, MP_SHARE or 0, for pages (see "Long data"); MP_OUT_INOUT */
 	mp_oid_t oid;		/* the object the message is about */
 	int32_t pid;		/* sender's process id, filled by mp_recv() */
 	uint32_t uid;		/* sender's user id, filled by mp_recv() */
 	uint32_t gid;		/* sender's group id, filled by mp_recv() */
-	uint32_t priority;	/* reserved, zero */
+	uint32_t priority;	/* the sender's, 0 .. MP_PRIO_MAX: given to mp_recv() */
 	struct mp_msg_in i;
 	struct mp_msg_out o;
 } mp_msg_t;
@@ -237,9 +261,10 @@ MP_API int mp_ns_list(const char *prefix, mp_ns_list_fn fn, void *arg);
  * msg->o.err).  Timeout 0: sent only when a receiver is waiting, then the
  * reply is awaited without limit (a dead server still gives -EPIPE).
  * Errors: -EINVAL msg NULL, port 0, bad flags (unknown bits, MP_MOVE with
- * MP_SHARE), reserved fields not zero, size without data, i.nfds or
+ * MP_SHARE), priority over MP_PRIO_MAX, reserved fields not zero, size without data, i.nfds or
  * o.nfds over MP_FDS_MAX, a negative fd, a bad timeout, o.data inside
- * pages that i.data moves; -EMSGSIZE i.size or o.size over MP_DATA_MAX;
+ * pages that i.data moves; -EMSGSIZE i.size or o.size over MP_DATA_MAX
+ * (with MP_OUT_INOUT: their sum);
  * -ENOENT no server listens on port; -EACCES not allowed to send to it;
  * -EAGAIN timeout 0 and no receiver waiting; -ETIMEDOUT no answer in time
  * (the server's later respond fails); -EPIPE the server died or destroyed
@@ -418,7 +443,8 @@ MP_API int mp_pages_keep(void *addr, size_t len);
  *               and the number of pulses it stands for (1: none merged);
  *   msg->pid, uid, gid  the sender's (for the library's own codes, those
  *               of the process the notice is about, or this process);
- *   msg->oid    {0, 0}; i.size 0, i.data NULL, no fds; nothing to answer.
+ *   msg->oid    {0, 0}; i.size 0, i.data NULL, no fds, flags 0, priority
+ *               0 (a pulse carries none); nothing to answer.
  *
  * Sender: a process has one pulse board per port it pulses (a page of
  * shared memory with MP_PULSE_CODES slots, one per code, and a connection

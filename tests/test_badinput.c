@@ -149,7 +149,7 @@ static void bi_send_errors(bi_send_fn send, const char *name, bool is_call)
 	h_msg_init(&m);
 	m.flags = MP_MOVE | MP_SHARE;	/* both: contradictory */
 	EXPECT(send(port, &m, BI_T), -EINVAL);
-	m.flags = 0x4;			/* an unknown bit */
+	m.flags = 0x8;			/* an unknown bit (0x4 is MP_OUT_INOUT) */
 	EXPECT(send(port, &m, BI_T), -EINVAL);
 	m.flags = 0x80000000u;
 	EXPECT(send(port, &m, BI_T), -EINVAL);
@@ -159,7 +159,7 @@ static void bi_send_errors(bi_send_fn send, const char *name, bool is_call)
 	EXPECT(send(port, &m, BI_T), -EINVAL);
 
 	h_msg_init(&m);
-	m.priority = 1;
+	m.priority = MP_PRIO_MAX + 1;	/* Phoenix's scale ends at 7 */
 	EXPECT(send(port, &m, BI_T), -EINVAL);
 
 	h_msg_init(&m);

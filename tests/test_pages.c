@@ -527,7 +527,7 @@ TEST(pages_bad_flags)
 	struct ask a = { 0 };
 
 	CHECK_ERR(call(port, T_INFO, MP_MOVE | MP_SHARE, p, PG, NULL, 0, a, &m), -EINVAL);
-	CHECK_ERR(call(port, T_INFO, 0x4, p, PG, NULL, 0, a, &m), -EINVAL);
+	CHECK_ERR(call(port, T_INFO, 0x8, p, PG, NULL, 0, a, &m), -EINVAL);
 	m.flags = MP_MOVE | MP_SHARE;
 	CHECK_ERR(mp_send_async(port, &m, MP_FOREVER), -EINVAL);
 	/* Nothing was sent: the pages are still ours. */

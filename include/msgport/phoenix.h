@@ -39,23 +39,31 @@
  *    holds the answer.  o.size is left as the caller set it: Phoenix
  *    keeps o.size as the size of the output buffer, and servers report
  *    lengths in o.err or o.raw (mtRead answers the byte count in o.err).
- *    Bytes of the buffer beyond what the server sent back are unchanged
- *    (see proc_respond).  msg->pid and msg->priority are ignored.  After
- *    a failed proc_send the buffer's contents are unspecified.
+ *    The output buffer is in/out, as if mapped into the server (it is
+ *    sent along, MP_OUT_INOUT): the server sees its contents, and bytes
+ *    the server does not write come back unchanged (see proc_respond).
+ *    msg.priority is set by the call: the sending thread's priority
+ *    (priority(), beginthreadex(); 0 highest .. 7, 4 by default), as on
+ *    Phoenix; msg->pid is ignored.  After a failed proc_send the buffer's
+ *    contents are unspecified.
  *
  *  - proc_recv(port, msg, &rid) fills every field: i.data points to the
  *    caller's input (owned by the library, valid until proc_respond),
- *    o.data to a zeroed buffer of the caller's o.size bytes (NULL when
- *    0), o.err 0, o.raw zero, pid the sender's process id, priority 0.
+ *    o.data to a buffer of the caller's o.size bytes (NULL when 0) that
+ *    holds the caller's output buffer as it was (zeroed when the caller
+ *    is native msgport code that did not send it, MP_OUT_INOUT), o.err 0,
+ *    o.raw zero, pid the sender's process id, priority the sending
+ *    thread's (0 .. 7; 0 from native callers that leave msg.priority 0).
  *    One-way messages (mp_send_async from native msgport code) are
  *    received too, with a rid whose proc_respond does nothing.
  *
  *  - proc_respond(port, msg, rid) sends o.raw, o.err and the first o.size
  *    bytes of o.data.  Phoenix maps the caller's buffer, so what the
- *    server wrote is all the caller gets; msgport copies, so a server may
- *    lower o.size to the length it wrote (then only those bytes are
- *    copied and the rest of the caller's buffer is untouched) or leave it
- *    (the whole buffer is copied; bytes it did not write come back zero).
+ *    server writes in place; msgport copies the buffer in and back, so a
+ *    server may leave o.size (the whole buffer is copied back: bytes it
+ *    did not write come back as the caller had them) or lower it to the
+ *    length it wrote (only those bytes are copied; the rest of the
+ *    caller's buffer is untouched).
  *    o.data may point to a buffer of the server's own.  -EMSGSIZE: o.size
  *    over the caller's buffer (nothing is sent; the rid stays valid).
  *

@@ -77,6 +77,21 @@ static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *r
 	rx->nfds = 0;	/* the user owns them now */
 }
 
+/* A priority, and in/out calls: the output buffer's bytes follow the
+ * input (the decoders checked data_size >= out_capacity); deliver_call()
+ * puts them in the answer buffer.  Never a short call's (the scan takes
+ * only frames without flags), so its path does not look. */
+static void msg_fill_extra(mp_msg_t *msg, const struct mp_rx *rx)
+{
+	const struct mp_frame *f = &rx->hdr;
+
+	msg->priority = f->priority;
+	if (f->flags & MP_FRAME_INOUT) {
+		msg->flags |= MP_OUT_INOUT;
+		msg->i.size = f->data_size - f->out_capacity;
+	}
+}
+
 /* Nothing was delivered: wait for the next message (not MP_RECV_PULSE). */
 #define DELIVER_SKIP 4
 
@@ -197,6 +212,15 @@ static int call_out_buf(struct mp_sconn *c, struct mp_rx *rx, struct mp_call *ca
 	return 0;
 }
 
+/* MP_OUT_INOUT: the answer buffer starts as the caller's output buffer
+ * (its bytes came after the input).  Copied in, whatever the buffer is:
+ * ours, the transport's, or lent pages (then the same bytes again). */
+static void call_out_prefill(const struct mp_rx *rx, const mp_msg_t *msg, const struct mp_call *call)
+{
+	if ((rx->hdr.flags & MP_FRAME_INOUT) && call->out_cap)
+		memcpy(call->out, (const uint8_t *)rx->data + msg->i.size, call->out_cap);
+}
+
 static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 			mp_msg_t *msg, mp_rid_t *rid)
 {
@@ -222,6 +246,7 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 			return err;
 		call.inl = rx->inl;
 	}
+	call_out_prefill(rx, msg, &call);
 	mp_lock(&p->lock);
 	dead = load_relaxed(&p->dead);	/* set under this lock: no order needed */
 	if (!dead)
@@ -265,6 +290,8 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		goto put;
 	}
 	msg_fill_in(msg, c, rx);
+	if (unlikely(rx->hdr.flags & (MP_FRAME_INOUT | MP_FRAME_PRIO)))
+		msg_fill_extra(msg, rx);
 	if (rx->hdr.kind == MP_FRAME_ONEWAY)
 		r = deliver_oneway(rx, msg, rid);
 	else

@@ -137,7 +137,8 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 	bool held;
 	int err;
 
-	if (!msg || port == 0 || mp_msg_check_flags(msg->flags))
+	/* MP_OUT_INOUT: mp_recv() said the buffer held the caller's bytes */
+	if (!msg || port == 0 || mp_msg_check_flags(msg->flags & ~MP_OUT_INOUT))
 		return -EINVAL;
 	err = mp_msg_check_out(&msg->o);
 	if (err)

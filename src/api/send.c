@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "conn/cconn.h"
 #include "conn/msgcheck.h"
@@ -82,6 +84,10 @@ static int xfer_prepare(struct mp_cconn *c, const mp_msg_t *msg, int how, struct
 	int r;
 
 	mp_xfer_init(x);
+	/* carried in the frame or slot header; as flags, they keep the
+	 * call off the transports' fast paths, which have no room for them */
+	x->fflags = (msg->priority ? MP_FRAME_PRIO : 0) |
+		    (how == SEND_CALL && (msg->flags & MP_OUT_INOUT) && msg->o.size ? MP_FRAME_INOUT : 0);
 	r = xfer_pages_in(msg, mode, x);
 	if (r || how != SEND_CALL)
 		return r;
@@ -91,7 +97,8 @@ static int xfer_prepare(struct mp_cconn *c, const mp_msg_t *msg, int how, struct
 			goto err;
 	}
 	vmin = mp_vm_min();
-	if (!vmin || c->vm_denied || (!x->fflags && bulk_covers(c, msg)))
+	if (!vmin || c->vm_denied ||
+	    (!(x->fflags & ~(unsigned)(MP_FRAME_PRIO | MP_FRAME_INOUT)) && bulk_covers(c, msg)))
 		return 0;
 	if (!(x->fflags & MP_FRAME_DATA_PAGES) && msg->i.size > vmin)
 		x->fflags |= MP_FRAME_DATA_VM;
@@ -171,6 +178,10 @@ static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_n
 static inline bool short_msg(const mp_msg_t *msg, int how, int64_t timeout_ns)
 {
 	_Static_assert(MP_MOVE == 1 && MP_SHARE == 2, "flags <= MP_SHARE: MOVE, SHARE or neither");
+	_Static_assert(MP_OUT_INOUT > MP_SHARE, "in/out calls take the slow path");
+
+	/* a priority, or MP_OUT_INOUT: the slow path sets MP_FRAME_PRIO or
+	 * _INOUT, which keep them off the transports' fast paths too */
 
 	if (unlikely(!msg || timeout_ns == 0 || timeout_ns < MP_FOREVER))
 		return false;
@@ -217,6 +228,34 @@ static inline __attribute__((always_inline)) int send_fast(mp_port_t port, mp_ms
 	return err == -ETIME ? -ETIMEDOUT : err;
 }
 
+/*
+ * MP_OUT_INOUT: the call's data is the input followed by the output
+ * buffer's o.size bytes, in one buffer of ours, so that every transport
+ * carries them as it carries any input (the server splits them,
+ * api/recv.c).  The answer still goes to msg->o.data; msg->o changes only
+ * when the call succeeds.
+ */
+static int send_call_inout(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns)
+{
+	size_t n = msg->i.size + msg->o.size;	/* checked: at most MP_DATA_MAX */
+	uint8_t *buf = malloc(n);
+	mp_msg_t m = *msg;
+	int waiting, err;
+
+	if (!buf)
+		return -ENOMEM;
+	if (msg->i.size)
+		memcpy(buf, msg->i.data, msg->i.size);
+	memcpy(buf + msg->i.size, msg->o.data, msg->o.size);
+	m.i.data = buf;
+	m.i.size = n;
+	err = send_common(port, &m, SEND_CALL, timeout_ns, &waiting);
+	free(buf);
+	if (!err)
+		msg->o = m.o;
+	return err;
+}
+
 /* mp_send() past the fast path's guards: apart, so that the fast path
  * saves no registers for it. */
 static MP_COLD int send_call_slow(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns)
@@ -228,6 +267,8 @@ static MP_COLD int send_call_slow(mp_port_t port, mp_msg_t *msg, int64_t timeout
 	err = mp_msg_check_send(msg, 1);
 	if (err)
 		return err;
+	if ((msg->flags & MP_OUT_INOUT) && msg->o.size)
+		return send_call_inout(port, msg, timeout_ns);
 	return send_common(port, msg, SEND_CALL, timeout_ns, &waiting);
 }
 

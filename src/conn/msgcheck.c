@@ -33,7 +33,8 @@ int mp_msg_check_send(const mp_msg_t *msg, int with_reply)
 {
 	int err;
 
-	if (!msg || mp_msg_check_flags(msg->flags) || msg->priority || msg->oid.reserved)
+	if (!msg || mp_msg_check_flags(msg->flags & ~MP_OUT_INOUT) || msg->priority > MP_PRIO_MAX ||
+	    msg->oid.reserved)
 		return -EINVAL;
 	if (msg->i.nfds > MP_FDS_MAX || (with_reply && msg->o.nfds > MP_FDS_MAX))
 		return -EINVAL;
@@ -42,6 +43,8 @@ int mp_msg_check_send(const mp_msg_t *msg, int with_reply)
 		return err;
 	if (with_reply && (err = data_check(msg->o.data, msg->o.size)))
 		return err;
+	if (with_reply && (msg->flags & MP_OUT_INOUT) && msg->i.size + msg->o.size > MP_DATA_MAX)
+		return -EMSGSIZE;	/* the output's bytes travel after the input */
 	return fds_check(msg->i.fds, msg->i.nfds);
 }
 

@@ -90,7 +90,9 @@ unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
 	size_t len = parts_size(m, flags);
 	unsigned nslots = mp_slot_span(len);
 	struct mp_slot_hdr h = {
-		.kind = (uint8_t)m->kind, .flags = (uint8_t)flags, .nslots = (uint16_t)nslots,
+		.kind = (uint8_t)(m->kind | (m->priority & MP_PRIO_MAX) << MP_SLOT_X_PRIO_SHIFT |
+				  (m->inout ? MP_SLOT_X_INOUT : 0)),
+		.flags = (uint8_t)flags, .nslots = (uint16_t)nslots,
 		.type = m->type, .seq = m->seq,
 		.data_size = (flags & SLOT_F_DATA_AWAY) ? 0 : (uint16_t)m->data_size,
 	};
@@ -137,24 +139,39 @@ unsigned mp_slot_encode(void *buf, const struct mp_slot_msg *m)
 	return nslots;
 }
 
+/* The kind byte's upper bits: a priority for calls and one-ways, INOUT
+ * for calls only. */
+static int kind_x_ok(unsigned kind, unsigned x)
+{
+	if (x & MP_SLOT_X_INOUT)
+		return kind == MP_SLOT_CALL;
+	return !x || kind == MP_SLOT_CALL || kind == MP_SLOT_ONEWAY;
+}
+
 static int hdr_ok(const struct mp_slot_hdr *h, size_t len)
 {
-	if (h->kind < MP_SLOT_CALL || h->kind > MP_SLOT_CTRL || (h->flags & ~MP_SLOT_F_KNOWN))
+	unsigned kind = h->kind & MP_SLOT_KIND_MASK;
+
+	if (kind < MP_SLOT_CALL || kind > MP_SLOT_CTRL || (h->flags & ~MP_SLOT_F_KNOWN))
+		return 0;
+	if (!kind_x_ok(kind, h->kind & ~MP_SLOT_KIND_MASK))
 		return 0;
 	if (h->nslots == 0 || h->nslots > MP_SLOT_MSG_SLOTS || (size_t)h->nslots * MP_SLOT_SIZE != len)
 		return 0;
-	if (h->kind == MP_SLOT_CTRL)
+	if (kind == MP_SLOT_CTRL)
 		return h->flags == MP_SLOT_F_FORGET && h->data_size == 0;
 	if (h->data_size > MP_SLOT_DATA_MAX || ((h->flags & SLOT_F_DATA_AWAY) && h->data_size))
 		return 0;
 	if ((h->flags & SLOT_F_DATA_AWAY) == SLOT_F_DATA_AWAY)
 		return 0;	/* one place for the data */
-	if ((h->flags & MP_SLOT_F_FORGET) && h->kind == MP_SLOT_REPLY)
+	if ((h->flags & MP_SLOT_F_FORGET) && kind == MP_SLOT_REPLY)
 		return 0;	/* the client's kept pages only */
 	if ((h->flags & MP_SLOT_F_OUTPAGES) &&
-	    (h->kind != MP_SLOT_CALL || !(h->flags & MP_SLOT_F_OUTCAP)))
+	    (kind != MP_SLOT_CALL || !(h->flags & MP_SLOT_F_OUTCAP)))
 		return 0;	/* an output buffer is a call's, with its capacity */
-	return h->kind != MP_SLOT_SIDE ||
+	if ((h->kind & MP_SLOT_X_INOUT) && (h->flags & MP_SLOT_F_PAGES))
+		return 0;	/* the output's bytes are in ordinary data */
+	return kind != MP_SLOT_SIDE ||
 	       ((h->flags & ~(unsigned)MP_SLOT_F_FORGET) == 0 && h->data_size == 0);
 }
 
@@ -225,7 +242,8 @@ static int parts_decode(const uint8_t *p, struct mp_slot_msg *m)
 		p += MP_RAW_SIZE;
 	}
 	m->data = (m->flags & SLOT_F_DATA_AWAY) ? NULL : p;
-	return 0;
+	/* the output's bytes follow the input: a hostile peer may claim less */
+	return m->inout && m->data_size < m->out_capacity ? -EPROTO : 0;
 }
 
 int mp_slot_decode(void *buf, size_t len, struct mp_slot_msg *out)
@@ -242,7 +260,9 @@ int mp_slot_decode(void *buf, size_t len, struct mp_slot_msg *out)
 		return -EPROTO;
 	lin_len = gather(lin, h.nslots);
 	memset(&m, 0, sizeof(m));
-	m.kind = h.kind;
+	m.kind = h.kind & MP_SLOT_KIND_MASK;
+	m.priority = (uint8_t)((h.kind >> MP_SLOT_X_PRIO_SHIFT) & MP_PRIO_MAX);
+	m.inout = (h.kind & MP_SLOT_X_INOUT) != 0;
 	m.flags = h.flags;
 	m.type = h.type;
 	m.seq = h.seq;

@@ -13,6 +13,13 @@
  * slots.  Messages that
  * carry fds or data beyond the inline limit travel as a socket frame, and
  * the ring holds an MP_SLOT_SIDE marker in their place so that order holds.
+ *
+ * The header's kind byte holds the kind in its low 4 bits and, for a call
+ * or one-way, the sender's priority (bits 4-6) and MP_SLOT_X_INOUT (bit 7,
+ * calls: the data is the input followed by the output buffer's
+ * out_capacity bytes).  Both are 0 for ordinary native messages, which the
+ * in-place readers below take; any other byte is not a kind they know, so
+ * such messages go the general way (mp_slot_decode()) at no cost to them.
  */
 #ifndef MP_SLOT_H
 #define MP_SLOT_H
@@ -44,6 +51,9 @@ enum mp_slot_kind {
 	MP_SLOT_SIDE = 4,	/* the message is the next frame on the socket */
 	MP_SLOT_CTRL = 5,	/* client, no message: only F_FORGET (see kept.h) */
 };
+#define MP_SLOT_KIND_MASK 0x0fu	/* of the header's kind byte */
+#define MP_SLOT_X_PRIO_SHIFT 4	/* priority, 0 .. MP_PRIO_MAX, in bits 4-6 */
+#define MP_SLOT_X_INOUT 0x80u	/* call: the output buffer's bytes follow the input */
 
 enum mp_slot_flags {
 	MP_SLOT_F_OID = 1u << 0,
@@ -62,7 +72,7 @@ enum mp_slot_flags {
 
 struct mp_slot_hdr {
 	uint32_t stamp;		/* ring_stamp_for(pos): written last, by ring_publish() */
-	uint8_t kind;
+	uint8_t kind;		/* enum mp_slot_kind | priority << 4 | MP_SLOT_X_INOUT */
 	uint8_t flags;
 	uint16_t nslots;	/* whole message, header slot included */
 	uint32_t type;
@@ -88,6 +98,8 @@ struct mp_slot_msg {
 	const void *data;
 	size_t data_size;
 	const uint8_t *raw;	/* NULL: all zero */
+	uint8_t priority;	/* call, one-way: the sender's, 0 .. MP_PRIO_MAX */
+	bool inout;		/* call: data_size >= out_capacity, the output's bytes last */
 };
 
 /* Encode m into buf (MP_SLOT_MSG_MAX bytes), stamp 0; returns the slots used. */

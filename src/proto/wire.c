@@ -38,11 +38,21 @@ static int addr_ok(uint64_t addr, uint64_t len, int flag)
 	return addr != 0 && len > 0 && addr + len > addr;
 }
 
+/* A priority travels with a call or one-way, flagged exactly when set. */
+static int prio_ok(const struct mp_frame *f)
+{
+	if (!(f->flags & MP_FRAME_PRIO))
+		return f->priority == 0;
+	return (f->kind == MP_FRAME_CALL || f->kind == MP_FRAME_ONEWAY) && f->priority >= 1 &&
+	       f->priority <= MP_PRIO_MAX;
+}
+
 /* At most one place for the data, and each flag on the kinds it belongs to. */
 static int flags_ok(const struct mp_frame *f)
 {
 	unsigned fl = f->flags, where = fl & MP_FRAME_DATA_WHERE;
-	unsigned call_only = MP_FRAME_DATA_VM | MP_FRAME_OUT_VM | MP_FRAME_OUT_PAGES | MP_FRAME_OUT_KEEP;
+	unsigned call_only = MP_FRAME_DATA_VM | MP_FRAME_OUT_VM | MP_FRAME_OUT_PAGES | MP_FRAME_OUT_KEEP |
+			     MP_FRAME_INOUT;
 	unsigned reply_only = MP_FRAME_DATA_PLACED | MP_FRAME_VM_REFUSED;
 
 	if (fl & ~MP_FRAME_FLAGS_KNOWN)
@@ -73,6 +83,10 @@ static int flags_ok(const struct mp_frame *f)
 	if ((fl & MP_FRAME_OUT_PAGES) && f->out_capacity == 0)
 		return 0;
 	if ((fl & MP_FRAME_VM_REFUSED) && (where || f->data_size || f->nfds || f->err))
+		return 0;
+	if ((fl & MP_FRAME_INOUT) && ((fl & MP_FRAME_DATA_PAGES) || f->data_size < f->out_capacity))
+		return 0;	/* the output's bytes are in ordinary data */
+	if (!prio_ok(f))
 		return 0;
 	return addr_ok(f->in_addr, f->data_size, fl & MP_FRAME_DATA_VM) &&
 	       addr_ok(f->out_addr, f->out_capacity, fl & MP_FRAME_OUT_VM);

@@ -30,7 +30,13 @@
  *                        of this connection: later messages name them by
  *                        that number in a ring slot (MP_SLOT_F_PAGES);
  *   MP_FRAME_OUT_KEEP    (ring transports, call, with OUT_PAGES) the same for
- *                        the lent output pages, as out_slot.
+ *                        the lent output pages, as out_slot;
+ *   MP_FRAME_INOUT       (call, MP_OUT_INOUT) the data is the input followed by
+ *                        the caller's output buffer, out_capacity bytes (so
+ *                        data_size >= out_capacity): the server's answer
+ *                        buffer starts with them;
+ *   MP_FRAME_PRIO        (call, one-way) priority is set: 1 .. MP_PRIO_MAX
+ *                        (without the flag it is 0).
  * Descriptors: the user's nfds, then the data memfd (DATA_MEMFD or
  * DATA_PAGES), then the lent output memfd (OUT_PAGES).
  * The frame comes from a peer: mp_frame_decode() reads it once into
@@ -69,8 +75,10 @@ enum mp_frame_flags {
 	MP_FRAME_VM_REFUSED = 1u << 7,	/* reply: send the call again with its data */
 	MP_FRAME_PAGES_KEEP = 1u << 8,	/* shared pages: keep them mapped as pages_slot */
 	MP_FRAME_OUT_KEEP = 1u << 9,	/* lent output pages: keep them mapped as out_slot */
+	MP_FRAME_INOUT = 1u << 10,	/* call: data = input, then the output buffer's bytes */
+	MP_FRAME_PRIO = 1u << 11,	/* priority is not 0 */
 };
-#define MP_FRAME_FLAGS_KNOWN 0x3ffu
+#define MP_FRAME_FLAGS_KNOWN 0xfffu
 /* Kept shared pages per connection (MP_SLOT_PAGES_SLOTS on the ring). */
 #define MP_FRAME_PAGES_SLOTS 16u
 /* Flags that say where the data is; at most one is set (none: inline). */
@@ -87,7 +95,8 @@ struct mp_frame {
 	uint64_t seq;		/* call number on this connection */
 	uint64_t oid_id;
 	uint32_t oid_port;
-	uint16_t pages_slot;	/* PAGES_KEEP: < MP_FRAME_PAGES_SLOTS, else zero */
+	uint8_t pages_slot;	/* PAGES_KEEP: < MP_FRAME_PAGES_SLOTS, else zero */
+	uint8_t priority;	/* PRIO: the sender's, 1 .. MP_PRIO_MAX, else zero */
 	uint16_t out_slot;	/* OUT_KEEP: < MP_FRAME_PAGES_SLOTS, else zero */
 	uint64_t data_size;	/* bytes of data, inline or in the memfd */
 	uint64_t out_capacity;	/* call: the caller's output buffer size */
@@ -98,6 +107,7 @@ struct mp_frame {
 _Static_assert(sizeof(struct mp_frame) == 136, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, seq) == 16, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, raw) == 56, "frame layout is wire ABI");
+_Static_assert(offsetof(struct mp_frame, priority) == 37, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, in_addr) == 120, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, out_addr) == 128, "frame layout is wire ABI");
 
@@ -122,7 +132,9 @@ static inline uint64_t mp_frame_inline_len(const struct mp_frame *f)
  * (at most one place for the data; VM and OUT_* only on calls, PLACED and
  * VM_REFUSED only on replies), addresses are non-zero exactly when their
  * flag is set and [addr, addr + size) does not wrap, descriptors and
- * inline bytes account exactly for what arrived.  What the addresses and
+ * inline bytes account exactly for what arrived, INOUT data holds the
+ * output buffer's bytes (data_size >= out_capacity), PRIO exactly when the
+ * priority is 1 .. MP_PRIO_MAX.  What the addresses and
  * memfds contain is checked where they are used (pages.c).
  */
 int mp_frame_decode(const void *buf, size_t len, unsigned nfds, unsigned expect_kind,

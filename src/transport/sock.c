@@ -107,13 +107,18 @@ static void frame_from_msg(struct mp_frame *f, unsigned kind, uint64_t seq, cons
 	f->oid_port = m->oid.port;
 	f->data_size = m->i.size;
 	f->out_capacity = kind == MP_FRAME_CALL ? m->o.size : 0;
+	f->priority = (uint8_t)m->priority;	/* checked: at most MP_PRIO_MAX */
+	if (m->priority)
+		f->flags |= MP_FRAME_PRIO;
+	if (kind == MP_FRAME_CALL && (m->flags & MP_OUT_INOUT) && m->o.size)
+		f->flags |= MP_FRAME_INOUT;	/* send.c put the output's bytes last */
 	memcpy(f->raw, m->i.raw, MP_RAW_SIZE);
 	if (xf & MP_FRAME_DATA_VM)
 		f->in_addr = (uintptr_t)m->i.data;
 	if (xf & MP_FRAME_OUT_VM)
 		f->out_addr = (uintptr_t)m->o.data;
 	if (xf & MP_FRAME_PAGES_KEEP)
-		f->pages_slot = (uint16_t)x->pages_slot;
+		f->pages_slot = (uint8_t)x->pages_slot;
 	if (xf & MP_FRAME_OUT_KEEP)
 		f->out_slot = (uint16_t)x->out_slot;
 }

@@ -23,6 +23,7 @@
 
 #include "msgport/phoenix.h"
 
+#include "api/compat/phoenix_os.h"
 #include "api/lookup.h"
 #include "ns/phx.h"
 #include "ns/root.h"
@@ -303,6 +304,11 @@ int mp_phx_send(u32 port, msg_t *msg)
 	if (!msg)
 		return -EINVAL;
 	memset(&m, 0, sizeof(m));
+	_Static_assert(MP_PHX_PRIO_MAX == MP_PRIO_MAX, "one scale");
+	/* Phoenix maps the output buffer into the server: it sees and keeps
+	 * what the server does not write */
+	m.flags = MP_OUT_INOUT;
+	m.priority = (uint32_t)mp_phx_thread_priority();
 	m.type = (uint32_t)msg->type;
 	m.oid.port = msg->oid.port;
 	m.oid.id = msg->oid.id;
@@ -325,6 +331,7 @@ static void msg_from_mp(msg_t *msg, const mp_msg_t *m)
 	memset(msg, 0, sizeof(*msg));
 	msg->type = (int)m->type;
 	msg->pid = m->pid;
+	msg->priority = m->priority;
 	msg->oid.port = m->oid.port;
 	msg->oid.id = m->oid.id;
 	memcpy(msg->i.raw, m->i.raw, MP_RAW_SIZE);
@@ -350,8 +357,8 @@ int mp_phx_recv(u32 port, msg_t *msg, msg_rid_t *rid)
 	key = rid_add(port, ret == 1 ? 0 : r);
 	if (!key)
 		goto err;
-	if (m.o.size)
-		memset(m.o.data, 0, m.o.size);	/* never show the caller our heap */
+	if (m.o.size && !(m.flags & MP_OUT_INOUT))
+		memset(m.o.data, 0, m.o.size);	/* a native caller: never show it our heap */
 	msg_from_mp(msg, &m);
 	*rid = (msg_rid_t)key;
 	return 0;

@@ -291,10 +291,13 @@ static int cli_build(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, con
 
 	if (pages_keepable(msg, x))
 		return mp_ring_pages_msg(c, rc, kind, msg, m, d, x);
+	/* the grant path carries neither INOUT nor a priority: exact flags */
 	if (x->fflags == MP_FRAME_DATA_VM && msg->i.nfds == 0 && fits_ring(0, msg->o.size) &&
 	    (r = mp_ring_grant_msg(c, rc, kind, msg, m, d, x)) != 1)
 		return r;
-	if (x->fflags)
+	/* INOUT and PRIO only keep such calls off the fast path: the slot
+	 * header carries both (slot_msg_from()) */
+	if (x->fflags & ~(unsigned)(MP_FRAME_INOUT | MP_FRAME_PRIO))
 		return mp_ring_side_msg(c, rc, kind, msg, m, d, x);
 	if (use_bulk(rc, kind, msg))
 		return mp_ring_bulk_msg(c, rc, kind, msg, m, d);

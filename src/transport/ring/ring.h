@@ -182,6 +182,8 @@ static inline void slot_msg_from(struct mp_slot_msg *m, unsigned kind, uint16_t 
 	m->raw = msg->i.raw;
 	m->data = msg->i.data;
 	m->data_size = msg->i.size;
+	m->priority = (uint8_t)msg->priority;	/* checked: at most MP_PRIO_MAX */
+	m->inout = kind == MP_SLOT_CALL && (msg->flags & MP_OUT_INOUT) && msg->o.size;
 }
 
 /* grant.c: long input written by the client into our memory (proto/grant.h) */

@@ -52,6 +52,8 @@ static void rx_from_slot(struct mp_rx *rx, const struct mp_slot_msg *m)
 	f->oid_id = m->oid.id;
 	f->data_size = m->data_size;
 	f->out_capacity = m->out_capacity;
+	f->priority = m->priority;
+	f->flags |= (m->priority ? MP_FRAME_PRIO : 0) | (m->inout ? MP_FRAME_INOUT : 0);
 	if (m->raw)
 		memcpy(f->raw, m->raw, MP_RAW_SIZE);
 }
@@ -251,7 +253,7 @@ static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx 
 	void *data = NULL;
 	int oneway = m->kind != MP_SLOT_CALL;
 
-	_Static_assert(sizeof(*f) == 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 4 + 2 + 2 + 8 + 8 + MP_RAW_SIZE + 8 + 8,
+	_Static_assert(sizeof(*f) == 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 4 + 1 + 1 + 2 + 8 + 8 + MP_RAW_SIZE + 8 + 8,
 		       "every field of the frame is set here (raw by mp_slot_call_copy())");
 
 	srv_cpu_publish(c, rs);
@@ -265,7 +267,8 @@ static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx 
 	f->seq = m->seq;
 	f->oid_id = m->oid.id;
 	f->oid_port = m->oid.port;
-	f->pages_slot = f->out_slot = 0;
+	f->pages_slot = f->priority = 0;	/* peeked: an ordinary message (slot.h) */
+	f->out_slot = 0;
 	f->data_size = m->data_size;
 	f->out_capacity = m->out_capacity;
 	f->in_addr = f->out_addr = 0;
