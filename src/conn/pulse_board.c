@@ -29,7 +29,7 @@ static bool board_read_locked(struct mp_pulse_port *pp, struct mp_pulse_bd *b)
 		if (mp_pulse_queue_locked(pp, b->conn_key, r.code, r.value,
 					  mp_pulse_merged(r.total, b->seen[k]), b->pid, b->uid,
 					  b->gid) != 0) {
-			pp->held_back = true;	/* taken again when the table has room */
+			pp->retry = true;	/* drained again when the table has room */
 			return false;
 		}
 		b->seen[k] = r.total;
@@ -39,8 +39,6 @@ static bool board_read_locked(struct mp_pulse_port *pp, struct mp_pulse_bd *b)
 
 void mp_pulse_board_drain_locked(struct mp_pulse_port *pp, struct mp_pulse_bd *b)
 {
-	uint64_t one = 1;
-
 	for (int round = 0; round < DRAIN_ROUNDS; round++) {
 		/* [B3] acquire, pairs with the client's fetch_add_fence of gen */
 		uint64_t g = load_acquire(&b->map->shm_gen);
@@ -52,10 +50,10 @@ void mp_pulse_board_drain_locked(struct mp_pulse_port *pp, struct mp_pulse_bd *b
 		if (load_relaxed(&b->map->shm_gen) == g)
 			return;
 	}
-	/* A client that keeps pulsing: come back after the others' turn. */
-	if (write(b->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: it is readable already */
-	}
+	/* A client that keeps pulsing: come back after the others' turn,
+	 * through our own eventfd (never the client's: whatever it sent as
+	 * one is never read nor written, it could block us). */
+	mp_pulse_retry_locked(pp);
 }
 
 void mp_pulse_board_free(struct mp_pulse_port *pp, struct mp_pulse_bd *b, bool epoll_too)

@@ -81,13 +81,37 @@ int mp_pulse_queue_locked(struct mp_pulse_port *pp, uint64_t source, uint32_t co
 
 /* ------------------------------------------------------- receive loop */
 
+/* Boards held back (a full table, a client that kept pulsing) are drained
+ * again: once each, and they may ask for another turn. */
+static void boards_retry_locked(struct mp_pulse_port *pp)
+{
+	pp->retry = false;
+	for (uint32_t k = 0; k < pp->nboards; k++)
+		if (pp->boards[k])
+			mp_pulse_board_drain_locked(pp, pp->boards[k]);
+}
+
+void mp_pulse_retry_locked(struct mp_pulse_port *pp)
+{
+	if (pp->retry)
+		return;
+	pp->retry = true;
+	if (!pp->n)
+		pending_signal(pp, true);	/* a receiver comes back for it */
+}
+
 int mp_pulseq_event(struct mp_pulse_port *pp, uint64_t key)
 {
 	uint32_t idx = (uint32_t)(key & MP_KEY_INDEX);
 
 	mp_lock(&pp->lock);
 	if (key == MP_KEY_PULSE) {
-		/* level: readable while pulses wait */
+		/* level: readable while pulses wait, or boards to drain again
+		 * (cleared first: the retry may ask for another turn) */
+		if (!pp->n)
+			pending_signal(pp, false);
+		if (pp->retry)
+			boards_retry_locked(pp);
 	} else if ((key & ~MP_KEY_INDEX) == MP_KEY_BOARD) {
 		if (idx < pp->nboards && pp->boards[idx])
 			mp_pulse_board_drain_locked(pp, pp->boards[idx]);
@@ -98,14 +122,6 @@ int mp_pulseq_event(struct mp_pulse_port *pp, uint64_t key)
 	return load_relaxed(&pp->npending) ? MP_NEXT_PULSE : 2;
 }
 
-/* Boards held back by a full table are drained again once it has room. */
-static void boards_retry_locked(struct mp_pulse_port *pp)
-{
-	pp->held_back = false;
-	for (uint32_t k = 0; k < pp->nboards; k++)
-		if (pp->boards[k])
-			mp_pulse_board_drain_locked(pp, pp->boards[k]);
-}
 
 int mp_pulseq_take(struct mp_pulse_port *pp, mp_msg_t *msg)
 {
@@ -122,7 +138,7 @@ int mp_pulseq_take(struct mp_pulse_port *pp, mp_msg_t *msg)
 	if (!pp->n)
 		pending_signal(pp, false);
 	store_relaxed(&pp->npending, pp->n);
-	if (pp->held_back)
+	if (pp->retry)
 		boards_retry_locked(pp);
 	mp_unlock(&pp->lock);
 	memset(msg, 0, sizeof(*msg));

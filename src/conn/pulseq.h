@@ -72,7 +72,8 @@ struct mp_pulse_port {
 	int efd;			/* readable while n > 0: makes the port fd readable */
 	int epfd;			/* the port's epoll set */
 	bool disconnect;		/* MP_PORT_DISCONNECT_PULSES */
-	bool held_back;			/* a board waits for room in the table */
+	bool retry;			/* boards to drain again: the table was full, or a
+					 * client kept pulsing through every round */
 	struct mp_pulse_pending *q;	/* oldest first */
 	uint32_t n, cap;
 	struct mp_pulse_bd **boards;
@@ -111,6 +112,9 @@ int mp_pulse_board_attach(struct mp_pulse_port *pp, uint64_t key, pid_t pid, uid
 /* Queue into the table (coalescing): 0 or -ENOSPC / -ENOMEM. */
 int mp_pulse_queue_locked(struct mp_pulse_port *pp, uint64_t source, uint32_t code,
 			  uint64_t value, uint32_t count, pid_t pid, uid_t uid, gid_t gid);
+/* Drain every board again soon: at the next take, or, when nothing is
+ * pending, at the pending fd's next event (written for it). */
+void mp_pulse_retry_locked(struct mp_pulse_port *pp);
 /* Boards (conn/pulse_board.c). */
 void mp_pulse_board_drain_locked(struct mp_pulse_port *pp, struct mp_pulse_bd *b);
 void mp_pulse_board_free(struct mp_pulse_port *pp, struct mp_pulse_bd *b, bool epoll_too);
