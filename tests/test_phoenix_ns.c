@@ -330,6 +330,22 @@ TEST(phoenix_ns_send_recv_on_missing_or_destroyed_port_einval)
 	CHECK_EQ((intptr_t)ret, -EINVAL);
 }
 
+/* The kernel's proc_respond: a port that does not exist gives -EINVAL
+ * (before the rid is looked at), a rid that is not one of the port's
+ * -ENOENT. */
+TEST(phoenix_ns_respond_on_missing_port_einval_unknown_rid_enoent)
+{
+	msg_t msg;
+	u32 port;
+
+	memset(&msg, 0, sizeof(msg));
+	CHECK_ERR(msgRespond(4000000, &msg, 1), -EINVAL);	/* never existed */
+	CHECK_OK(portCreate(&port));
+	CHECK_ERR(msgRespond(port, &msg, 12345), -ENOENT);	/* ours, no such rid */
+	portDestroy(port);
+	CHECK_ERR(msgRespond(port, &msg, 12345), -EINVAL);	/* destroyed */
+}
+
 /* --------------------------------------------------- the mode's limits */
 
 /* decision (mode): native callers keep msgport's rules (absolute checked

@@ -379,6 +379,8 @@ int mp_phx_respond(u32 port, msg_t *msg, msg_rid_t rid)
 
 	if (!msg)
 		return -EINVAL;
+	if (mp_port_fd(port) < 0)
+		return -EINVAL;	/* the kernel's answer for a port that is not there */
 	err = rid < 0 ? -ENOENT : rid_get((uint32_t)rid, port, &e);
 	if (err)
 		return err;
