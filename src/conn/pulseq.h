@@ -32,6 +32,8 @@
 #define MP_KEY_PULSE 0xfffffffcull		/* the pending eventfd */
 #define MP_KEY_BOARD 0x40000000ull		/* | board index */
 #define MP_KEY_WATCH 0x20000000ull		/* | watch index */
+#define MP_KEY_FD 0x10000000ull			/* reserved: fd sources (mp_pulse_on_fd):
+						 * add it to mp_pulse_key() and the event */
 #define MP_KEY_INDEX 0x0fffffffull
 
 struct mp_pulse_pending {
