@@ -11,6 +11,7 @@
 
 #include "conn/fastpath.h"
 #include "conn/port_rx.h"
+#include "conn/pulse.h"
 #include "conn/tls.h"
 #include "mem/data.h"
 #include "mem/pages.h"
@@ -92,8 +93,8 @@ static void msg_fill_extra(mp_msg_t *msg, const struct mp_rx *rx)
 	}
 }
 
-/* Nothing was delivered: wait for the next message. */
-#define DELIVER_SKIP 2
+/* Nothing was delivered: wait for the next message (not MP_RECV_PULSE). */
+#define DELIVER_SKIP 4
 
 /*
  * Long data that is not in memory yet: map received pages, or read the
@@ -315,6 +316,15 @@ put:
 	return r;
 }
 
+/* A pulse waits: MP_RECV_PULSE, or none (another receiver took it). */
+static int pulse_take(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid)
+{
+	int r = mp_pulse_take(p, msg);
+
+	*rid = 0;
+	return r ? r : DELIVER_SKIP;
+}
+
 int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 {
 	struct mp_deadline d = mp_deadline_in(timeout_ns);
@@ -358,6 +368,8 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 			r = rx.rid ? 0 : 1;
 		} else if (r == 1) {
 			r = deliver(p, c, &rx, msg, rid);
+		} else if (r == MP_NEXT_PULSE) {
+			r = pulse_take(p, msg, rid);
 		}
 	} while (r == DELIVER_SKIP);
 	mp_port_done(p, tls, held);

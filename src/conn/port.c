@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conn/pulseq.h"
 #include "conn/tls.h"
 #include "os/compiler.h"
 #include "os/shm.h"
@@ -114,6 +115,7 @@ static void port_free(struct mp_port_obj *p)
 {
 	if (!p)
 		return;
+	mp_pulse_port_free(p->pulse, p->epfd >= 0);	/* first: its fds leave the epoll set */
 	if (p->epfd >= 0)
 		close(p->epfd);
 	if (p->shut_efd >= 0)
@@ -254,6 +256,10 @@ int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out)
 	err = port_page_init(p, opts);
 	if (err)
 		goto err;
+	err = mp_pulse_port_init(&p->pulse, p->epfd,
+				 opts && (opts->flags & MP_PORT_DISCONNECT_PULSES));
+	if (err)
+		goto err;
 	err = mp_portfile_ready(&p->pf);	/* last: now it looks live */
 	if (err)
 		goto err;
@@ -369,6 +375,7 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
+	mp_pulse_conn_gone(p->pulse, mp_sconn_key(c), c->pid, c->uid, c->gid, load_relaxed(&p->dead));
 	if (c->tp->srv_closing)
 		c->tp->srv_closing(c);
 	if (c->tp->flags & MP_TP_POLLED) {
@@ -457,6 +464,7 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (err)
 		return err;
 	p->conns[c->idx] = c;
+	mp_pulse_conn_added(p->pulse, c->pid);
 	return 0;
 }
 

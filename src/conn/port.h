@@ -36,6 +36,9 @@
  *                       A fast call (conn/fastslot.h) is taken under it
  *                       and answered without it (its slot's word, CAS).
  *                       The fast path only tries it (mp_trylock).
+ *  4b. pulse lock     (conn/pulse.c, one per port) its pending pulses, its
+ *                       clients' pulse boards, its watches.  Taken alone or
+ *                       under 4 (a connection accepted or dropped).  Leaf.
  *  5. txlock            (transport/ring/, os/lock.h, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
@@ -47,6 +50,8 @@
  *  7. buf_lock          (mem/data.c) the cache of mapped buffers.  Leaf.
  *  8. rids.lock         (api/compat/phoenix.c) the Phoenix rid keys.  Taken
  *                       alone.  Leaf.
+ *  8b. pulse_lock     (api/pulse.c) this process's own pulse boards (one per
+ *                       port it pulses).  Taken alone.  Leaf.
  *  9. tls_list_lock     (conn/tls.c) the list of every thread's state: taken
  *                       alone (a thread's first call, its exit, a destroy's
  *                       wait for the port's users: ports_wait_unused()).
@@ -115,6 +120,7 @@ struct mp_port_obj {
 	uint32_t nconns;		/* slots in conns */
 	struct mp_rid_table rids;
 	struct mp_fast_call *fast;	/* MP_FAST_SLOTS, by connection index (conn/fastslot.h) */
+	struct mp_pulse_port *pulse;	/* pending pulses, boards, watches (conn/pulse.c) */
 };
 
 /* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conn/fastpath.h"
+#include "conn/pulse.h"
 #include "conn/tls.h"
 #include "mem/data.h"
 #include "os/compiler.h"
@@ -232,6 +233,11 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 	int err;
 
 	mp_lock(&p->lock);
+	if (mp_pulse_is_hello(rx)) {	/* a pulse board: the socket stays as it is */
+		if (c->dead || mp_pulse_board_attach_locked(p, c, rx) != 0)
+			mp_sconn_kill_locked(p, c);
+		goto out;
+	}
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
 				 .doorbell_key = mp_sconn_key(c) | MP_KEY_DOORBELL };
 	err = c->dead ? -EPIPE : mp_port_poll_reserve_locked(p);
@@ -241,6 +247,7 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 		mp_port_poll_add_locked(p, c);
 	else
 		mp_sconn_kill_locked(p, c);
+out:
 	c->reading = false;
 	mp_unlock(&p->lock);
 	mp_rx_release(rx);
@@ -331,6 +338,8 @@ static int port_dispatch(struct mp_port_obj *p, const struct epoll_event *ev, st
 		kick_drain(p);
 		return 2;
 	default:
+		if (mp_pulse_key(ev->data.u64))
+			return mp_pulse_event(p, ev->data.u64);
 		return conn_event(p, ev->data.u64, rx, from);
 	}
 }
@@ -486,6 +495,8 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 
 		if (load_relaxed(&p->dead))	/* a flag; destroy also wakes sleepers (shut_efd) */
 			return -EPIPE;
+		if (unlikely(mp_pulse_turn(p)))	/* calls and pulses take turns */
+			return MP_NEXT_PULSE;
 		r = block ? 0 : rings_scan(p, rx, from, true, 0, 0);
 		if (r != 0)
 			return r;
@@ -526,6 +537,8 @@ static void events_settle(struct mp_port_obj *p)
 
 		if (key == MP_KEY_KICK) {
 			kick_drain(p);
+		} else if (mp_pulse_key(key)) {
+			mp_pulse_event(p, key);	/* boards drained: the pending fd says the rest */
 		} else if (key == MP_KEY_LISTEN) {
 			mp_port_accept(p);
 		} else if (key != MP_KEY_SHUTDOWN && (c = mp_port_conn_get(p, key))) {

@@ -11,6 +11,7 @@
 
 #include "conn/fastpath.h"
 #include "conn/port.h"
+#include "conn/pulseq.h"
 #include "conn/tls.h"
 #include "os/compiler.h"
 #include "os/shm.h"
@@ -20,8 +21,9 @@
 void mp_port_enter(struct mp_port_obj *p, bool polling);
 /* Wait for the next message: 1 got one (from *from, referenced),
  * MP_NEXT_FAST (rx->fast set by the caller) the fast path took it into
- * rx->fast, rx->rid its rid (0: a one-way), or -EAGAIN / -ETIMEDOUT /
- * -EPIPE / -ENOMEM. */
+ * rx->fast, rx->rid its rid (0: a one-way), MP_NEXT_PULSE a pulse waits
+ * (conn/pulse.h: mp_pulse_take), or -EAGAIN / -ETIMEDOUT / -EPIPE /
+ * -ENOMEM. */
 #define MP_NEXT_FAST 3
 int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from,
 		 struct mp_deadline d, bool polling);
@@ -61,7 +63,8 @@ static inline int mp_recv_fast(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int
 	 * tick that makes it look) */
 	tick = load_relaxed(&p->event_tick);
 	if (unlikely(load_relaxed(&p->dead) || load_relaxed(&p->fd_used) ||
-		     !load_relaxed(&p->npolled) || (tick & 255) == 255))
+		     !load_relaxed(&p->npolled) || (tick & 255) == 255 ||
+		     load_relaxed(&p->pulse->npending)))	/* pulses: the general path's turn */
 		return MP_FAST_SLOW;
 	store_relaxed(&p->event_tick, tick + 1);	/* a hint: a lost tick is harmless */
 	r = mp_port_recv_fast(p, msg, rid, tls->rxbuf, MP_TLS_RXBUF, timeout_ns == MP_FOREVER);
