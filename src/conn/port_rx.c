@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "conn/pulse_fd.h"
 #include "conn/tls.h"
 #include "mem/data.h"
 #include "os/compiler.h"
@@ -317,6 +318,8 @@ static int port_dispatch(struct mp_port_obj *p, const struct epoll_event *ev, st
 		kick_drain(p);
 		return 2;
 	default:
+		if (mp_pulse_fd_key(ev->data.u64))	/* a descriptor that pulses */
+			return mp_pulse_fd_event(p, ev->data.u64, ev->events);
 		return conn_event(p, ev->data.u64, rx, from);
 	}
 }
