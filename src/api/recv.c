@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/pulse_fd.h"
 #include "conn/port_rx.h"
 #include "conn/tls.h"
 #include "mem/data.h"
@@ -321,6 +322,10 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 		mp_port_leave(p, polling);
 		if (r == 1)
 			r = deliver(p, c, &rx, msg, rid);
+		if ((r == 0 || r == 1) && mp_pulse_fd_msg(msg)) {
+			mp_pulse_fd_serve(port, p, msg, *rid, r);	/* the library's own */
+			r = DELIVER_SKIP;
+		}
 	} while (r == DELIVER_SKIP);
 	mp_port_done(p, tls, held);
 	return r;
