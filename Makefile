@@ -38,12 +38,15 @@ SOVER   := 0
 # Examples of the compatibility front-ends (docs/compat.md), run by make test.
 COMPAT_EXAMPLES := $(B)/examples/fs/fs-server $(B)/examples/fs/fs-client \
 	$(B)/examples/fs/null-driver $(B)/examples/moroso/pingpong
+# Interrupt forwarding (mp_pulse_on_fd), run by make test.
+IRQ_EXAMPLES := $(B)/examples/irq/irq-server $(B)/examples/irq/irq-driver
 
 FUZZ_SECONDS ?= 30
 
 .PHONY: all test test-asan test-tsan demo install clean fuzz model check
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/libmsgport-phoenix.a \
-	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES)
+	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES) \
+	$(IRQ_EXAMPLES)
 
 $(B)/obj/%.o: src/%.c $(LIB_HDRS) include/msgport.h $(PHX_HDRS) include/msgport/phoenix.h
 	@mkdir -p $(dir $@)
@@ -74,6 +77,10 @@ $(B)/libmsgport.so: $(LIB_OBJS) src/libmsgport.map
 	ln -sf libmsgport.so.$(SOVER) $@
 
 $(B)/msgport: tools/msgport.c $(B)/libmsgport.a
+	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
+$(B)/examples/irq/%: examples/irq/%.c examples/irq/irq.h $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
 
 $(B)/examples/%: examples/%.c $(B)/libmsgport.a

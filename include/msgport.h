@@ -608,6 +608,57 @@ MP_API int mp_mount_register(const mp_oid_t *oid, const char *path, unsigned mod
  */
 MP_API int mp_lookup_dev(const char *path, mp_oid_t *file, mp_oid_t *dev);
 
+/* ------------------------------------------------ pulses from descriptors
+ *
+ * Interrupt forwarding: a readable descriptor (an eventfd, a timerfd, a
+ * UIO device's fd, ...) becomes pulses to a port, with no thread per
+ * source.  The library has no thread of its own: the port's owner watches
+ * the descriptor in its receive loop (its epoll set; mp_port_fd() is
+ * readable with it), and each time it is readable reads it once and
+ * queues the pulse (code, value), coalesced per source like any pulse:
+ *   eventfd, timerfd  value = the 8-byte count the read returns (and resets);
+ *   /dev/uioN         value = the 4-byte interrupt count (cumulative);
+ *   anything else     (a pipe, a socket, a tty) value = bytes read and
+ *                     thrown away, up to 4096 per pulse.
+ * The pulse's pid, uid, gid are those of the process that registered it.
+ * The library keeps a descriptor of its own (a dup, or for a character
+ * device a fresh open of it): the caller may close fd at once, and the
+ * source lives until cancelled or its port destroyed, or until it ends
+ * (end of file, a read error, a hang-up with nothing to read): then it is
+ * dropped without a pulse.  It is read without ever blocking the
+ * receiver, whatever the sender later does with its own copy (O_NONBLOCK
+ * is shared by dups: the library reads with RWF_NOWAIT or MSG_DONTWAIT,
+ * or from its own description); a file that cannot be read so is refused.
+ * Don't read the file yourself after registering: reads race.
+ *
+ * port may be another process's: fd then goes to it in a call of a
+ * library-reserved message type (mp_recv() serves it and never returns
+ * it), and mp_pulse_on_fd() blocks until the server has received it and
+ * returns its verdict.
+ * Bounds: MP_PULSE_FD_MAX sources per port, MP_PULSE_FD_PER_PID per
+ * registering process; one source per (process, code).
+ * Errors: -EINVAL port 0, code >= MP_PULSE_DISCONNECT, fd not readable
+ * or not one epoll can watch (a regular file, a directory); -EBADF fd is
+ * not open; -EEXIST this process has a source with that code on the port
+ * already; -ENOSPC the bounds above; -EOPNOTSUPP no way to read fd
+ * without blocking; -EPIPE the port is destroyed; and for another
+ * process's port, mp_send()'s errors (-ENOENT, -EACCES, -EPIPE).
+ */
+#define MP_PULSE_FD_MAX 64		/* fd sources a port watches at most */
+#define MP_PULSE_FD_PER_PID 16		/* ... of which one process registers at most */
+
+MP_API int mp_pulse_on_fd(mp_port_t port, int fd, uint32_t code);
+
+/*
+ * Stop the source this process registered on port with code (its
+ * descriptor is closed; a pulse it queued already may still be received).
+ * Another process's port: asked as mp_pulse_on_fd() registers.  After
+ * fork, the child cannot cancel its parent's sources.
+ * Errors: -EINVAL port 0 or code >= MP_PULSE_DISCONNECT; -ENOENT no such
+ * source; mp_send()'s errors for another process's port.
+ */
+MP_API int mp_pulse_on_fd_cancel(mp_port_t port, uint32_t code);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/pulse_fd.h"
 #include "conn/fastpath.h"
 #include "conn/port_rx.h"
 #include "conn/pulse.h"
@@ -325,6 +326,21 @@ static int pulse_take(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid)
 	return r ? r : DELIVER_SKIP;
 }
 
+/* A message of the library's own (mp_pulse_on_fd's) that the fast path
+ * took: served like those the general path takes. */
+static MP_COLD void serve_fast_taken(mp_port_t port, mp_msg_t *msg, mp_rid_t rid, int kind)
+{
+	struct mp_tls *tls = mp_tls_get();
+	struct mp_port_obj *p;
+	bool held;
+
+	p = tls ? mp_port_find(port, tls, &held) : NULL;
+	if (!p)
+		return;	/* the port is going: its callers get -EPIPE (fast messages carry no fds) */
+	mp_pulse_fd_serve(port, p, msg, rid, kind);
+	mp_port_done(p, tls, held);
+}
+
 int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 {
 	struct mp_deadline d = mp_deadline_in(timeout_ns);
@@ -336,9 +352,11 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	bool held;
 	int r;
 
-	r = mp_recv_fast(port, msg, rid, timeout_ns, &p);	/* conn/fastpath.h */
-	if (likely(r != MP_FAST_SLOW))
-		return r;
+	while ((r = mp_recv_fast(port, msg, rid, timeout_ns, &p)) != MP_FAST_SLOW) {	/* conn/fastpath.h */
+		if (likely(r < 0 || !mp_pulse_fd_msg(msg)))
+			return r;
+		serve_fast_taken(port, msg, *rid, r);	/* the library's own: not the user's */
+	}
 	if (!msg || !rid || port == 0 || !mp_timeout_valid(timeout_ns))
 		return -EINVAL;
 	tls = mp_tls_get();
@@ -370,6 +388,10 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 			r = deliver(p, c, &rx, msg, rid);
 		} else if (r == MP_NEXT_PULSE) {
 			r = pulse_take(p, msg, rid);
+		}
+		if ((r == 0 || r == 1) && mp_pulse_fd_msg(msg)) {
+			mp_pulse_fd_serve(port, p, msg, *rid, r);	/* the library's own */
+			r = DELIVER_SKIP;
 		}
 	} while (r == DELIVER_SKIP);
 	mp_port_done(p, tls, held);

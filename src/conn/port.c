@@ -111,6 +111,8 @@ struct mp_port_obj *mp_port_get(mp_port_t port)
 	return p;
 }
 
+void (*mp_port_pulse_fds_free)(struct mp_pulse_fds *t);
+
 static void port_free(struct mp_port_obj *p)
 {
 	if (!p)
@@ -118,6 +120,8 @@ static void port_free(struct mp_port_obj *p)
 	mp_pulse_port_free(p->pulse, p->epfd >= 0);	/* first: its fds leave the epoll set */
 	if (p->epfd >= 0)
 		close(p->epfd);
+	if (p->pulse_fds)
+		mp_port_pulse_fds_free(p->pulse_fds);	/* (after the epoll set: no DEL needed) */
 	if (p->shut_efd >= 0)
 		close(p->shut_efd);
 	if (p->kick_efd >= 0)

@@ -28,6 +28,9 @@
  *                       Taken alone, or under 1.  Leaf.
  *  3. mp_ports_lock     (conn/port.c) the port table and the ports'
  *                       reference counts.  Leaf.
+ *  3b. pulse-fd lock   (conn/pulse_fd.c, one per port that has fd sources) the
+ *                       sources: taken with no other lock held; the pulse
+ *                       table's lock is taken under it (mp_port_pulse_local).
  *  4. p->lock           (conn/port.c, one per port, os/lock.h) its connection table
  *                       and the connections' reference counts, its rid
  *                       table, the ring scan position, listen_fd, inside.
@@ -121,7 +124,12 @@ struct mp_port_obj {
 	struct mp_rid_table rids;
 	struct mp_fast_call *fast;	/* MP_FAST_SLOTS, by connection index (conn/fastslot.h) */
 	struct mp_pulse_port *pulse;	/* pending pulses, boards, watches (conn/pulse.c) */
+	_Atomic(struct mp_pulse_fds *) pulse_fds;	/* conn/pulse_fd.c, made at first use */
 };
+
+/* Frees a port's pulse_fds (set by conn/pulse_fd.c when it makes one). */
+struct mp_pulse_fds;
+extern void (*mp_port_pulse_fds_free)(struct mp_pulse_fds *t);
 
 /* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */
 #define MP_KEY_LISTEN 0xfffffffeull

@@ -16,6 +16,7 @@
 
 #include "conn/fastpath.h"
 #include "conn/pulse.h"
+#include "conn/pulse_fd.h"
 #include "conn/tls.h"
 #include "mem/data.h"
 #include "os/compiler.h"
@@ -340,6 +341,8 @@ static int port_dispatch(struct mp_port_obj *p, const struct epoll_event *ev, st
 	default:
 		if (mp_pulse_key(ev->data.u64))
 			return mp_pulse_event(p, ev->data.u64);
+		if (mp_pulse_fd_key(ev->data.u64))	/* a descriptor that pulses */
+			return mp_pulse_fd_event(p, ev->data.u64, ev->events);
 		return conn_event(p, ev->data.u64, rx, from);
 	}
 }
