@@ -503,7 +503,6 @@ void mp_sconn_forget(struct mp_sconn *c)
 	free(c);
 }
 
-/* Accept one pending client, if any. */
 int mp_port_accept(struct mp_port_obj *p)
 {
 	struct mp_sconn *c;
@@ -534,7 +533,6 @@ err:
 	return err;
 }
 
-/* The connection behind an epoll key, referenced, or NULL when gone. */
 struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key)
 {
 	uint32_t idx = (uint32_t)(key & ~MP_KEY_DOORBELL) , gen = (uint32_t)(key >> 32);
@@ -573,10 +571,7 @@ static void port_forget(struct mp_port_obj *p)
 	for (uint32_t k = 0; k < p->nconns; k++)
 		if (p->conns[k])
 			mp_sconn_forget(p->conns[k]);
-	for (uint32_t k = 0; k < p->rids.cap; k++)
-		if (p->rids.slots[k].gen & 1)
-			mp_call_free_buffers(&p->rids.slots[k].call);
-	free(p->rids.slots);
+	mp_rid_table_forget(&p->rids);
 	p->sock_path[0] = '\0';
 	port_free(p);
 }
