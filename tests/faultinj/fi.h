@@ -20,6 +20,8 @@ void fi_disarm(void);
 uint64_t fi_count(void);
 /* The function whose call was failed, or NULL while none was. */
 const char *fi_failed_name(void);
+/* Also write the failed call's name into buf when it fails. */
+void fi_report_to(char *buf, size_t cap);
 /* The calling thread's own calls are not counted while paused. */
 void fi_pause(void);
 void fi_resume(void);

@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/file.h>
@@ -31,6 +32,10 @@ static _Atomic uint64_t fi_calls;
 static uint64_t fi_fail_at;
 static const char *_Atomic fi_failed;
 static _Thread_local int fi_paused;
+static char *fi_report;		/* where the failed call's name goes at once */
+static size_t fi_report_cap;
+
+void fi_report_to(char *buf, size_t cap) { fi_report = buf, fi_report_cap = cap; }
 
 void fi_arm(uint64_t fail_at)
 {
@@ -54,6 +59,8 @@ static int fi_hit(const char *name, int err)
 	if (atomic_fetch_add(&fi_calls, 1) + 1 != fi_fail_at)
 		return 0;
 	atomic_store(&fi_failed, name);
+	if (fi_report)		/* a process that then hangs still tells */
+		snprintf(fi_report, fi_report_cap, "%s", name);
 	errno = err;
 	return 1;
 }
@@ -81,7 +88,7 @@ WRAP(int, connect, (int fd, const struct sockaddr *a, socklen_t n), (fd, a, n), 
 WRAP(int, bind, (int fd, const struct sockaddr *a, socklen_t n), (fd, a, n), -1, ENOMEM)
 WRAP(int, listen, (int fd, int n), (fd, n), -1, ENOMEM)
 WRAP(int, accept4, (int fd, struct sockaddr *a, socklen_t *n, int fl), (fd, a, n, fl), -1, EMFILE)
-WRAP(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl), -1, ENOBUFS)
+WRAP(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl), -1, ENOBUFS)	/* an skb not allocated */
 WRAP(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl), -1, ENOMEM)
 WRAP(int, epoll_create1, (int fl), (fl), -1, EMFILE)
 WRAP(int, epoll_ctl, (int ep, int op, int fd, struct epoll_event *e), (ep, op, fd, e), -1, ENOMEM)
