@@ -10,6 +10,7 @@
 #ifndef MSGPORT_FAULTINJ_FI_H
 #define MSGPORT_FAULTINJ_FI_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Start counting from 0; fail call number fail_at (0: fail none). */
