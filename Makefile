@@ -160,3 +160,20 @@ clean:
 
 BENCH_MSGPORT_LIB := $(B)/libmsgport.a
 -include bench/bench.mk
+
+# Fault injection (tests/faultinj/README.md): the library's objects linked
+# with wrappers that fail the Nth malloc, mmap, memfd_create, socket,
+# sendmsg, recvmsg, epoll_ctl, ...; every N along each main scenario on
+# every transport.  Normal build only (the wrappers and ASan both own malloc).
+FI_WRAPPED := malloc calloc realloc strdup mmap memfd_create ftruncate socket connect bind \
+	listen accept4 sendmsg recvmsg epoll_create1 epoll_ctl eventfd flock process_vm_readv \
+	process_vm_writev open openat fcntl
+FI_SRCS := $(wildcard tests/faultinj/*.c)
+$(B)/faultinj/faultinj: $(FI_SRCS) $(wildcard tests/faultinj/*.h) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc $(FI_SRCS) $(LIB_OBJS) -o $@ $(LDFLAGS_ALL) \
+		$(foreach f,$(FI_WRAPPED),-Wl,--wrap=$(f))
+
+.PHONY: faultinj
+faultinj: $(B)/faultinj/faultinj
+	$(B)/faultinj/faultinj $(FAULTINJ_ARGS)
