@@ -38,12 +38,15 @@ SOVER   := 0
 # Examples of the compatibility front-ends (docs/compat.md), run by make test.
 COMPAT_EXAMPLES := $(B)/examples/fs/fs-server $(B)/examples/fs/fs-client \
 	$(B)/examples/fs/null-driver $(B)/examples/moroso/pingpong
+# Interrupt forwarding (mp_pulse_on_fd), run by make test.
+IRQ_EXAMPLES := $(B)/examples/irq/irq-server $(B)/examples/irq/irq-driver
 
 FUZZ_SECONDS ?= 30
 
 .PHONY: all test test-asan test-tsan demo install clean fuzz model check
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/libmsgport-phoenix.a \
-	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES)
+	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES) \
+	$(IRQ_EXAMPLES)
 
 $(B)/obj/%.o: src/%.c $(LIB_HDRS) include/msgport.h $(PHX_HDRS) include/msgport/phoenix.h
 	@mkdir -p $(dir $@)
@@ -74,6 +77,10 @@ $(B)/libmsgport.so: $(LIB_OBJS) src/libmsgport.map
 	ln -sf libmsgport.so.$(SOVER) $@
 
 $(B)/msgport: tools/msgport.c $(B)/libmsgport.a
+	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
+$(B)/examples/irq/%: examples/irq/%.c examples/irq/irq.h $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
 
 $(B)/examples/%: examples/%.c $(B)/libmsgport.a
@@ -153,3 +160,20 @@ clean:
 
 BENCH_MSGPORT_LIB := $(B)/libmsgport.a
 -include bench/bench.mk
+
+# Fault injection (tests/faultinj/README.md): the library's objects linked
+# with wrappers that fail the Nth malloc, mmap, memfd_create, socket,
+# sendmsg, recvmsg, epoll_ctl, ...; every N along each main scenario on
+# every transport.  Normal build only (the wrappers and ASan both own malloc).
+FI_WRAPPED := malloc calloc realloc strdup mmap memfd_create ftruncate socket connect bind \
+	listen accept4 sendmsg recvmsg epoll_create1 epoll_ctl eventfd flock process_vm_readv \
+	process_vm_writev open openat fcntl
+FI_SRCS := $(wildcard tests/faultinj/*.c)
+$(B)/faultinj/faultinj: $(FI_SRCS) $(wildcard tests/faultinj/*.h) $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc $(FI_SRCS) $(LIB_OBJS) -o $@ $(LDFLAGS_ALL) \
+		$(foreach f,$(FI_WRAPPED),-Wl,--wrap=$(f))
+
+.PHONY: faultinj
+faultinj: $(B)/faultinj/faultinj
+	$(B)/faultinj/faultinj $(FAULTINJ_ARGS)

@@ -9,6 +9,8 @@
 #                                     callgrind; about 15 s)
 #   make bench-median [BENCH_RUNS=3]   N full runs; the targets with each run's
 #                                     figure and the median (bench/median.sh)
+#   make bench-irq                    only irq-bench (interrupt forwarding:
+#                                     event-to-mp_recv latency; about 5 s)
 #   make bench-build                  build only
 #   make bench-clean                  remove the program and bench/out/
 # Defines only bench* targets and BENCH_* variables. The program links the
@@ -41,15 +43,25 @@ BENCH_IOX_FLAGS = $(if $(BENCH_IOX_INC),-DPP_HAVE_ICEORYX=1 -isystem $(BENCH_IOX
 BENCH_IOX_LIBS = $(if $(BENCH_IOX_INC),-liceoryx_binding_c)
 BENCH_CONFIG := $(BENCH_OUT)/build-config
 
-.PHONY: bench bench-build bench-deps bench-clean bench-pages bench-instr bench-median
+.PHONY: bench bench-build bench-deps bench-clean bench-pages bench-instr bench-median bench-irq
 
 BENCH_PAGES_BIN := $(BENCH_DIR)/pages/pages-bench
 BENCH_PAGES_ARGS ?= -t 0.3
+BENCH_IRQ_BIN := $(BENCH_DIR)/irq/irq-bench
+BENCH_IRQ_ARGS ?=
 
-# The 64-byte, size and concurrency cases, then long data (bench/pages/).
-bench: bench-build $(BENCH_PAGES_BIN)
+# The 64-byte, size and concurrency cases, then long data (bench/pages/),
+# then interrupt forwarding (bench/irq/).
+bench: bench-build $(BENCH_PAGES_BIN) $(BENCH_IRQ_BIN)
 	./$(BENCH_BIN) $(BENCH_ARGS)
 	./$(BENCH_PAGES_BIN) $(BENCH_PAGES_ARGS)
+	./$(BENCH_IRQ_BIN) -o $(BENCH_OUT) $(BENCH_IRQ_ARGS)
+
+bench-irq: $(BENCH_IRQ_BIN)
+	./$(BENCH_IRQ_BIN) -o $(BENCH_OUT) $(BENCH_IRQ_ARGS)
+
+$(BENCH_IRQ_BIN): $(BENCH_DIR)/irq/irq-bench.c $(BENCH_MSGPORT_LIB)
+	$(CC) $(BENCH_CFLAGS) -Iinclude -o $@ $< $(BENCH_MSGPORT_LIB) $(BENCH_LDLIBS)
 
 # Issue 10's targets as the median of BENCH_RUNS full runs (bench/median.sh).
 BENCH_RUNS ?= 3
@@ -101,6 +113,6 @@ $(BENCH_BIN): $(BENCH_SRCS) $(BENCH_HDRS) $(BENCH_CONFIG) $(BENCH_MSGPORT_LIB)
 		$(BENCH_IOX_LIBS) $(BENCH_LDLIBS)
 
 bench-clean:
-	rm -rf $(BENCH_BIN) $(BENCH_OUT)
+	rm -rf $(BENCH_BIN) $(BENCH_IRQ_BIN) $(BENCH_OUT)
 
 .DEFAULT_GOAL := $(BENCH_SAVED_GOAL)

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -360,8 +361,9 @@ MP_API int mp_send_async(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns);
 
 /*
  * Receive the next message on a port of this process into msg (see
- * mp_msg_t).  Returns 0 for a call (answer it with mp_respond(rid)) and 1
- * for a one-way message (*rid is set to 0).  The input data of a call
+ * mp_msg_t).  Returns 0 for a call (answer it with mp_respond(rid)), 1
+ * for a one-way message and MP_RECV_PULSE (2) for a pulse or a notice
+ * (see "pulses"; *rid is set to 0 for both).  The input data of a call
  * stays valid until its mp_respond(); that of a one-way message until
  * this thread's next mp_recv() or its exit (received pages: until then
  * or until mp_pages_keep(), see "Long data").  Any number of threads may
@@ -496,6 +498,108 @@ MP_API int mp_pages_free(void *addr, size_t len);
 MP_API int mp_pages_keep(void *addr, size_t len);
 
 
+/* ============================================================== pulses
+ *
+ * Pulses (QNX's MsgSendPulse, seL4's notifications): a notification of a
+ * code and a 64-bit value that never blocks its sender and never makes
+ * anyone's memory grow.  Pulses a server has not received yet coalesce
+ * per (sender, code): it receives the latest value and how many pulses
+ * were merged into it.  mp_recv() returns MP_RECV_PULSE for a pulse, and
+ * mp_port_fd() is readable while one is pending.
+ *
+ * A pulse received (mp_recv() returned MP_RECV_PULSE, *rid is 0):
+ *   msg->type   the code;
+ *   msg->i.raw  a mp_pulse_info_t (mp_msg_pulse() reads it): the value
+ *               and the number of pulses it stands for (1: none merged);
+ *   msg->pid, uid, gid  the sender's (for the library's own codes, those
+ *               of the process the notice is about, or this process);
+ *   msg->oid    {0, 0}; i.size 0, i.data NULL, no fds, flags 0, priority
+ *               0 (a pulse carries none); nothing to answer.
+ *
+ * Sender: a process has one pulse board per port it pulses (a page of
+ * shared memory with MP_PULSE_CODES slots, one per code, and a connection
+ * to the port), made at its first pulse to that port, whatever thread
+ * sends: every thread's pulses to one port coalesce together, a fork
+ * child gets a board of its own.  A pulse writes the slot of its code
+ * and wakes the server only when it had taken everything already: a
+ * flood costs the sender no system call but a liveness check, and the
+ * server one wake-up per time it catches up.  Bounds (memory stays flat):
+ * MP_PULSE_CODES distinct codes per (process, port) (-ENOSPC beyond);
+ * the server holds at most MP_PULSE_PENDING_MAX (4096) pending pulses
+ * of all its senders together (about 200 KiB); when that is full, client
+ * pulses wait on their boards (still coalescing) until the server
+ * receives some.  Received in turn with calls: a pending pulse never
+ * makes a call wait longer than one more pulse, and calls never starve
+ * pulses.
+ *
+ * Codes below MP_PULSE_DISCONNECT are the application's; the library's
+ * own, at or above it, are refused by mp_pulse() with -EINVAL.
+ */
+#define MP_RECV_PULSE 2			/* mp_recv()'s return for a pulse */
+#define MP_PULSE_DISCONNECT 0x80000000u	/* first library code: a client left */
+#define MP_PULSE_CODES 32		/* distinct codes per (process, port) */
+#define MP_PULSE_PENDING_MAX 4096	/* pending pulses a port holds at most */
+
+/* What a received pulse carries, in msg->i.raw. */
+typedef struct mp_pulse_info {
+	uint64_t value;		/* the latest value sent */
+	uint32_t count;		/* pulses it stands for: 1 + those merged (saturates) */
+	uint32_t reserved;	/* zero */
+} mp_pulse_info_t;
+
+/* The pulse in a message mp_recv() returned MP_RECV_PULSE for. */
+static inline mp_pulse_info_t mp_msg_pulse(const mp_msg_t *msg)
+{
+	mp_pulse_info_t info;
+
+	memcpy(&info, msg->i.raw, sizeof(info));
+	return info;
+}
+
+/*
+ * Send a pulse (code, value) to port.  Never blocks (not on a full ring,
+ * not on a server that does not receive) and never grows memory: a pulse
+ * of a code still pending replaces its value and counts one more merge.
+ * Errors: -EINVAL port 0 or code >= MP_PULSE_DISCONNECT; -EPIPE the port
+ * is dead (no server listens on it, destroyed, or its owner died);
+ * -EACCES not allowed to connect to it; -ENOSPC MP_PULSE_CODES other
+ * codes are in use on this process's board for the port.
+ */
+MP_API int mp_pulse(mp_port_t port, uint32_t code, uint64_t value);
+
+/*
+ * Disconnect notices (QNX's _NTO_CHF_DISCONNECT): a port created with
+ * this flag (mp_port_opts_t.flags) gets a pulse of code
+ * MP_PULSE_DISCONNECT, value the client's pid, when a client process's
+ * last connection to it goes away (every thread of it that called, its
+ * pulse board, its watches: counted per pid), so that the server can drop
+ * that client's state.  Pending ones coalesce per pid.
+ */
+#define MP_PORT_DISCONNECT_PULSES 0x2u
+
+/* Watches on one notify port at most. */
+#define MP_WATCH_MAX 256
+
+/*
+ * Death notices (Binder's linkToDeath): notify (a port of this process)
+ * gets a pulse (code, value = watched, creds: this process's) when the
+ * port watched is destroyed or its owner dies, at once (the watch is a
+ * connection to watched: its hang-up is the notice; no thread, no timer).
+ * A watch fires once and is gone.  Watching the same port again on the
+ * same notify port replaces the code.  At most MP_WATCH_MAX watches per
+ * notify port; a fork child does not inherit them.
+ * Errors: -EINVAL a port 0 or code >= MP_PULSE_DISCONNECT; -ENOENT notify
+ * is not a port of this process, or watched has no live server; -EACCES
+ * not allowed to connect to watched; -ENOSPC MP_WATCH_MAX watches.
+ */
+MP_API int mp_port_watch(mp_port_t watched, mp_port_t notify, uint32_t code);
+
+/*
+ * Cancel the watch of watched on notify; a pulse it queued already stays.
+ * Errors: -EINVAL a port 0; -ENOENT no such watch (or it fired).
+ */
+MP_API int mp_port_unwatch(mp_port_t watched, mp_port_t notify);
+
 /* ============================================================ mounting
  *
  * Mount points (Phoenix-RTOS's mounted namespaces).  A server registers a
@@ -573,6 +677,57 @@ MP_API int mp_mount_register(const mp_oid_t *oid, const char *path, unsigned mod
  * when a mount point's server died or does not listen.
  */
 MP_API int mp_lookup_dev(const char *path, mp_oid_t *file, mp_oid_t *dev);
+
+/* ------------------------------------------------ pulses from descriptors
+ *
+ * Interrupt forwarding: a readable descriptor (an eventfd, a timerfd, a
+ * UIO device's fd, ...) becomes pulses to a port, with no thread per
+ * source.  The library has no thread of its own: the port's owner watches
+ * the descriptor in its receive loop (its epoll set; mp_port_fd() is
+ * readable with it), and each time it is readable reads it once and
+ * queues the pulse (code, value), coalesced per source like any pulse:
+ *   eventfd, timerfd  value = the 8-byte count the read returns (and resets);
+ *   /dev/uioN         value = the 4-byte interrupt count (cumulative);
+ *   anything else     (a pipe, a socket, a tty) value = bytes read and
+ *                     thrown away, up to 4096 per pulse.
+ * The pulse's pid, uid, gid are those of the process that registered it.
+ * The library keeps a descriptor of its own (a dup, or for a character
+ * device a fresh open of it): the caller may close fd at once, and the
+ * source lives until cancelled or its port destroyed, or until it ends
+ * (end of file, a read error, a hang-up with nothing to read): then it is
+ * dropped without a pulse.  It is read without ever blocking the
+ * receiver, whatever the sender later does with its own copy (O_NONBLOCK
+ * is shared by dups: the library reads with RWF_NOWAIT or MSG_DONTWAIT,
+ * or from its own description); a file that cannot be read so is refused.
+ * Don't read the file yourself after registering: reads race.
+ *
+ * port may be another process's: fd then goes to it in a call of a
+ * library-reserved message type (mp_recv() serves it and never returns
+ * it), and mp_pulse_on_fd() blocks until the server has received it and
+ * returns its verdict.
+ * Bounds: MP_PULSE_FD_MAX sources per port, MP_PULSE_FD_PER_PID per
+ * registering process; one source per (process, code).
+ * Errors: -EINVAL port 0, code >= MP_PULSE_DISCONNECT, fd not readable
+ * or not one epoll can watch (a regular file, a directory); -EBADF fd is
+ * not open; -EEXIST this process has a source with that code on the port
+ * already; -ENOSPC the bounds above; -EOPNOTSUPP no way to read fd
+ * without blocking; -EPIPE the port is destroyed; and for another
+ * process's port, mp_send()'s errors (-ENOENT, -EACCES, -EPIPE).
+ */
+#define MP_PULSE_FD_MAX 64		/* fd sources a port watches at most */
+#define MP_PULSE_FD_PER_PID 16		/* ... of which one process registers at most */
+
+MP_API int mp_pulse_on_fd(mp_port_t port, int fd, uint32_t code);
+
+/*
+ * Stop the source this process registered on port with code (its
+ * descriptor is closed; a pulse it queued already may still be received).
+ * Another process's port: asked as mp_pulse_on_fd() registers.  After
+ * fork, the child cannot cancel its parent's sources.
+ * Errors: -EINVAL port 0 or code >= MP_PULSE_DISCONNECT; -ENOENT no such
+ * source; mp_send()'s errors for another process's port.
+ */
+MP_API int mp_pulse_on_fd_cancel(mp_port_t port, uint32_t code);
 
 #ifdef __cplusplus
 }

@@ -18,7 +18,7 @@ esac
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out=build/fuzz
-targets=(frame slot phxrec)
+targets=(frame slot phxrec pulse)
 mkdir -p "$out" fuzz/crashes
 
 # ---------------------------------------------------------------- toolchain
@@ -81,13 +81,13 @@ target_srcs() {
 }
 for t in "${targets[@]}"; do
 	mapfile -t srcs < <(target_srcs "$t")
-	"$cc" "${common[@]}" "${san[@]}" "${srcs[@]}" src/proto/wire.c src/proto/slot.c src/ns/phxrec.c \
+	"$cc" "${common[@]}" "${san[@]}" "${srcs[@]}" src/proto/wire.c src/proto/slot.c src/ns/phxrec.c src/proto/pulse.c \
 		-o "$out/fuzz_$t"
 done
 
 # Seeds: regenerated from the current layouts (deterministic, so the
 # committed files change only when a layout does).
-mkdir -p fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-phxrec	# phxrec: committed seeds only
+mkdir -p fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-phxrec fuzz/corpus-pulse	# phxrec, pulse: committed seeds only
 "$out/seedgen" fuzz/corpus-frame fuzz/corpus-slot
 
 # ---------------------------------------------------------------------- run

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Model-check the ring protocol (model/ring.pml, model/port.pml) with spin.
+# Model-check the ring protocol (model/ring.pml, model/port.pml) and the
+# pulse board's wake-up (model/pulse.pml) with spin.
 #
 #   bash scripts/model.sh            every run below
 #   bash scripts/model.sh NAME...    only those runs (e.g. ring port-busy)
@@ -35,6 +36,10 @@ runs=(
 "port-chain     port   safety  pass    -DBUSY,-DCHAIN                       as built: conn/port_rx.c wake_pass_on_locked(), 1 client"
 "port-chain-2c  port   safety  pass    -DBUSY,-DCHAIN,-DNCLI=2,-DNMSG=1     as built, 2 clients"
 "port-chain-3r  port   safety  pass    -DBUSY,-DCHAIN,-DNRECV=3,-DNMSG=3    as built, 3 receivers"
+"pulse          pulse  safety  pass    -                                    pulse board: no lost wake-up (3 pulses, 2 drain rounds)"
+"pulse-1round   pulse  safety  pass    -DROUNDS=1,-DNP=4                    pulse board: 4 pulses, the self-wake after 1 round"
+"pulse-sc       pulse  safety  pass    -DSC                                 pulse board: sequentially consistent memory"
+"pulse-nofence  pulse  safety  fail    -DNOFENCE                            pulse board without the Dekker fences: lost wake-up"
 )
 
 # ---------------------------------------------------------------- toolchain

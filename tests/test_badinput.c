@@ -53,9 +53,14 @@ TEST(badinput_port_options)
 	o.transport = MP_TRANSPORT_HYBRID + 1;
 	CHECK_ERR(mp_port_create_opts(&port, &o), -EINVAL);
 	o.transport = 0;
-	o.flags = MP_PORT_INPUT_IN_PLACE << 1;
+	o.flags = MP_PORT_DISCONNECT_PULSES << 1;	/* the first unknown bit */
+	CHECK_ERR(mp_port_create_opts(&port, &o), -EINVAL);
+	o.flags = 0x80000000u;
 	CHECK_ERR(mp_port_create_opts(&port, &o), -EINVAL);
 	o.flags = MP_PORT_INPUT_IN_PLACE;
+	CHECK_OK(mp_port_create_opts(&port, &o));
+	CHECK_OK(mp_port_destroy(port));
+	o.flags = MP_PORT_INPUT_IN_PLACE | MP_PORT_DISCONNECT_PULSES;
 	CHECK_OK(mp_port_create_opts(&port, &o));
 	CHECK_OK(mp_port_destroy(port));
 	CHECK_OK(mp_port_create_opts(&port, NULL));	/* the defaults */

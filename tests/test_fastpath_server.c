@@ -6,7 +6,10 @@
  * neither call's data changes under the other; a rid goes stale once
  * answered and the next call reuses the connection's buffers; a port
  * found through a thread's cached lookup is gone for that thread once
- * destroyed, and a destroy waits for the threads that use it.
+ * destroyed, and a destroy waits for the threads that use it.  The fast
+ * take (conn/fastpath.h) puts a short call straight into the user's
+ * message, or leaves the message where it is for the general take when
+ * any of its guards fails.
  */
 #include "harness.h"
 
@@ -14,7 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conn/fastpath.h"
+#include "conn/port.h"
 #include "mem/data.h"
+#include "transport/all.h"
 #include "fake_ring.h"
 
 /* ------------------------------------------------ a lying ring client */
@@ -68,6 +74,236 @@ TEST(fastpath_second_call_in_flight_gets_its_own_buffers)
 	CHECK_MEM(c.data, "third", 6);
 	CHECK_ERR(mp_ring_srv_recv(&f.c, &c, buf, sizeof(buf)), -EAGAIN);
 	fake_fini(&f);
+}
+
+/* ------------------------------------------------ the fast take */
+
+/* A port object with only what the fast take uses: its fast slots. */
+static struct mp_port_obj *fake_port(void)
+{
+	struct mp_port_obj *p = calloc(1, sizeof(*p));
+
+	CHECK(p != NULL);
+	p->fast = mp_fastslots_new();
+	CHECK(p->fast != NULL);
+	return p;
+}
+
+static void fake_port_free(struct mp_port_obj *p)
+{
+	mp_fastslots_free(p->fast);
+	free(p);
+}
+
+/* The fake connection as a ring connection in slot idx of the port. */
+static void fake_conn_init(struct fake_conn *f, uint32_t idx)
+{
+	fake_init(f);
+	f->c.tp = &mp_transport_ring;
+	f->c.idx = idx;
+	f->c.refs = 1;
+	f->c.pid = 4321;
+	f->c.uid = 11;
+	f->c.gid = 12;
+}
+
+/* Publish a message m (kind, flags and parts as given) on the c2s ring. */
+static void fake_put(struct fake_conn *f, const struct mp_slot_msg *m)
+{
+	uint8_t buf[MSG_BUF];
+
+	CHECK_EQ(ring_has_space(&f->prod, mp_slot_count(m)), 1);
+	ring_put(&f->prod, buf, m);
+}
+
+static int take(struct mp_port_obj *p, struct fake_conn *f, mp_msg_t *msg, mp_rid_t *rid,
+		void *buf, size_t len)
+{
+	memset(msg, 0x5a, sizeof(*msg));	/* what the take does not set shows */
+	*rid = 77;
+	return mp_fast_take_locked(p, &f->c, msg, rid, buf, len);
+}
+
+TEST(fastpath_take_puts_a_short_call_into_the_message)
+{
+	struct mp_port_obj *p = fake_port();
+	struct fake_conn f;
+	uint8_t raw[MP_RAW_SIZE];
+	char buf[256];
+	mp_msg_t msg;
+	mp_rid_t rid, rid2;
+	struct mp_rx rx;
+
+	fake_conn_init(&f, 3);
+	h_fill(raw, sizeof(raw), 9);
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_CALL, .seq = 5, .type = 7,
+					    .oid = { .port = 2, .id = 99 }, .out_capacity = 64,
+					    .raw = raw, .data = "hello", .data_size = 6 });
+	CHECK_EQ(take(p, &f, &msg, &rid, buf, sizeof(buf)), 1);
+	CHECK(mp_rid_is_fast(rid));
+	CHECK_EQ((uint32_t)rid & MP_FAST_IDX_MASK, 3);
+	CHECK_EQ(msg.type, 7);
+	CHECK_EQ(msg.flags, 0);
+	CHECK_EQ(msg.oid.port, 2);
+	CHECK_EQ(msg.oid.reserved, 0);
+	CHECK_EQ(msg.oid.id, 99);
+	CHECK_EQ(msg.pid, 4321);
+	CHECK_EQ(msg.uid, 11);
+	CHECK_EQ(msg.gid, 12);
+	CHECK_EQ(msg.priority, 0);
+	CHECK(msg.i.data == f.c.inl->in);	/* copied once, into the connection's */
+	CHECK_EQ(msg.i.size, 6);
+	CHECK_MEM(msg.i.data, "hello", 6);
+	CHECK_MEM(msg.i.raw, raw, MP_RAW_SIZE);
+	CHECK_EQ(msg.i.nfds, 0);
+	CHECK(msg.o.data == f.c.inl->out);
+	CHECK_EQ(msg.o.size, 64);
+	CHECK_EQ(msg.o.nfds, 0);
+	CHECK_EQ(msg.o.err, 0);
+	CHECK(f.c.inl->busy);
+	CHECK(p->fast[3].conn == &f.c);	/* the slot holds it ... */
+	CHECK_EQ(f.c.refs, 2);		/* ... with a reference of its own */
+	CHECK_EQ(load_relaxed(&p->fast[3].word) & MP_FAST_STATES, MP_FAST_INFLIGHT);
+	CHECK_EQ(p->fast[3].seq, 5);
+	CHECK_ERR(take(p, &f, &msg, &rid2, buf, sizeof(buf)), -EAGAIN);	/* given back */
+
+	/* A second call while the first is in flight (a lie): not taken
+	 * fast; the general take gives it ordinary buffers. */
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_CALL, .seq = 6, .type = 8,
+					    .out_capacity = 16, .data = "second", .data_size = 7 });
+	CHECK_ERR(take(p, &f, &msg, &rid2, buf, sizeof(buf)), 0);
+	CHECK_EQ(rid2, 77);
+	CHECK(mp_ring_srv_pending(&f.c));
+	CHECK_EQ(mp_ring_srv_recv(&f.c, &rx, buf, sizeof(buf)), 1);
+	CHECK(!rx.inl);
+	CHECK_EQ(rx.hdr.seq, 6);
+	CHECK_MEM(rx.data, "second", 7);
+	CHECK_MEM(f.c.inl->in, "hello", 6);	/* the first's, untouched */
+	mp_rx_release(&rx);
+	fake_fini(&f);
+	fake_port_free(p);
+}
+
+TEST(fastpath_take_guards_leave_the_message_to_the_general_take)
+{
+	struct mp_port_obj *p = fake_port();
+	struct fake_conn f, other;
+	char buf[256], big[600];
+	mp_msg_t msg;
+	mp_rid_t rid;
+	struct mp_rx rx;
+
+	fake_conn_init(&f, 1);
+	memset(big, 'b', sizeof(big));
+	/* a one-way that fits the thread's buffer: taken, no rid */
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_ONEWAY, .seq = 1, .type = 3,
+					    .data = "ow", .data_size = 3 });
+	CHECK_EQ(take(p, &f, &msg, &rid, buf, sizeof(buf)), 2);
+	CHECK_EQ(rid, 0);
+	CHECK(msg.i.data == buf);
+	CHECK_MEM(msg.i.data, "ow", 3);
+	CHECK(msg.o.data == NULL && msg.o.size == 0);
+	CHECK(p->fast[1].conn == NULL);	/* a one-way leaves the slot alone */
+	CHECK(f.c.inl == NULL);
+
+	/* a one-way longer than the buffer */
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_ONEWAY, .seq = 2, .type = 3,
+					    .data = big, .data_size = sizeof(big) });
+	CHECK_ERR(take(p, &f, &msg, &rid, buf, sizeof(buf)), 0);
+	CHECK_EQ(mp_ring_srv_recv(&f.c, &rx, buf, sizeof(buf)), 1);
+	CHECK_EQ(rx.hdr.data_size, sizeof(big));
+	CHECK_MEM(rx.data, big, sizeof(big));
+	mp_rx_release(&rx);
+
+	/* an answer room beyond the connection's buffer */
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_CALL, .seq = 3, .type = 3,
+					    .out_capacity = MP_SCONN_INLINE + 1, .data = "c", .data_size = 2 });
+	CHECK_ERR(take(p, &f, &msg, &rid, buf, sizeof(buf)), 0);
+	CHECK_EQ(mp_ring_srv_recv(&f.c, &rx, buf, sizeof(buf)), 1);
+	CHECK_EQ(rx.hdr.out_capacity, MP_SCONN_INLINE + 1);
+	f.c.inl->busy = rx.inl ? false : f.c.inl->busy;	/* as its answer would */
+	rx.inl = false;
+	mp_rx_release(&rx);
+
+	/* a shape the fast path does not read (kept mappings to drop) */
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_CALL, .seq = 4, .type = 3,
+					    .flags = MP_SLOT_F_FORGET, .forget = 1, .out_capacity = 8,
+					    .data = "f", .data_size = 2 });
+	CHECK_ERR(take(p, &f, &msg, &rid, buf, sizeof(buf)), 0);
+	CHECK_EQ(mp_ring_srv_recv(&f.c, &rx, buf, sizeof(buf)), 1);
+	CHECK_EQ(rx.hdr.seq, 4);
+	f.c.inl->busy = rx.inl ? false : f.c.inl->busy;
+	rx.inl = false;
+	mp_rx_release(&rx);
+	CHECK(p->fast[1].conn == NULL);	/* nothing went through the slot */
+
+	/* the slot held by an orphaned call of another connection that had
+	 * the same index: calls are not taken fast, one-ways are */
+	fake_conn_init(&other, 1);
+	p->fast[1].conn = &other.c;
+	store_relaxed(&p->fast[1].word, MP_FAST_INFLIGHT | MP_FAST_ORPHAN);
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_CALL, .seq = 5, .type = 3,
+					    .out_capacity = 8, .data = "o", .data_size = 2 });
+	CHECK_ERR(take(p, &f, &msg, &rid, buf, sizeof(buf)), 0);
+	CHECK_EQ(mp_ring_srv_recv(&f.c, &rx, buf, sizeof(buf)), 1);
+	f.c.inl->busy = false;
+	rx.inl = false;
+	mp_rx_release(&rx);
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_ONEWAY, .seq = 6, .type = 3,
+					    .data = "w", .data_size = 2 });
+	CHECK_EQ(take(p, &f, &msg, &rid, buf, sizeof(buf)), 2);
+	p->fast[1].conn = NULL;
+
+	/* a transport without the fast take */
+	f.c.tp = mp_transport_bootstrap();
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_ONEWAY, .seq = 7, .type = 3,
+					    .data = "s", .data_size = 2 });
+	CHECK_ERR(take(p, &f, &msg, &rid, buf, sizeof(buf)), 0);
+	CHECK(mp_ring_srv_pending(&f.c));
+	fake_fini(&other);
+	fake_fini(&f);
+	fake_port_free(p);
+}
+
+static void record_drop(struct mp_sconn *c, void *arg)
+{
+	*(struct mp_sconn **)arg = c;
+}
+
+/* A dropped connection: its slot lets go of it at once when no call is
+ * in flight, else marks the call ORPHAN; an orphan nobody answers ends
+ * at the port's shutdown, which hands its connection back. */
+TEST(fastpath_slot_and_a_dropped_connection)
+{
+	struct mp_port_obj *p = fake_port();
+	struct mp_sconn *got = NULL;
+	struct fake_conn f;
+	char buf[64];
+	mp_msg_t msg;
+	mp_rid_t rid;
+
+	fake_conn_init(&f, 2);
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_CALL, .seq = 1, .type = 3,
+					    .out_capacity = 8, .data = "x", .data_size = 2 });
+	CHECK_EQ(take(p, &f, &msg, &rid, buf, sizeof(buf)), 1);
+	CHECK(mp_fastslot_conn_gone(p->fast, &f.c) == NULL);	/* in flight */
+	CHECK(p->fast[2].conn == &f.c);
+	CHECK_EQ(load_relaxed(&p->fast[2].word) & MP_FAST_STATES,
+		 MP_FAST_INFLIGHT | MP_FAST_ORPHAN);
+	mp_fastslots_end_orphans(p->fast, record_drop, &got);
+	CHECK(got == &f.c);
+	CHECK(p->fast[2].conn == NULL);
+	CHECK_EQ(load_relaxed(&p->fast[2].word) & MP_FAST_STATES, 0);
+	/* once free, a drop lets go at once */
+	f.c.inl->busy = false;
+	fake_put(&f, &(struct mp_slot_msg){ .kind = MP_SLOT_CALL, .seq = 2, .type = 3,
+					    .out_capacity = 8, .data = "y", .data_size = 2 });
+	CHECK_EQ(take(p, &f, &msg, &rid, buf, sizeof(buf)), 1);
+	store_relaxed(&p->fast[2].word, MP_FAST_TOKEN(rid));	/* as an answer ends it */
+	CHECK(mp_fastslot_conn_gone(p->fast, &f.c) == &f.c);
+	CHECK(p->fast[2].conn == NULL);
+	fake_fini(&f);
+	fake_port_free(p);
 }
 
 /* ------------------------------------------- rids, through the API */

@@ -330,6 +330,22 @@ TEST(phoenix_ns_send_recv_on_missing_or_destroyed_port_einval)
 	CHECK_EQ((intptr_t)ret, -EINVAL);
 }
 
+/* The kernel's proc_respond: a port that does not exist gives -EINVAL
+ * (before the rid is looked at), a rid that is not one of the port's
+ * -ENOENT. */
+TEST(phoenix_ns_respond_on_missing_port_einval_unknown_rid_enoent)
+{
+	msg_t msg;
+	u32 port;
+
+	memset(&msg, 0, sizeof(msg));
+	CHECK_ERR(msgRespond(4000000, &msg, 1), -EINVAL);	/* never existed */
+	CHECK_OK(portCreate(&port));
+	CHECK_ERR(msgRespond(port, &msg, 12345), -ENOENT);	/* ours, no such rid */
+	portDestroy(port);
+	CHECK_ERR(msgRespond(port, &msg, 12345), -EINVAL);	/* destroyed */
+}
+
 /* --------------------------------------------------- the mode's limits */
 
 /* decision (mode): native callers keep msgport's rules (absolute checked
@@ -418,14 +434,42 @@ TEST(phoenix_ns_records_are_checked)
 	portDestroy(port);
 }
 
-/* decision (pulses): msgPulse exists and says -ENOSYS until issue 12. */
-TEST(phoenix_ns_pulse_not_yet)
+/* msgPulse is mp_pulse: code msg->type, value i.raw[0..8); msgRecv gets
+ * it as a one-way message (value and merge count in i.raw). */
+static void phx_pulser(void *arg)
 {
+	u32 port = *(u32 *)arg;
+	uint64_t value = 1234;
 	msg_t msg;
-	u32 port;
 
 	memset(&msg, 0, sizeof(msg));
-	CHECK_OK(portCreate(&port));
-	CHECK_ERR(msgPulse(port, &msg), -ENOSYS);
-	portDestroy(port);
+	msg.type = 9;
+	memcpy(msg.i.raw, &value, sizeof(value));
+	CHECK_OK(msgPulse(port, &msg));
+	CHECK_ERR(msgPulse(port, NULL), -EINVAL);
+	msg.type = MP_PULSE_DISCONNECT;
+	CHECK_ERR(msgPulse(port, &msg), -EINVAL);
+}
+
+TEST(phoenix_ns_pulse)
+{
+	u32 *port = h_shared(sizeof(*port));
+	mp_pulse_info_t info;
+	msg_rid_t rid;
+	msg_t msg;
+	pid_t pid;
+
+	CHECK_OK(portCreate(port));
+	pid = h_fork(phx_pulser, port);
+	CHECK_OK(msgRecv(*port, &msg, &rid));
+	CHECK_EQ(msg.type, 9);
+	memcpy(&info, msg.i.raw, sizeof(info));
+	CHECK_EQ(info.value, 1234);
+	CHECK_EQ(info.count, 1);
+	CHECK_EQ(msg.pid, pid);
+	CHECK_OK(msgRespond(*port, &msg, rid));
+	CHECK_EQ(h_reap(pid, h_test_timeout_ms()), 0);
+	portDestroy(*port);
+	memset(&msg, 0, sizeof(msg));
+	CHECK_ERR(msgPulse(*port, &msg), -EINVAL);	/* Phoenix's answer for no such port */
 }

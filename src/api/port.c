@@ -26,7 +26,7 @@ static int opts_check(const mp_port_opts_t *opts)
 {
 	if (!opts)
 		return 0;
-	if (opts->sz < sizeof(*opts) || (opts->flags & ~MP_PORT_INPUT_IN_PLACE) ||
+	if (opts->sz < sizeof(*opts) || (opts->flags & ~(MP_PORT_INPUT_IN_PLACE | MP_PORT_DISCONNECT_PULSES)) ||
 	    opts->transport > MP_TRANSPORT_HYBRID)
 		return -EINVAL;
 	return 0;

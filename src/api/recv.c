@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/pulse_fd.h"
+#include "conn/fastpath.h"
 #include "conn/port_rx.h"
+#include "conn/pulse.h"
 #include "conn/tls.h"
 #include "mem/data.h"
 #include "mem/pages.h"
@@ -91,8 +94,8 @@ static void msg_fill_extra(mp_msg_t *msg, const struct mp_rx *rx)
 	}
 }
 
-/* Nothing was delivered: wait for the next message. */
-#define DELIVER_SKIP 2
+/* Nothing was delivered: wait for the next message (not MP_RECV_PULSE). */
+#define DELIVER_SKIP 4
 
 /*
  * Long data that is not in memory yet: map received pages, or read the
@@ -314,6 +317,30 @@ put:
 	return r;
 }
 
+/* A pulse waits: MP_RECV_PULSE, or none (another receiver took it). */
+static int pulse_take(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid)
+{
+	int r = mp_pulse_take(p, msg);
+
+	*rid = 0;
+	return r ? r : DELIVER_SKIP;
+}
+
+/* A message of the library's own (mp_pulse_on_fd's) that the fast path
+ * took: served like those the general path takes. */
+static MP_COLD void serve_fast_taken(mp_port_t port, mp_msg_t *msg, mp_rid_t rid, int kind)
+{
+	struct mp_tls *tls = mp_tls_get();
+	struct mp_port_obj *p;
+	bool held;
+
+	p = tls ? mp_port_find(port, tls, &held) : NULL;
+	if (!p)
+		return;	/* the port is going: its callers get -EPIPE (fast messages carry no fds) */
+	mp_pulse_fd_serve(port, p, msg, rid, kind);
+	mp_port_done(p, tls, held);
+}
+
 int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 {
 	struct mp_deadline d = mp_deadline_in(timeout_ns);
@@ -325,12 +352,19 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	bool held;
 	int r;
 
+	while ((r = mp_recv_fast(port, msg, rid, timeout_ns, &p)) != MP_FAST_SLOW) {	/* conn/fastpath.h */
+		if (likely(r < 0 || !mp_pulse_fd_msg(msg)))
+			return r;
+		serve_fast_taken(port, msg, *rid, r);	/* the library's own: not the user's */
+	}
 	if (!msg || !rid || port == 0 || !mp_timeout_valid(timeout_ns))
 		return -EINVAL;
 	tls = mp_tls_get();
 	if (!tls)
 		return -ENOMEM;
-	p = mp_port_find(port, tls, &held);
+	held = true;	/* p: held by mp_recv_fast() already, or NULL */
+	if (!p)
+		p = mp_port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
 	if (tls->ow_data)
@@ -344,10 +378,21 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 		mp_port_enter(p, polling);
 		rx.rid = 0;
 		rx.inl = false;
+		rx.fast = msg;
 		r = mp_port_next(p, &rx, &c, d, polling);
 		mp_port_leave(p, polling);
-		if (r == 1)
+		if (r == MP_NEXT_FAST) {
+			*rid = rx.rid;
+			r = rx.rid ? 0 : 1;
+		} else if (r == 1) {
 			r = deliver(p, c, &rx, msg, rid);
+		} else if (r == MP_NEXT_PULSE) {
+			r = pulse_take(p, msg, rid);
+		}
+		if ((r == 0 || r == 1) && mp_pulse_fd_msg(msg)) {
+			mp_pulse_fd_serve(port, p, msg, *rid, r);	/* the library's own */
+			r = DELIVER_SKIP;
+		}
 	} while (r == DELIVER_SKIP);
 	mp_port_done(p, tls, held);
 	return r;

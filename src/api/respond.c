@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "conn/fastpath.h"
 #include "conn/msgcheck.h"
 #include "conn/port.h"
 #include "conn/tls.h"
@@ -137,6 +138,8 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 	bool held;
 	int err;
 
+	if (likely(mp_rid_is_fast(rid)))
+		return mp_respond_fast(port, msg, rid);	/* conn/fastpath.h */
 	/* MP_OUT_INOUT: mp_recv() said the buffer held the caller's bytes */
 	if (!msg || port == 0 || mp_msg_check_flags(msg->flags & ~MP_OUT_INOUT))
 		return -EINVAL;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ns/owner.h"
+#include "transport/transport.h"
 
 #define PEER_GROUPS_FIRST 64	/* first guess; ERANGE tells the real need */
 #define PEER_LABEL_MAX 4096
@@ -166,12 +167,14 @@ static int peer_note(const struct ucred *cred, gid_t *groups, size_t ngroups, ch
 	return 0;
 }
 
-void mp_peer_drop(const struct ucred *cred)
+void mp_peer_drop(const struct mp_sconn *c)
 {
 	struct peer **pp, *e = NULL;
 
+	if (!c)
+		return;
 	pthread_mutex_lock(&peer_lock);
-	pp = peer_find(cred->pid, cred->uid, cred->gid);
+	pp = peer_find(c->pid, c->uid, c->gid);
 	if (*pp && --(*pp)->refs == 0) {
 		e = *pp;
 		*pp = e->next;
@@ -218,21 +221,29 @@ int mp_peer_label(const struct ucred *cred, char *buf, size_t len)
 
 /* ----------------------------------------------------------- accept */
 
-int mp_peer_admit(int fd, uint64_t token, struct ucred *cred)
+int mp_peer_admit(int fd, uint64_t token, struct mp_sconn *c)
 {
-	socklen_t len = sizeof(*cred);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
 	struct mp_ids who;
 	gid_t *groups;
 	size_t ngroups;
+	int err;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, cred, &len) != 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
 		return -errno;
 	groups = groups_get(fd, &ngroups);
-	who = (struct mp_ids){ .uid = cred->uid, .gid = cred->gid, .groups = groups,
+	who = (struct mp_ids){ .uid = cred.uid, .gid = cred.gid, .groups = groups,
 			       .ngroups = ngroups };
 	if (!mp_ns_owner_admits(token, &who)) {
 		free(groups);
 		return -EACCES;
 	}
-	return peer_note(cred, groups, ngroups, label_get(fd));
+	err = peer_note(&cred, groups, ngroups, label_get(fd));
+	if (err)
+		return err;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	return 0;
 }

@@ -22,13 +22,15 @@
 
 #include "ns/access.h"
 
-/* 0 and *cred filled when the peer of fd may call the port of incarnation
- * token, its credentials noted in the table (mp_peer_drop() undoes it);
- * -EACCES when not; -ENOMEM; or the error of getsockopt(). */
-int mp_peer_admit(int fd, uint64_t token, struct ucred *cred);
+struct mp_sconn;
 
-/* A connection of the peer is gone. */
-void mp_peer_drop(const struct ucred *cred);
+/* 0 and c's pid, uid, gid filled when the peer of fd may call the port of
+ * incarnation token, its credentials noted in the table (mp_peer_drop()
+ * undoes it); -EACCES when not; -ENOMEM; or the error of getsockopt(). */
+int mp_peer_admit(int fd, uint64_t token, struct mp_sconn *c);
+
+/* The admitted connection c (NULL: nothing) is gone. */
+void mp_peer_drop(const struct mp_sconn *c);
 
 /* Decide with the peer's whole credentials: ids->groups are filled from
  * the table (while a connection of the peer lives) for the call to fn. */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conn/pulseq.h"
 #include "conn/tls.h"
 #include "os/compiler.h"
 #include "os/shm.h"
@@ -111,12 +112,17 @@ struct mp_port_obj *mp_port_get(mp_port_t port)
 	return p;
 }
 
+void (*mp_port_pulse_fds_free)(struct mp_pulse_fds *t);
+
 static void port_free(struct mp_port_obj *p)
 {
 	if (!p)
 		return;
+	mp_pulse_port_free(p->pulse, p->epfd >= 0);	/* first: its fds leave the epoll set */
 	if (p->epfd >= 0)
 		close(p->epfd);
+	if (p->pulse_fds)
+		mp_port_pulse_fds_free(p->pulse_fds);	/* (after the epoll set: no DEL needed) */
 	if (p->shut_efd >= 0)
 		close(p->shut_efd);
 	if (p->kick_efd >= 0)
@@ -130,6 +136,7 @@ static void port_free(struct mp_port_obj *p)
 	mp_portfile_release(&p->pf);
 	free(p->conns);
 	free(p->polled);
+	mp_fastslots_free(p->fast);
 	free(p);
 }
 
@@ -231,6 +238,11 @@ int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out)
 
 	if (!p)
 		return -ENOMEM;
+	p->fast = mp_fastslots_new();
+	if (!p->fast) {
+		err = -ENOMEM;
+		goto err;
+	}
 	err = mp_root_get(p->root, sizeof(p->root));
 	if (err)
 		goto err;
@@ -247,6 +259,10 @@ int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out)
 	if (err)
 		goto err;
 	err = port_page_init(p, opts);
+	if (err)
+		goto err;
+	err = mp_pulse_port_init(&p->pulse, p->epfd,
+				 opts && (opts->flags & MP_PORT_DISCONNECT_PULSES));
 	if (err)
 		goto err;
 	err = mp_portfile_ready(&p->pf);	/* last: now it looks live */
@@ -304,6 +320,11 @@ static void call_abandon(struct mp_call *call, void *arg)
 	mp_sconn_put_locked(p, call->conn);
 }
 
+static void conn_put_locked_cb(struct mp_sconn *c, void *arg)
+{
+	mp_sconn_put_locked(arg, c);
+}
+
 /* Hang up every client: blocked senders see the hang-up and get -EPIPE. */
 static void port_shutdown_locked(struct mp_port_obj *p)
 {
@@ -320,6 +341,7 @@ static void port_shutdown_locked(struct mp_port_obj *p)
 		}
 	}
 	mp_rid_table_fini(&p->rids, call_abandon, p);
+	mp_fastslots_end_orphans(p->fast, conn_put_locked_cb, p);
 	unlink(p->sock_path);
 	shutdown(p->listen_fd, SHUT_RDWR);
 	if (write(p->shut_efd, &one, sizeof(one)) < 0)
@@ -348,7 +370,7 @@ void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (c->tp->srv_release)
 		c->tp->srv_release(c);
 	close(c->fd);
-	mp_peer_drop(&(struct ucred){ .pid = c->pid, .uid = c->uid, .gid = c->gid });
+	mp_peer_drop(c);
 	free(c->inl);
 	free(c);
 }
@@ -359,6 +381,7 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (c->dead)
 		return;
 	c->dead = 1;
+	mp_pulse_conn_gone(p->pulse, mp_sconn_key(c), c->pid, c->uid, c->gid, load_relaxed(&p->dead));
 	if (c->tp->srv_closing)
 		c->tp->srv_closing(c);
 	if (c->tp->flags & MP_TP_POLLED) {
@@ -370,6 +393,8 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	}
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	p->conns[c->idx] = NULL;
+	if (mp_fastslot_conn_gone(p->fast, c))
+		c->refs--;	/* its fast slot's (the table's still holds it) */
 	mp_sconn_put_locked(p, c);
 }
 
@@ -445,6 +470,7 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (err)
 		return err;
 	p->conns[c->idx] = c;
+	mp_pulse_conn_added(p->pulse, c->pid);
 	return 0;
 }
 
@@ -452,27 +478,28 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
  * kernel, and must let it call this port (conn/peer.h). */
 static struct mp_sconn *sconn_new(const struct mp_port_obj *p, int fd)
 {
-	struct ucred cred;
-	struct mp_sconn *c;
+	struct mp_sconn *c = calloc(1, sizeof(*c));
 
-	c = calloc(1, sizeof(*c));
-	if (!c)
-		return NULL;
-	if (mp_peer_admit(fd, p->pf.token, &cred) != 0) {
+	if (!c || mp_peer_admit(fd, p->pf.token, c) != 0) {	/* fills pid, uid, gid */
 		free(c);
 		return NULL;
 	}
 	c->fd = fd;
 	c->refs = 1;
-	c->pid = cred.pid;
-	c->uid = cred.uid;
-	c->gid = cred.gid;
 	c->tp = mp_transport_bootstrap();
 	c->peer_cpu = -1;
 	return c;
 }
 
-/* Accept one pending client, if any. */
+void mp_sconn_forget(struct mp_sconn *c)
+{
+	if (c->tp->srv_release)
+		c->tp->srv_release(c);
+	close(c->fd);
+	free(c->inl);
+	free(c);
+}
+
 int mp_port_accept(struct mp_port_obj *p)
 {
 	struct mp_sconn *c;
@@ -499,13 +526,11 @@ int mp_port_accept(struct mp_port_obj *p)
 	return 0;
 err:
 	close(fd);
-	if (c)
-		mp_peer_drop(&(struct ucred){ .pid = c->pid, .uid = c->uid, .gid = c->gid });
+	mp_peer_drop(c);
 	free(c);
 	return err;
 }
 
-/* The connection behind an epoll key, referenced, or NULL when gone. */
 struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key)
 {
 	uint32_t idx = (uint32_t)(key & ~MP_KEY_DOORBELL) , gen = (uint32_t)(key >> 32);
@@ -540,19 +565,11 @@ static void port_forget(struct mp_port_obj *p)
 	/* First: releasing a connection must not touch the parent's epoll set. */
 	close(p->epfd);
 	p->epfd = -1;
-	for (uint32_t k = 0; k < p->nconns; k++) {
-		if (p->conns[k]) {
-			if (p->conns[k]->tp->srv_release)
-				p->conns[k]->tp->srv_release(p->conns[k]);
-			close(p->conns[k]->fd);
-			free(p->conns[k]->inl);
-			free(p->conns[k]);
-		}
-	}
-	for (uint32_t k = 0; k < p->rids.cap; k++)
-		if (p->rids.slots[k].gen & 1)
-			mp_call_free_buffers(&p->rids.slots[k].call);
-	free(p->rids.slots);
+	mp_fastslots_forget(p->fast, mp_sconn_forget);	/* orphans: in no table */
+	for (uint32_t k = 0; k < p->nconns; k++)
+		if (p->conns[k])
+			mp_sconn_forget(p->conns[k]);
+	mp_rid_table_forget(&p->rids);
 	p->sock_path[0] = '\0';
 	port_free(p);
 }

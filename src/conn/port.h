@@ -28,11 +28,20 @@
  *                       Taken alone, or under 1.  Leaf.
  *  3. mp_ports_lock     (conn/port.c) the port table and the ports'
  *                       reference counts.  Leaf.
+ *  3b. pulse-fd lock   (conn/pulse_fd.c, one per port that has fd sources) the
+ *                       sources: taken with no other lock held; the pulse
+ *                       table's lock is taken under it (mp_port_pulse_local).
  *  4. p->lock           (conn/port.c, one per port, os/lock.h) its connection table
  *                       and the connections' reference counts, its rid
  *                       table, the ring scan position, listen_fd, inside.
  *                       Held while a ring is scanned (srv_recv) and while
  *                       a connection or call is dropped, hence over 6, 7.
+ *                       A fast call (conn/fastslot.h) is taken under it
+ *                       and answered without it (its slot's word, CAS).
+ *                       The fast path only tries it (mp_trylock).
+ *  4b. pulse lock     (conn/pulse.c, one per port) its pending pulses, its
+ *                       clients' pulse boards, its watches.  Taken alone or
+ *                       under 4 (a connection accepted or dropped).  Leaf.
  *  5. txlock            (transport/ring/, os/lock.h, one per ring connection, server
  *                       side) the reply ring's producer side and the bulk
  *                       area's s2c half.  Taken by mp_respond with no other
@@ -44,6 +53,8 @@
  *  7. buf_lock          (mem/data.c) the cache of mapped buffers.  Leaf.
  *  8. rids.lock         (api/compat/phoenix.c) the Phoenix rid keys.  Taken
  *                       alone.  Leaf.
+ *  8b. pulse_lock     (api/pulse.c) this process's own pulse boards (one per
+ *                       port it pulses).  Taken alone.  Leaf.
  *  9. tls_list_lock     (conn/tls.c) the list of every thread's state: taken
  *                       alone (a thread's first call, its exit, a destroy's
  *                       wait for the port's users: ports_wait_unused()).
@@ -79,6 +90,7 @@
 
 #include "ns/portfile.h"
 #include "mem/portpage.h"
+#include "conn/fastslot.h"
 #include "conn/rid.h"
 #include "conn/tls.h"
 #include "os/lock.h"
@@ -114,7 +126,14 @@ struct mp_port_obj {
 	struct mp_sconn **conns;
 	uint32_t nconns;		/* slots in conns */
 	struct mp_rid_table rids;
+	struct mp_fast_call *fast;	/* MP_FAST_SLOTS, by connection index (conn/fastslot.h) */
+	struct mp_pulse_port *pulse;	/* pending pulses, boards, watches (conn/pulse.c) */
+	_Atomic(struct mp_pulse_fds *) pulse_fds;	/* conn/pulse_fd.c, made at first use */
 };
+
+/* Frees a port's pulse_fds (set by conn/pulse_fd.c when it makes one). */
+struct mp_pulse_fds;
+extern void (*mp_port_pulse_fds_free)(struct mp_pulse_fds *t);
 
 /* epoll keys: a connection's is gen << 32 | slot (gen >= 1). */
 #define MP_KEY_LISTEN 0xfffffffeull
@@ -204,6 +223,8 @@ void mp_sconn_put_locked(struct mp_port_obj *p, struct mp_sconn *c);
 /* Drop a connection whose peer misbehaved or hung up. */
 void mp_sconn_kill(struct mp_port_obj *p, struct mp_sconn *c);
 void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c);
+/* A fork child frees c, its peer untouched (the parent's still). */
+void mp_sconn_forget(struct mp_sconn *c);
 
 
 #endif

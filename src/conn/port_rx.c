@@ -14,6 +14,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "conn/fastpath.h"
+#include "conn/pulse.h"
+#include "conn/pulse_fd.h"
 #include "conn/tls.h"
 #include "mem/data.h"
 #include "os/compiler.h"
@@ -133,6 +136,15 @@ static uint32_t scan_start_locked(const struct mp_port_obj *p, uint64_t rang)
 	return c->poll_idx;
 }
 
+/* A message was taken from c; the scan goes on after it (idx) next time. */
+static void scan_took_locked(struct mp_port_obj *p, const struct mp_sconn *c, uint32_t idx,
+			     unsigned mine)
+{
+	p->scan_pos = idx;
+	store_relaxed(&p->peer_cpu, c->peer_cpu);	/* a hint */
+	wake_pass_on_locked(p, mine);
+}
+
 /* Try each polled connection once, round-robin from a moving start so
  * that no client starves another: 1 took a message, 0 none.  mine: this
  * receiver is counted as asleep in the doorbell (port_sleep); rang: the
@@ -152,17 +164,21 @@ again:
 		idx = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		struct mp_sconn *c = p->polled[idx];
-		int r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
+		int r = rx->fast ? mp_fast_take_locked(p, c, rx->fast, &rx->rid, tls->rxbuf, MP_TLS_RXBUF) : 0;
 
 		if (++idx == n)
 			idx = 0;
+		if (r > 0) {
+			scan_took_locked(p, c, idx, mine);
+			return MP_NEXT_FAST;
+		}
+		if (r == 0)
+			r = c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF);
 		if (r == 1) {
 			c->refs++;
 			*from = c;
 			call_register_locked(p, c, rx);
-			p->scan_pos = idx;
-			store_relaxed(&p->peer_cpu, c->peer_cpu);	/* a hint */
-			wake_pass_on_locked(p, mine);
+			scan_took_locked(p, c, idx, mine);
 			return 1;
 		}
 		if (r == -ENOMEM)
@@ -218,6 +234,11 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 	int err;
 
 	mp_lock(&p->lock);
+	if (mp_pulse_is_hello(rx)) {	/* a pulse board: the socket stays as it is */
+		if (c->dead || mp_pulse_board_attach_locked(p, c, rx) != 0)
+			mp_sconn_kill_locked(p, c);
+		goto out;
+	}
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
 				 .doorbell_key = mp_sconn_key(c) | MP_KEY_DOORBELL };
 	err = c->dead ? -EPIPE : mp_port_poll_reserve_locked(p);
@@ -227,6 +248,7 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 		mp_port_poll_add_locked(p, c);
 	else
 		mp_sconn_kill_locked(p, c);
+out:
 	c->reading = false;
 	mp_unlock(&p->lock);
 	mp_rx_release(rx);
@@ -317,6 +339,10 @@ static int port_dispatch(struct mp_port_obj *p, const struct epoll_event *ev, st
 		kick_drain(p);
 		return 2;
 	default:
+		if (mp_pulse_key(ev->data.u64))
+			return mp_pulse_event(p, ev->data.u64);
+		if (mp_pulse_fd_key(ev->data.u64))	/* a descriptor that pulses */
+			return mp_pulse_fd_event(p, ev->data.u64, ev->events);
 		return conn_event(p, ev->data.u64, rx, from);
 	}
 }
@@ -363,6 +389,87 @@ static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 	return r;
 }
 
+/*
+ * The fast take over the polled rings (conn/fastpath.h), from where the
+ * scan would start: 1 a call, 2 a one-way taken into msg, -EAGAIN every
+ * ring empty, 0 the scan lock busy (it is only tried) or a message the
+ * fast path does not take (nothing taken).
+ */
+static int fast_scan(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void *buf,
+		     size_t buflen, unsigned mine, uint64_t rang)
+{
+	uint32_t n, idx;
+	int r = -EAGAIN;
+
+	if (!mp_trylock(&p->lock))
+		return 0;
+	n = p->polled_n;
+	idx = rang ? scan_start_locked(p, rang) : p->scan_pos;
+	if (idx >= n)
+		idx = 0;
+	for (uint32_t k = 0; k < n && r == -EAGAIN; k++) {
+		struct mp_sconn *c = p->polled[idx];
+
+		r = mp_fast_take_locked(p, c, msg, rid, buf, buflen);
+		if (++idx == n)
+			idx = 0;
+		if (r > 0)
+			scan_took_locked(p, c, idx, mine);
+	}
+	mp_unlock(&p->lock);
+	return r;
+}
+
+/* The process's wait policy (os/wait.h), asked once. */
+static const struct mp_wait_policy *wait_policy(void)
+{
+	static _Atomic(const struct mp_wait_policy *) pol;
+	const struct mp_wait_policy *q = load_relaxed(&pol);	/* the same pointer for all */
+
+	if (unlikely(!q)) {
+		q = mp_wait_policy();
+		store_relaxed(&pol, q);
+	}
+	return q;
+}
+
+/* A connection's doorbell (not the listening socket, the kick or the
+ * shutdown, whose keys have no generation). */
+static bool key_is_doorbell(uint64_t key)
+{
+	return (key >> 32) && (key & MP_KEY_DOORBELL);
+}
+
+int mp_port_recv_fast(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void *buf,
+		      size_t buflen, bool forever)
+{
+	struct epoll_event ev;
+	int r;
+
+	if (!forever || wait_policy()->mode != MP_WAIT_BLOCK) {
+		r = fast_scan(p, msg, rid, buf, buflen, 0, 0);
+		return r > 0 ? r : 0;
+	}
+	/* Blocking: as port_sleep(), counted as waiting and asleep at once
+	 * ([D2], then the rings: pairs with the client's [D1]) */
+	waiting_add(p, 1);
+	doorbell_add(p, 1);
+	full_fence();
+	r = fast_scan(p, msg, rid, buf, buflen, 1, 0);
+	while (r == -EAGAIN) {
+		/* anything but a doorbell (level-triggered: it stays) and
+		 * any error are the general path's; a doorbell's message is
+		 * scanned for first, still counted asleep */
+		if (epoll_wait(p->epfd, &ev, 1, -1) != 1 || !key_is_doorbell(ev.data.u64))
+			r = 0;
+		else
+			r = fast_scan(p, msg, rid, buf, buflen, 1, ev.data.u64);
+	}
+	doorbell_add(p, -1);	/* [D3] */
+	waiting_add(p, -1);
+	return r > 0 ? r : 0;
+}
+
 static bool deadline_passed(struct mp_deadline d)
 {
 	return d.at_ns >= 0 && d.at_ns <= mp_now_ns();
@@ -391,6 +498,8 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 
 		if (load_relaxed(&p->dead))	/* a flag; destroy also wakes sleepers (shut_efd) */
 			return -EPIPE;
+		if (unlikely(mp_pulse_turn(p)))	/* calls and pulses take turns */
+			return MP_NEXT_PULSE;
 		r = block ? 0 : rings_scan(p, rx, from, true, 0, 0);
 		if (r != 0)
 			return r;
@@ -431,6 +540,8 @@ static void events_settle(struct mp_port_obj *p)
 
 		if (key == MP_KEY_KICK) {
 			kick_drain(p);
+		} else if (mp_pulse_key(key)) {
+			mp_pulse_event(p, key);	/* boards drained: the pending fd says the rest */
 		} else if (key == MP_KEY_LISTEN) {
 			mp_port_accept(p);
 		} else if (key != MP_KEY_SHUTDOWN && (c = mp_port_conn_get(p, key))) {

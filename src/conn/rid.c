@@ -76,6 +76,17 @@ void mp_rid_table_fini(struct mp_rid_table *t, void (*fn)(struct mp_call *, void
 	memset(t, 0, sizeof(*t));
 }
 
+static void call_forget(struct mp_call *call, void *arg)
+{
+	(void)arg;
+	mp_call_free_buffers(call);
+}
+
+void mp_rid_table_forget(struct mp_rid_table *t)
+{
+	mp_rid_table_fini(t, call_forget, NULL);
+}
+
 void mp_buf_release(void *p, size_t size, int kind, uint64_t id)
 {
 	switch (kind) {

@@ -50,6 +50,9 @@ struct mp_call *mp_rid_find(struct mp_rid_table *t, mp_rid_t rid);
 void mp_rid_free(struct mp_rid_table *t, mp_rid_t rid);
 /* Free the table; fn is called for each live call first. */
 void mp_rid_table_fini(struct mp_rid_table *t, void (*fn)(struct mp_call *, void *), void *arg);
+/* A fork child's table: every call's buffers freed, nobody answered (the
+ * connections are the parent's). */
+void mp_rid_table_forget(struct mp_rid_table *t);
 
 /* Release a buffer the way its kind (enum mp_buf_kind) says. */
 void mp_buf_release(void *p, size_t size, int kind, uint64_t id);

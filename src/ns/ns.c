@@ -161,7 +161,7 @@ static int ns_lock(const char *root)
 	}
 	return fd;
 err:
-	err = -errno;
+	err = errno == ENOLCK ? -ENOMEM : -errno;	/* no memory for the lock */
 	close(fd);
 	return err;
 }

@@ -40,6 +40,8 @@ static int lock_try(int fd, off_t which)
 
 	if (fcntl(fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
+	if (errno == ENOLCK)
+		return -ENOMEM;	/* no memory for the lock record */
 	return (errno == EAGAIN || errno == EACCES) ? -EBUSY : -errno;
 }
 

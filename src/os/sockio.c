@@ -80,6 +80,8 @@ int mp_sock_send(int fd, const struct iovec *iov, int iovcnt, const int *fds, un
 			continue;
 		if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)
 			return waited ? -EPIPE : -ECONNRESET;
+		if (errno == ENOBUFS)
+			return -ENOMEM;	/* no buffer for the message: msgport.h's word for it */
 		if (errno != EAGAIN)
 			return -errno;
 		if (polling)

@@ -80,10 +80,13 @@ struct mp_cconn {
  * so its short input and its output buffer live here, not in buffers of
  * their own.  busy (under the port lock) from the take (srv_recv) until
  * the answer went out or the call was dropped; a call that finds it busy
- * (a client that lied about waiting) gets ordinary buffers.
+ * (a client that lied about waiting) gets ordinary buffers.  A call taken
+ * by the fast path (srv_take_fast) holds them until its answer is out:
+ * the answering thread clears busy without the lock, store_release after
+ * its last read of out; takers read it, under the lock, with acquire.
  */
 struct mp_sconn_call {
-	bool busy;
+	_Atomic bool busy;	/* cleared unlocked by a fast answer (conn/fastpath.c) */
 	uint8_t in[MP_SCONN_INLINE];
 	uint8_t out[MP_SCONN_INLINE];
 };
@@ -125,6 +128,14 @@ struct mp_rx {
 				 * when any, is inl->in (data_kind MP_BUF_SHARED) */
 	uint64_t rid;		/* set by the receive loop: the call's rid, taken
 				 * already (it holds inl and the reference) */
+	mp_msg_t *fast;		/* set by mp_recv(): the scan may take a short
+				 * message straight into it (conn/fastpath.c) */
+};
+
+/* What srv_take_fast() took besides what it wrote into the message. */
+struct mp_fast_took {
+	uint64_t seq;		/* the call's number */
+	uint32_t out_cap;	/* the answer's room, in the connection's inl->out */
 };
 
 enum { MP_RX_BULK_COPY = 1, MP_RX_BULK_SHARE = 2 };
@@ -189,6 +200,14 @@ struct mp_transport {
 	 * data already placed, or a refusal (see struct mp_xfer). */
 	int (*srv_reply)(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags,
 			 struct mp_xfer *x);
+	/* Server, polled transports (optional), under the port lock: take the
+	 * next message if it is a short plain call or one-way, read once and
+	 * checked, straight into msg (msg->i.data: a call's in c->inl->in,
+	 * claimed (busy); a one-way's in buf, buflen bytes); 1 a call, 2 a
+	 * one-way, -EAGAIN empty (and no hang-up), 0 anything else: nothing
+	 * taken, srv_recv() deals with it. */
+	int (*srv_take_fast)(struct mp_sconn *c, mp_msg_t *msg, struct mp_fast_took *t, void *buf,
+			     size_t buflen);
 	/* Server, polled transports: the socket fired (hang-up, side frame). */
 	int (*srv_event)(struct mp_sconn *c);
 	/* Server, polled transports: a message is waiting. */
@@ -218,6 +237,22 @@ const struct mp_transport *mp_transport_bootstrap(void);
 /* Server: hand a HELLO to the transport it names (its attach()); -EPROTO
  * when it names none. */
 int mp_transport_attach(struct mp_sconn *c, struct mp_rx *hello, const struct mp_attach *at);
+
+/* msg all zero, padding included, in 16-byte stores (a few dozen
+ * instructions fewer than the string store memset() becomes). */
+static inline void mp_msg_zero(mp_msg_t *msg)
+{
+	typedef uint64_t v16 __attribute__((vector_size(16), aligned(8), may_alias));
+	const v16 z = { 0, 0 };
+	v16 *w = (v16 *)msg;
+
+	_Static_assert(sizeof(*msg) % 8 == 0 && _Alignof(mp_msg_t) >= 8, "whole words");
+#pragma GCC unroll 32
+	for (size_t k = 0; k < sizeof(*msg) / 16; k++)
+		w[k] = z;
+	if (sizeof(*msg) % 16)
+		__builtin_memset((uint8_t *)msg + sizeof(*msg) - 8, 0, 8);
+}
 
 /* Release what an mp_rx holds (data and fds). */
 void mp_rx_release(struct mp_rx *rx);

@@ -268,14 +268,6 @@ int mp_phx_lookup(const char *name, oid_t *file, oid_t *dev)
 	return 0;
 }
 
-/* Pulses come with issue 12. */
-int mp_phx_pulse(u32 port, msg_t *msg)
-{
-	(void)port;
-	(void)msg;
-	return -ENOSYS;
-}
-
 /* The kernel's answer for a port that does not exist (any more), where
  * msgport tells why: nobody listens, or the port went away. */
 static int port_gone_einval(int err)
@@ -284,6 +276,19 @@ static int port_gone_einval(int err)
 }
 
 /* -------------------------------------------------------- messaging */
+
+/* msgPulse: a pulse of code msg->type, its value the first 8 bytes of
+ * i.raw; the receiver's msgRecv() finds it as a one-way message of that
+ * type with the value there too (mp_pulse_info_t: value, then count). */
+int mp_phx_pulse(u32 port, msg_t *msg)
+{
+	uint64_t value;
+
+	if (!msg)
+		return -EINVAL;
+	memcpy(&value, msg->i.raw, sizeof(value));
+	return port_gone_einval(mp_pulse(port, msg->type, value));
+}
 
 static void fds_close(const int *fds, uint32_t n)
 {
@@ -374,6 +379,8 @@ int mp_phx_respond(u32 port, msg_t *msg, msg_rid_t rid)
 
 	if (!msg)
 		return -EINVAL;
+	if (mp_port_fd(port) < 0)
+		return -EINVAL;	/* the kernel's answer for a port that is not there */
 	err = rid < 0 ? -ENOENT : rid_get((uint32_t)rid, port, &e);
 	if (err)
 		return err;

@@ -223,6 +223,7 @@ static inline __attribute__((always_inline)) int cli_wait_spin(struct mp_cconn *
 								struct mp_deadline d)
 {
 	struct mp_spin sp;
+	uint64_t asked = mp_ticks();
 	int r;
 
 	cli_cpu(rc, &sp, true);
@@ -231,8 +232,18 @@ static inline __attribute__((always_inline)) int cli_wait_spin(struct mp_cconn *
 			return r < 0 ? -EPROTO : 0;
 		if (unlikely(d.at_ns >= 0) && d.at_ns <= mp_now_ns())
 			return cli_wait_late(rc, ready, need);
-		if (mp_spin_step(&sp))
+		if (mp_spin_step(&sp)) {
+			/* MSGPORT_WAIT=spin never sleeps, so never sees the socket's
+			 * hang-up there: ask for it every idle period (~0.1 ms;
+			 * what came before the hang-up still counts) */
+			if (unlikely(rc->pol->mode == MP_WAIT_SPIN) &&
+			    mp_ticks() - asked > MP_RING_IDLE_TICKS) {
+				asked = mp_ticks();
+				if (cli_peer_gone(c))
+					return ready(rc, need) > 0 ? 0 : -EPIPE;
+			}
 			continue;
+		}
 		r = cli_sleep(c, rc, ready, need, d);
 		if (r != 0)
 			return r > 0 ? 0 : r;

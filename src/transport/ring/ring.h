@@ -254,6 +254,8 @@ int mp_ring_pages_msg(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, co
 int mp_ring_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen);
 int mp_ring_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg, unsigned flags,
 		      struct mp_xfer *x);
+int mp_ring_srv_take_fast(struct mp_sconn *c, mp_msg_t *msg, struct mp_fast_took *t, void *buf,
+			  size_t buflen);
 int mp_ring_srv_event(struct mp_sconn *c);
 bool mp_ring_srv_pending(struct mp_sconn *c);
 void *mp_ring_srv_out_buf(struct mp_sconn *c, size_t cap);

@@ -352,6 +352,7 @@ static void ring_srv_release(struct mp_sconn *c)
 	.receiver_waiting = mp_ring_receiver_waiting,		\
 	.pages_freed = mp_ring_pages_freed,			\
 	.srv_recv = mp_ring_srv_recv,				\
+	.srv_take_fast = mp_ring_srv_take_fast,			\
 	.srv_reply = mp_ring_srv_reply,				\
 	.srv_event = mp_ring_srv_event,				\
 	.srv_pending = mp_ring_srv_pending,			\
