@@ -33,6 +33,7 @@ static void call_allowed(void *arg)
 	h_msg_init(&m);
 	m.type = 2;
 	CHECK_GE(mp_send_async(oid.port, &m, 5 * 1000000000LL), 0);
+	CHECK_OK(mp_pulse(oid.port, 1, 42));
 	CHECK_OK(mu_raw_connect(g_root, oid.port, &fd));
 	close(fd);
 }
@@ -46,10 +47,12 @@ static void call_denied(void *arg)
 	CHECK_ERR(mu_call(s->port), -EACCES);
 	h_msg_init(&m);
 	CHECK_ERR(mp_send_async(s->port, &m, 5 * 1000000000LL), -EACCES);
+	CHECK_ERR(mp_pulse(s->port, 1, 42), -EACCES);
 	CHECK_ERR(mu_raw_connect(g_root, s->port, &fd), -EACCES);
 }
 
-/* Write bits: 0602 lets the others call, not the group; 0664 the group. */
+/* Write bits (calls, one-way sends, pulses): 0602 lets the others, not
+ * the group; 0664 the group, not the others. */
 TEST(multiuser_call_by_write_bits)
 {
 	struct mu_srv *s;
@@ -66,9 +69,10 @@ TEST(multiuser_call_by_write_bits)
 	pid = mu_srv_start(s);
 	mu_as(MU_C, MU_C, c_groups, 1, call_allowed, s);
 	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, call_denied, s);
-	CHECK(h_wait_ge(&s->calls, 2, h_test_timeout_ms() / 2));	/* the call, the one-way */
+	/* the call, the one-way, the pulse */
+	CHECK(h_wait_ge(&s->calls, 3, h_test_timeout_ms() / 2));
 	mu_srv_stop(s, pid);
-	CHECK_EQ(atomic_load(&s->calls), 2);
+	CHECK_EQ(atomic_load(&s->calls), 3);
 }
 
 static void raw_refused(void *arg)
