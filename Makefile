@@ -41,7 +41,7 @@ COMPAT_EXAMPLES := $(B)/examples/fs/fs-server $(B)/examples/fs/fs-client \
 
 FUZZ_SECONDS ?= 30
 
-.PHONY: all test test-asan test-tsan demo install clean fuzz model check
+.PHONY: all test test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/libmsgport-phoenix.a \
 	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES)
 
@@ -110,6 +110,18 @@ test-asan:
 test-tsan:
 	$(MAKE) B=build/tsan OPT="-O1 -g" SAN="-fsanitize=thread" all build/tsan/msgport-test
 	MSGPORT_TEST_TIMEOUT=120 ./tests/run.sh build/tsan '!moroso_'
+
+# The soak (tests/soak/soak.h): every transport, clients of several
+# processes and threads, every message checked, nothing leaked.  Stops at
+# SOAK_MESSAGES messages or SOAK_SECONDS seconds in all, whichever first.
+SOAK_MESSAGES ?= 300000
+SOAK_SECONDS ?= 0
+SOAK_SRCS := $(wildcard tests/soak/*.c)
+$(B)/soak: $(SOAK_SRCS) tests/soak/soak.h $(B)/libmsgport.a
+	$(CC) $(CFLAGS_ALL) $(SOAK_SRCS) $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
+soak: $(B)/soak
+	SOAK_MESSAGES=$(SOAK_MESSAGES) SOAK_SECONDS=$(SOAK_SECONDS) $(B)/soak
 
 # The layering rule (includes only point down, no cycles, no file over 600
 # lines, shm_ fields only through os/shm.h): its test first, then src/.
