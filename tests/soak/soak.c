@@ -23,6 +23,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The watchdog: generous, a loaded machine is slow, but a hang is forever. */
+#define SOAK_STALL_NS (120 * 1000000000ll)
+
 static unsigned long long env_num(const char *name, unsigned long long def)
 {
 	const char *v = getenv(name);
@@ -65,20 +68,37 @@ static void server_main(unsigned unused)
 	soak_server();
 }
 
+/* Messages the server has checked so far (the watchdog's progress). */
+static uint64_t progress(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned s = 0; s < SOAK_MAX_SENDERS; s++)
+		n += __atomic_load_n(&soak_sh->seen[s], __ATOMIC_RELAXED);
+	return n;
+}
+
 /* Wait for every child; the first failure or the watchdog stops them all. */
-static int wait_all(pid_t *pids, unsigned n, int64_t watchdog_ns)
+static int wait_all(pid_t *pids, unsigned n)
 {
 	unsigned left = n;
 	int bad = 0, st;
+	uint64_t last = 0;
+	int64_t last_ns = soak_now_ns();
 
 	while (left) {
 		pid_t p = waitpid(-1, &st, WNOHANG);
 
 		if (p == 0) {
-			if (watchdog_ns && soak_now_ns() > watchdog_ns) {
-				fprintf(stderr, "soak: FAIL: hung (watchdog), stopping\n");
+			uint64_t now = progress();
+
+			if (now != last) {
+				last = now;
+				last_ns = soak_now_ns();
+			} else if (!bad && soak_now_ns() - last_ns > SOAK_STALL_NS) {
+				fprintf(stderr, "soak: FAIL: no message checked for %lld s: hung, "
+					"stopping\n", (long long)(SOAK_STALL_NS / 1000000000));
 				bad = 1;
-				watchdog_ns = 0;
 				for (unsigned i = 0; i < n; i++)
 					if (pids[i])
 						kill(pids[i], SIGKILL);
@@ -107,7 +127,7 @@ static int run_transport(const char *t, const struct soak_cfg *cfg, uint64_t *ms
 {
 	char root[] = "/tmp/msgport-soak-XXXXXX", cmd[64];
 	pid_t pids[1 + SOAK_MAX_SENDERS];
-	int64_t t0, t1, watchdog;
+	int64_t t0, t1;
 	uint64_t total = 0, sends = 0;
 	int bad;
 
@@ -120,15 +140,13 @@ static int run_transport(const char *t, const struct soak_cfg *cfg, uint64_t *ms
 	t0 = soak_now_ns();
 	if (soak_sh->cfg.deadline_ns)
 		soak_sh->cfg.deadline_ns += t0;
-	/* generous: a loaded machine is slow, a hang is forever */
-	watchdog = cfg->deadline_ns ? soak_sh->cfg.deadline_ns + 300 * 1000000000ll : 0;
 	pids[0] = spawn(server_main, 0);
 	while (!atomic_load(&soak_sh->ready) && !atomic_load(&soak_sh->failed) &&
 	       waitpid(pids[0], NULL, WNOHANG) == 0)
 		usleep(1000);
 	for (unsigned p = 0; p < cfg->procs; p++)
 		pids[1 + p] = spawn(soak_client, p);
-	bad = wait_all(pids, 1 + cfg->procs, watchdog);
+	bad = wait_all(pids, 1 + cfg->procs);
 	t1 = soak_now_ns();
 	for (unsigned s = 0; s < cfg->procs * cfg->threads; s++) {
 		sends += soak_sh->sent[s];
