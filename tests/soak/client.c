@@ -14,6 +14,7 @@ struct cli {
 	mp_port_t port;
 	unsigned char *in, *out;	/* ordinary buffers: SOAK_LONG_MAX each */
 	void *shared;			/* this thread's pages for K_CALL_SHARE */
+	unsigned char *lent;		/* and those it lends for the answer */
 };
 
 /* The input data: ordinary memory, or pages as the kind says. */
@@ -74,6 +75,8 @@ static void one(struct cli *c, uint64_t seq, int fin)
 	size_t len = fin ? 0 : soak_in_len(k, rnd);
 	struct soak_hdr h = { .magic = SOAK_MAGIC, .sender = c->sender, .seq = seq, .kind = k,
 			      .len = (uint32_t)len, .nfds = fin ? 0 : soak_nfds(k, rnd) };
+	unsigned char *canary;
+	size_t out_len;
 	mp_msg_t m;
 	int r;
 
@@ -97,12 +100,20 @@ static void one(struct cli *c, uint64_t seq, int fin)
 			SOAK_CHECK(mp_pages_free(m.i.data, len) == 0, "free shared pages");
 		return;
 	}
-	m.o.data = c->out;
-	m.o.size = SOAK_LONG_MAX;
+	/* K_CALL_SHARE lends pages for the answer; else an ordinary buffer,
+	 * whose byte past the answer must stay as it was */
+	m.o.data = k == K_CALL_SHARE ? c->lent : c->out;
+	m.o.size = k == K_CALL_SHARE ? SOAK_PAGES_MAX : SOAK_LONG_MAX;
+	out_len = k == K_FIN ? 0 : soak_out_len(k, rnd);
+	canary = (unsigned char *)m.o.data + out_len;
+	*canary = (unsigned char)(0xa5 ^ seq);
 	r = mp_send(c->port, &m, MP_FOREVER);
 	SOAK_CHECK(r == 0, "sender %u seq %llu kind %u: mp_send: %s", c->sender,
 		   (unsigned long long)seq, k, mp_strerror(r));
 	check_reply(c, &m, k, seq);
+	SOAK_CHECK(*canary == (unsigned char)(0xa5 ^ seq),
+		   "sender %u seq %llu kind %u: the byte past the answer changed", c->sender,
+		   (unsigned long long)seq, k);
 }
 
 static void *run(void *arg)
@@ -114,7 +125,8 @@ static void *run(void *arg)
 	c->in = malloc(SOAK_LONG_MAX);
 	c->out = malloc(SOAK_LONG_MAX);
 	c->shared = mp_pages_alloc(SOAK_PAGES_MAX);
-	SOAK_CHECK(c->in && c->out && c->shared, "client buffers");
+	c->lent = mp_pages_alloc(SOAK_PAGES_MAX + 1);	/* + 1: room for the canary */
+	SOAK_CHECK(c->in && c->out && c->shared && c->lent, "client buffers");
 	for (;;) {
 		if (cfg->quota && seq >= cfg->quota)
 			break;
@@ -125,6 +137,7 @@ static void *run(void *arg)
 	}
 	one(c, seq, 1);
 	SOAK_CHECK(mp_pages_free(c->shared, SOAK_PAGES_MAX) == 0, "free the shared pages");
+	SOAK_CHECK(mp_pages_free(c->lent, SOAK_PAGES_MAX + 1) == 0, "free the lent pages");
 	free(c->in);
 	free(c->out);
 	return NULL;

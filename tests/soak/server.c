@@ -95,7 +95,8 @@ static void answer(struct srv *s, mp_msg_t *m, mp_rid_t rid, const struct soak_h
 	h.len = (uint32_t)len;
 	h.nfds = k == K_CALL_FDS;
 	memcpy(m->o.raw, &h, sizeof h);
-	m->flags = 0;	/* o.data: the library's buffer (bulk area on hybrid) */
+	/* o.data: the library's buffer (bulk area on hybrid), or the pages
+	 * lent for K_CALL_SHARE; flags as mp_recv() left them */
 	if (k == K_CALL_MOVE) {
 		pages = mp_pages_alloc(len);
 		SOAK_CHECK(pages, "mp_pages_alloc(%zu) for an answer", len);

@@ -10,7 +10,8 @@
  * library keeps the order of one thread's messages to one port), its data
  * pattern, pages and fds (fstat: the inode of the file sent).  Each reply
  * carries the server's count for that sender, and the client checks the
- * reply's sender, sequence, count, data pattern and fd.  A last call per
+ * reply's sender, sequence, count, data pattern and fd, and that the byte
+ * past the answer in its buffer is as it was.  A last call per
  * sender (FIN) proves that every one-way message before it arrived.  At
  * the end every process compares its descriptors and memfd mappings with
  * those it had before: anything more is a leak.
@@ -42,7 +43,8 @@ enum soak_kind {
 	K_CALL_FDS,	/* call with fds, an fd back */
 	K_ASYNC_FDS,	/* one-way with fds */
 	K_CALL_MOVE,	/* call, pages moved; pages back moved */
-	K_CALL_SHARE,	/* call, the thread's shared pages (kept by the server) */
+	K_CALL_SHARE,	/* call, the thread's shared pages (kept by the server),
+			 * answered into pages the thread lends */
 	K_ASYNC_MOVE,	/* one-way, pages moved */
 	K_ASYNC_SHARE,	/* one-way, fresh pages shared then freed */
 	K_CALL_LONG,	/* call, long ordinary data, long answer */
