@@ -89,6 +89,21 @@ static unsigned peers_next;
 static pthread_once_t sync_once = PTHREAD_ONCE_INIT;
 static pthread_key_t sync_key;
 static __thread struct sched_own *own_cur;
+/* Threads whose record went with their exit, lately: the kernel task
+ * outlives pthread_join() for a moment (the tid is cleared before the
+ * task is gone), so tgkill() alone would still call it alive. */
+#define GONE_RING 16
+#define GONE_NS 1000000000	/* a tid is not reused that fast */
+static struct { pid_t tid; int64_t at_ns; } gone[GONE_RING];
+static unsigned gone_next;
+
+static int64_t mono_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
 
 static long futex(_Atomic uint32_t *w, int op, uint32_t val, const struct timespec *ts)
 {
@@ -116,6 +131,9 @@ static void own_exit(void *arg)
 		;
 	if (*pp)
 		*pp = o->next;
+	gone[gone_next].tid = o->tid;
+	gone[gone_next].at_ns = mono_ns();
+	gone_next = (gone_next + 1) % GONE_RING;
 	atomic_store(&o->rec->state, ST_GONE);
 	pthread_mutex_unlock(&own_lock);
 	own_cur = NULL;
@@ -313,6 +331,17 @@ static int peer_find(pid_t tid, struct sched_rec **out)
 	return 0;
 }
 
+/* Under own_lock: whether thread tid of ours exited a moment ago. */
+static bool just_gone(pid_t tid)
+{
+	int64_t now = mono_ns();
+
+	for (unsigned k = 0; k < GONE_RING; k++)
+		if (gone[k].tid == tid && now - gone[k].at_ns < GONE_NS)
+			return true;
+	return false;
+}
+
 static bool in_this_process(pid_t tid)
 {
 	return syscall(SYS_tgkill, getpid(), tid, 0) == 0;
@@ -327,6 +356,8 @@ static int rec_find(pid_t tid, struct sched_rec **out)
 	*out = own_find(tid);
 	if (*out)
 		return 0;
+	if (just_gone(tid))
+		return -ESRCH;	/* exited, its task not quite gone */
 	if (in_this_process(tid))
 		return -EAGAIN;
 	return peer_find(tid, out);
