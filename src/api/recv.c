@@ -285,8 +285,8 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 	if (r == 0)
 		refuse_vm(p, c, rx);
 	if (r <= 0) {
-		if (r == -EPROTO || r == -EPIPE)
-			mp_sconn_kill(p, c);	/* it lied, or it is gone */
+		if (r == -EPROTO || r == -EPIPE || (r < 0 && rx->hdr.kind == MP_FRAME_CALL))
+			mp_sconn_kill(p, c);	/* it lied, it is gone, or its call is lost */
 		r = r == -ENOMEM ? r : DELIVER_SKIP;
 		rx_release(rx);
 		goto put;
@@ -301,10 +301,10 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 	if (r >= 0 && rx->hdr.kind == MP_FRAME_CALL)
 		return r;	/* the rid keeps the connection reference */
 	if (r < 0) {
-		if (r == -EPROTO) {
-			mp_sconn_kill(p, c);
+		if (r == -EPROTO || rx->hdr.kind == MP_FRAME_CALL)
+			mp_sconn_kill(p, c);	/* a lie, or a call lost: -EPIPE, not a hang */
+		if (r == -EPROTO)
 			r = DELIVER_SKIP;
-		}
 		mp_fds_close(msg->i.fds, msg->i.nfds);
 		rx_release(rx);
 		memset(msg, 0, sizeof(*msg));

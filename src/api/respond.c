@@ -45,6 +45,17 @@ static unsigned reply_flags(const struct mp_call *call)
 	return mp_ticks() - call->t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
 }
 
+/*
+ * The answer did not go to a caller that may still wait for it: it does
+ * not read its replies (-EAGAIN), or we could not send (-ENOMEM...).  Its
+ * connection is dropped: the call fails with -EPIPE, it never waits for
+ * ever.  A caller already gone (-EPIPE, -ECONNRESET) goes with its hang-up.
+ */
+static bool reply_lost(int err)
+{
+	return err && err != -EPIPE && err != -ECONNRESET;
+}
+
 /* The client hung up (it died, or dropped the connection). */
 static bool peer_gone(int fd)
 {
@@ -98,8 +109,8 @@ static int reply_send(struct mp_port_obj *p, struct mp_call *call, const mp_msg_
 	if (!x->fflags)
 		reply_placed(call, msg, x);
 	err = call->conn->tp->srv_reply(call->conn, call->seq, msg, flags, x);
-	if (err == -EAGAIN)
-		mp_sconn_kill(p, call->conn);	/* it does not read its replies */
+	if (reply_lost(err))
+		mp_sconn_kill(p, call->conn);
 	mp_call_free_buffers(call);
 	mp_lock(&p->lock);
 	call_done_locked(p, call);
@@ -123,8 +134,8 @@ static int reply_short_locked(struct mp_port_obj *p, struct mp_call *call, const
 {
 	int err = call->conn->tp->srv_reply(call->conn, call->seq, msg, reply_flags(call), x);
 
-	if (err == -EAGAIN)
-		mp_sconn_kill_locked(p, call->conn);	/* it does not read its replies */
+	if (reply_lost(err))
+		mp_sconn_kill_locked(p, call->conn);
 	call_done_locked(p, call);
 	return err ? -EPIPE : 0;
 }

@@ -2,8 +2,12 @@
 /*
  * mp_send() and mp_send_async(): decide how the message's long data
  * travels (struct mp_xfer), send it on this thread's connection to the
- * port (conn/cconn.c), and reconnect once when a cached connection's
- * server turns out to be gone before it took the message.
+ * port (conn/cconn.c), and reconnect once when the connection turns out
+ * to be dropped before it took the message.
+ *
+ * -ECONNRESET, the transports' word for "not delivered, the peer dropped
+ * the connection", never leaves this file: send_errno() makes it -EPIPE,
+ * msgport.h's word for a peer gone.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -118,9 +122,20 @@ static void xfer_end(struct mp_xfer *x, int err)
 	mp_pages_tx_end(&x->out, true);
 }
 
+/* The transports' errors as msgport.h documents them. */
+static int send_errno(int err)
+{
+	if (err == -ECONNRESET)
+		return -EPIPE;
+	return err == -ETIME ? -ETIMEDOUT : err;
+}
+
 /*
- * Send on this thread's connection.  A cached connection whose server has
- * gone since its last use did not take the message: reconnect once.
+ * Send on this thread's connection.  A connection dropped before it took
+ * the message (-ECONNRESET: a cached one whose server has gone since its
+ * last use, or a new one the server dropped while accepting it, short of
+ * memory) did not deliver it: reconnect once.  A server gone meanwhile
+ * (-ENOENT then) is the first attempt's news: -EPIPE.
  * *waiting gets the receivers waiting just before sending.
  */
 static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, int *waiting)
@@ -135,8 +150,12 @@ static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_n
 		return -ENOMEM;
 	for (int attempt = 0;; attempt++) {
 		err = mp_cconn_get(tls, port, &c, &fresh);
+		if (err == -ECONNRESET && attempt == 0)
+			continue;	/* dropped while connecting */
+		if (err == -ENOENT && attempt > 0)
+			return -EPIPE;
 		if (err)
-			return err;
+			return send_errno(err);
 		if (how == SEND_ONEWAY || timeout_ns == 0)
 			*waiting = mp_cconn_receivers_waiting(c);
 		if (how == SEND_CALL && timeout_ns == 0) {
@@ -149,19 +168,18 @@ static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_n
 			return err;
 		err = send_via(c, how, msg, d, &x);
 		xfer_end(&x, err);
-		if (err == -ECONNRESET && !fresh && attempt == 0) {
+		if (err == -ECONNRESET && attempt == 0) {
 			mp_cconn_drop(tls, c);
 			continue;
 		}
 		break;
 	}
-	if (err == -ECONNRESET)
-		err = -EPIPE;
+	(void)fresh;	/* new or cached: either may be dropped once */
 	/* After a broken or abandoned call the connection is unusable; its
 	 * server sees the hang-up, and its respond then fails. */
-	if (err == -EPIPE || err == -ETIME || err == -EPROTO)
+	if (err == -ECONNRESET || err == -EPIPE || err == -ETIME || err == -EPROTO)
 		mp_cconn_drop(tls, c);
-	return err == -ETIME ? -ETIMEDOUT : err;
+	return send_errno(err);
 }
 
 /*
@@ -225,7 +243,7 @@ static inline __attribute__((always_inline)) int send_fast(mp_port_t port, mp_ms
 	}
 	if (err == -EPIPE || err == -ETIME || err == -EPROTO)
 		mp_cconn_drop(mp_tls_get(), c);
-	return err == -ETIME ? -ETIMEDOUT : err;
+	return send_errno(err);
 }
 
 /*

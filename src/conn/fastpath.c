@@ -130,8 +130,8 @@ static int fast_answer(struct mp_port_obj *p, mp_rid_t rid, mp_msg_t *msg, struc
 	c = s->conn;
 	flags = mp_ticks() - s->t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
 	err = c->tp->srv_reply(c, s->seq, msg, flags, x);
-	if (unlikely(err == -EAGAIN))
-		mp_sconn_kill(p, c);	/* it does not read its replies */
+	if (unlikely(err && err != -EPIPE && err != -ECONNRESET))
+		mp_sconn_kill(p, c);	/* a caller that waits in vain: respond.c's reply_lost() */
 	fast_release(p, s, w);
 	return err ? -EPIPE : 0;
 }

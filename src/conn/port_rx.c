@@ -181,11 +181,12 @@ again:
 			scan_took_locked(p, c, idx, mine);
 			return 1;
 		}
-		if (r == -ENOMEM)
-			return r;
 		if (r != -EAGAIN) {
-			/* hung up and drained, or lied: polled[] changes, start over */
+			/* hung up and drained, or lied, or its message lost (a call
+			 * would wait for ever): polled[] changes, start over */
 			mp_sconn_kill_locked(p, c);
+			if (r == -ENOMEM)
+				return r;
 			idx = p->scan_pos;
 			goto again;
 		}
@@ -309,8 +310,10 @@ static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, str
 	} else if (r == 1) {
 		*from = c;	/* keeps the reference */
 		return 1;
-	} else if (r != -EAGAIN && r != -ENOMEM) {
-		mp_sconn_kill(p, c);	/* hang-up, or a malformed message */
+	} else if (r != -EAGAIN && tls) {
+		/* hang-up, a malformed message, or one lost (-ENOMEM: a call
+		 * would wait for ever; its caller gets -EPIPE instead) */
+		mp_sconn_kill(p, c);
 	}
 	conn_put(p, c);
 	return r == -ENOMEM ? r : 2;

@@ -35,26 +35,44 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/*
+ * Seal a memfd of ours that nobody has mapped or received yet.  The
+ * kernel refuses that only for reasons that cannot hold here (-EBUSY: a
+ * writable mapping or a pin; -EPERM: already sealed): report it as the
+ * resource shortage it would have to be, as mp_pg_size_seal() does.
+ */
+static int seal_fresh(int fd, int seals)
+{
+	return fcntl(fd, F_ADD_SEALS, seals) == 0 ? 0 : -ENOMEM;
+}
+
 int mp_memfd_new(const char *name, size_t len, int seals, void **addr)
 {
 	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	void *p;
+	int err;
 
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)len) != 0 ||
-	    fcntl(fd, F_ADD_SEALS, seals | F_SEAL_SHRINK | F_SEAL_GROW) != 0)
+	if (ftruncate(fd, (off_t)len) != 0) {
+		err = -errno;
+		goto err;
+	}
+	err = seal_fresh(fd, seals | F_SEAL_SHRINK | F_SEAL_GROW);
+	if (err)
 		goto err;
 	if (addr) {
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (p == MAP_FAILED)
+		if (p == MAP_FAILED) {
+			err = -errno;
 			goto err;
+		}
 		*addr = p;
 	}
 	return fd;
 err:
-	close(fd);
-	return -errno;
+	close(fd);	/* (may change errno: err has it) */
+	return err;
 }
 
 int mp_data_memfd(const void *data, size_t len)
@@ -71,10 +89,9 @@ int mp_data_memfd(const void *data, size_t len)
 	err = write_all(fd, data, len);
 	if (err)
 		goto err;
-	if (fcntl(fd, F_ADD_SEALS, MP_SEALS_REQUIRED | F_SEAL_SEAL) != 0) {
-		err = -errno;
+	err = seal_fresh(fd, MP_SEALS_REQUIRED | F_SEAL_SEAL);
+	if (err)
 		goto err;
-	}
 	return fd;
 err:
 	close(fd);

@@ -453,8 +453,12 @@ static int list_entry(struct ns_walk *w, const char *epath, const char *path)
 	mp_ns_entry_t e;
 	struct mp_ns_record r;
 	struct stat st;
+	int err = record_load(epath, &r, &st);
 
-	if (record_load(epath, &r, &st) != 0)
+	/* Out of descriptors or memory: the list would be short, say so. */
+	if (err == -EMFILE || err == -ENFILE || err == -ENOMEM)
+		return err;
+	if (err)
 		return 0;	/* unreadable or half-written: not listed */
 	memset(&e, 0, sizeof(e));
 	snprintf(e.path, sizeof(e.path), "%s", path ? path : epath + w->ns_len);

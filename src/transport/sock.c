@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "os/compiler.h"
@@ -227,8 +228,13 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, st
 			err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
 			continue;
 		}
-		if (r < 0 && r != -EAGAIN)
+		if (r < 0 && r != -EAGAIN) {
+			/* Its answer may still come, and a stale reply's data
+			 * lands in the next call's buffer before its seq is
+			 * seen: no next call on this connection. */
+			shutdown(c->fd, SHUT_RDWR);
 			return r;
+		}
 	}
 	return err;
 }

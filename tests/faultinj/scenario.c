@@ -225,13 +225,18 @@ static void step_fds_pages(mp_port_t port)
 	mp_msg_t m;
 	uint8_t buf[PAGES_OUT];
 	void *in = pages(PAGES_IN), *out = pages(PAGES_OUT);
-	if (!in)
+	if (!in) {
+		if (out)	/* the scenario's own, not the library's leak */
+			mp_pages_free(out, PAGES_OUT);
 		return;
+	}
 	fill(&m, T_FDS_PAGES, in, PAGES_IN, 'a');
 	m.flags = MP_SHARE;
 	m.i.fds[0] = fd_a, m.i.fds[1] = fd_b, m.i.nfds = 2;
 	m.o.data = out ? out : buf, m.o.size = PAGES_OUT;
-	if (call(port, &m, "mp_send (fds, pages)", PAGES_OUT, 'A') == 0 && m.o.nfds != 1)
+	/* (an error answer of the server's, o.err < 0, carries no fd) */
+	if (call(port, &m, "mp_send (fds, pages)", PAGES_OUT, 'A') == 0 && m.o.err == 0 &&
+	    m.o.nfds != 1)
 		fi_bad("mp_send (fds, pages): %u fds back", m.o.nfds);
 	mp_pages_free(in, PAGES_IN);
 	if (out)
@@ -347,8 +352,12 @@ static void *cli_play(void *arg)
 	if (!strcmp(s, "port"))
 		step_own_port();
 	fi_disarm();
-	/* After the fault, the library works again, on the same thread. */
-	if ((r == 0 || mp_lookup("/fi", &oid) == 0) && small_call(oid.port, "recovery") != 0)
+	/* After the fault, the library works again, on the same thread.  A
+	 * server fault still to come may hit this call itself: then it fails
+	 * visibly, once (the fault fires once), and the next one must work. */
+	int srv_pending = plan->side == FI_SERVER && !fi_res->failed[0];
+	if ((r == 0 || mp_lookup("/fi", &oid) == 0) && small_call(oid.port, "recovery") != 0 &&
+	    (!srv_pending || !fi_res->failed[0] || small_call(oid.port, "recovery") != 0))
 		fi_bad("a plain call fails after a failed %s",
 		       fi_failed_name() ? fi_failed_name() : "(none)");
 	return NULL;
