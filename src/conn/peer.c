@@ -56,7 +56,7 @@ static void peer_child(void)
 		peers = e->next;
 		peer_free(e);
 	}
-	pthread_mutex_init(&peer_lock, NULL);
+	pthread_mutex_unlock(&peer_lock);	/* taken by peer_prepare() in this thread */
 }
 
 static void peer_init(void)
