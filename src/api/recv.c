@@ -39,27 +39,11 @@ static void rx_inl_drop_locked(struct mp_sconn *c, struct mp_rx *rx)
 	rx->inl = false;
 }
 
-/* msg all zero, padding included, in 16-byte stores (a few dozen
- * instructions fewer than the string store memset() becomes here). */
-static inline void msg_zero(mp_msg_t *msg)
-{
-	typedef uint64_t v16 __attribute__((vector_size(16), aligned(8), may_alias));
-	const v16 z = { 0, 0 };
-	v16 *w = (v16 *)msg;
-
-	_Static_assert(sizeof(*msg) % 8 == 0 && _Alignof(mp_msg_t) >= 8, "whole words");
-#pragma GCC unroll 32
-	for (size_t k = 0; k < sizeof(*msg) / 16; k++)
-		w[k] = z;
-	if (sizeof(*msg) % 16)
-		memset((uint8_t *)msg + sizeof(*msg) - 8, 0, 8);
-}
-
 static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *rx)
 {
 	const struct mp_frame *f = &rx->hdr;
 
-	msg_zero(msg);
+	mp_msg_zero(msg);	/* transport/transport.h */
 	msg->type = f->type;
 	if (f->flags & MP_FRAME_DATA_PAGES)
 		msg->flags = (f->flags & MP_FRAME_PAGES_SHARE) ? MP_SHARE : MP_MOVE;
