@@ -151,10 +151,7 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 
 	if (likely(mp_rid_is_fast(rid)))
 		return mp_respond_fast(port, msg, rid);	/* conn/fastpath.h */
-	/* MP_OUT_INOUT: mp_recv() said the buffer held the caller's bytes */
-	if (!msg || port == 0 || mp_msg_check_flags(msg->flags & ~MP_OUT_INOUT))
-		return -EINVAL;
-	err = mp_msg_check_out(&msg->o);
+	err = mp_msg_check_answer(port, msg);
 	if (err)
 		return err;
 	tls = mp_tls_get();
@@ -163,13 +160,9 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 	p = mp_port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
-	mp_xfer_init(&x);
-	err = mp_pages_tx_begin(&x.in, msg->o.data, msg->o.size,
-				msg->flags & MP_SHARE ? MP_SHARE : MP_MOVE);
-	if (err < 0)
+	err = mp_answer_pages_begin(msg, &x);
+	if (err)
 		goto out;
-	if (err == 1)
-		x.fflags = MP_FRAME_DATA_PAGES | (x.in.share ? MP_FRAME_PAGES_SHARE : 0);
 	mp_lock(&p->lock);
 	err = call_take_locked(p, rid, msg, &call);
 	if (!err && call_short(&call, msg, &x)) {

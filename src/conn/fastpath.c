@@ -146,9 +146,7 @@ static MP_COLD int respond_fast_general(mp_port_t port, mp_msg_t *msg, mp_rid_t 
 	bool held;
 	int err;
 
-	if (!msg || port == 0 || mp_msg_check_flags(msg->flags & ~MP_OUT_INOUT))
-		return -EINVAL;
-	err = mp_msg_check_out(&msg->o);
+	err = mp_msg_check_answer(port, msg);
 	if (err)
 		return err;
 	tls = mp_tls_get();
@@ -157,13 +155,9 @@ static MP_COLD int respond_fast_general(mp_port_t port, mp_msg_t *msg, mp_rid_t 
 	p = mp_port_find(port, tls, &held);
 	if (!p)
 		return -ENOENT;
-	mp_xfer_init(&x);
-	err = mp_pages_tx_begin(&x.in, msg->o.data, msg->o.size,
-				msg->flags & MP_SHARE ? MP_SHARE : MP_MOVE);
-	if (err < 0)
+	err = mp_answer_pages_begin(msg, &x);
+	if (err)
 		goto out;
-	if (err == 1)
-		x.fflags = MP_FRAME_DATA_PAGES | (x.in.share ? MP_FRAME_PAGES_SHARE : 0);
 	err = fast_answer(p, rid, msg, &x);
 out:
 	mp_pages_tx_end(&x.in, x.sent);

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 
+#include "mem/pages.h"
 #include "os/sockio.h"
 
 static int fds_check(const int *fds, uint32_t nfds)
@@ -58,4 +59,25 @@ int mp_msg_check_out(const struct mp_msg_out *o)
 	if (err)
 		return err;
 	return fds_check(o->fds, o->nfds);
+}
+
+int mp_msg_check_answer(mp_port_t port, const mp_msg_t *msg)
+{
+	if (!msg || port == 0 || mp_msg_check_flags(msg->flags & ~MP_OUT_INOUT))
+		return -EINVAL;
+	return mp_msg_check_out(&msg->o);
+}
+
+int mp_answer_pages_begin(const mp_msg_t *msg, struct mp_xfer *x)
+{
+	int err;
+
+	mp_xfer_init(x);
+	err = mp_pages_tx_begin(&x->in, msg->o.data, msg->o.size,
+				msg->flags & MP_SHARE ? MP_SHARE : MP_MOVE);
+	if (err < 0)
+		return err;
+	if (err == 1)
+		x->fflags = MP_FRAME_DATA_PAGES | (x->in.share ? MP_FRAME_PAGES_SHARE : 0);
+	return 0;
 }
