@@ -42,13 +42,18 @@ COMPAT_EXAMPLES := $(B)/examples/fs/fs-server $(B)/examples/fs/fs-client \
 	$(B)/examples/fs/null-driver $(B)/examples/moroso/pingpong
 # Interrupt forwarding (mp_pulse_on_fd), run by make test.
 IRQ_EXAMPLES := $(B)/examples/irq/irq-server $(B)/examples/irq/irq-driver
+# A port served from event loops next to a timer, run by make test; the
+# libuv one only where libuv is installed (scripts/deps.sh installs it).
+HAVE_LIBUV := $(shell pkg-config --exists libuv 2>/dev/null && echo 1)
+EVLOOP_EXAMPLES := $(B)/examples/eventloop/epoll-server $(B)/examples/eventloop/tick-client \
+	$(if $(HAVE_LIBUV),$(B)/examples/eventloop/uv-server)
 
 FUZZ_SECONDS ?= 30
 
-.PHONY: all test test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check
+.PHONY: deps all test test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/libmsgport-phoenix.a \
 	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES) \
-	$(IRQ_EXAMPLES)
+	$(IRQ_EXAMPLES) $(EVLOOP_EXAMPLES)
 
 $(B)/obj/%.o: src/%.c $(LIB_HDRS) include/msgport.h $(PHX_HDRS) include/msgport/phoenix.h
 	@mkdir -p $(dir $@)
@@ -85,6 +90,16 @@ $(B)/examples/irq/%: examples/irq/%.c examples/irq/irq.h $(B)/libmsgport.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
 
+$(B)/examples/eventloop/uv-server: examples/eventloop/uv-server.c examples/eventloop/tick.h \
+		$(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $$(pkg-config --cflags libuv) $< $(B)/libmsgport.a -o $@ \
+		$$(pkg-config --libs libuv) $(LDFLAGS_ALL)
+
+$(B)/examples/eventloop/%: examples/eventloop/%.c examples/eventloop/tick.h $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
 $(B)/examples/%: examples/%.c $(B)/libmsgport.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
@@ -106,7 +121,12 @@ $(B)/msgport-test: $(TEST_OBJS) $(B)/libmsgport-phoenix.a $(B)/libmsgport.a
 
 # The install test rebuilds the fs examples from `make install` into
 # $(B)/phx-prefix through pkg-config msgport-phoenix; run.sh then runs them.
-test: all $(B)/msgport-test
+# What the build and the tests need and the machine lacks (Debian; as root).
+deps:
+	./scripts/deps.sh
+
+test: deps
+	$(MAKE) all $(B)/msgport-test
 	./tests/phoenix-install.sh $(B) "$(SAN)"
 	./tests/run.sh $(B)
 
@@ -152,7 +172,8 @@ check:
 	bash scripts/test-check-layers.sh
 	bash scripts/check-layers.sh
 
-demo: all
+demo: deps
+	$(MAKE) all
 	./examples/demo.sh $(B)
 
 # libFuzzer on the decoders of peer-written bytes (clang installed if root).

@@ -26,7 +26,8 @@ done
 if [ $# -eq 0 ]; then
 	log=$(mktemp)
 	for t in sock ring hybrid; do
-		for ex in examples/fs/run.sh examples/moroso/run.sh examples/irq/run.sh; do
+		for ex in examples/fs/run.sh examples/moroso/run.sh examples/irq/run.sh \
+			  examples/eventloop/run.sh; do
 			if MSGPORT_TRANSPORT=$t "./$ex" "$build" >"$log" 2>&1; then
 				echo "[$t] ok example $ex"
 				passed=$((passed + 1))
