@@ -4,6 +4,7 @@
 #   make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-tsan  the same under ThreadSanitizer (test-tsan-ci: and the soak, for CI)
 #   make soak       every transport, many senders, every message checked
+#   make python     the Python package's extension (python/, into $(B)/python)
 #   make check      the layering rule of src/ (scripts/check-layers.sh) and its test
 #   make demo       echo server, calls through the tool and a C client
 #   make install PREFIX=/usr/local
@@ -45,6 +46,7 @@ IRQ_EXAMPLES := $(B)/examples/irq/irq-server $(B)/examples/irq/irq-driver
 
 FUZZ_SECONDS ?= 30
 
+.PHONY: python
 .PHONY: all test test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/libmsgport-phoenix.a \
 	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES) \
@@ -106,9 +108,25 @@ $(B)/msgport-test: $(TEST_OBJS) $(B)/libmsgport-phoenix.a $(B)/libmsgport.a
 
 # The install test rebuilds the fs examples from `make install` into
 # $(B)/phx-prefix through pkg-config msgport-phoenix; run.sh then runs them.
-test: all $(B)/msgport-test
+test: all $(B)/msgport-test $(if $(SAN),,python)
 	./tests/phoenix-install.sh $(B) "$(SAN)"
 	./tests/run.sh $(B)
+	$(PYTEST_RUN)
+
+# The Python package (python/README.md): cffi in API mode, compiled against
+# include/msgport.h and linked to $(B)/libmsgport.so (found by its rpath).
+# Debian's python3, where scripts/deps.sh installs cffi, pytest and numpy.
+# Its tests (pytest) run after the C suite, not under the sanitizers (the
+# interpreter is not built with them).
+PYTHON ?= /usr/bin/python3
+PY_ENV = PYTHONPATH=$(CURDIR)/$(B)/python:$(CURDIR)/python
+PYTEST_RUN = $(if $(SAN),@echo "pytest: not run under sanitizers",\
+	$(PY_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider python/tests)
+python: $(B)/python/.built
+$(B)/python/.built: python/build_msgport.py $(B)/libmsgport.so include/msgport.h \
+		include/msgport/phoenix.h $(PHX_HDRS)
+	$(PYTHON) python/build_msgport.py . $(B)
+	@touch $@
 
 test-asan:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \

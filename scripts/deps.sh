@@ -9,6 +9,8 @@ command -v make >/dev/null 2>&1 || need+=(make)
 # ASan/UBSan runtime for `make test-asan`.
 [ -e "$(cc -print-file-name=libasan.so 2>/dev/null || echo /nonexistent)" ] || need+=(libasan8)
 [ -e "$(cc -print-file-name=libubsan.so 2>/dev/null || echo /nonexistent)" ] || need+=(libubsan1)
+# The Python package (make python, its pytest suite, its NumPy example).
+/usr/bin/python3 -c 'import cffi, pytest, numpy, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null || need+=(python3-cffi python3-pytest python3-dev python3-numpy)
 
 if [ "${#need[@]}" -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then
