@@ -21,13 +21,15 @@ import msgport  # noqa: E402
 WAIT = 30       # seconds: generous, for a loaded 2-core machine
 
 
-@pytest.fixture(autouse=True)
-def root(monkeypatch):
-    d = tempfile.mkdtemp(prefix="mp-py.")
-    monkeypatch.setenv("MSGPORT_ROOT", d)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([os.path.join(BUILD, "python"), PYDIR]))
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
+# One private root for the session: the library caches connections by
+# port number, so a process does not switch roots under live caches.
+ROOT = tempfile.mkdtemp(prefix="mp-py.")
+os.environ["MSGPORT_ROOT"] = ROOT
+os.environ["PYTHONPATH"] = os.pathsep.join([os.path.join(BUILD, "python"), PYDIR])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(ROOT, ignore_errors=True)
 
 
 class Server:

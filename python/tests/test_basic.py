@@ -13,20 +13,20 @@ from conftest import WAIT, echo, run_child
 
 def test_register_lookup_unregister():
     with msgport.Port() as port:
-        port.register("/py/a", 0o600)
-        port.register("/py/b", 0o644, id=7)
-        assert msgport.lookup("/py/a") == msgport.Oid(port.number, 0)
-        assert msgport.lookup("/py/b") == (port.number, 7)
-        paths = [(e.path, e.mode, e.live) for e in msgport.entries("/py")]
-        assert paths == [("/py/a", 0o600, True), ("/py/b", 0o644, True)]
+        port.register("/py/reg/a", 0o600)
+        port.register("/py/reg/b", 0o644, id=7)
+        assert msgport.lookup("/py/reg/a") == msgport.Oid(port.number, 0)
+        assert msgport.lookup("/py/reg/b") == (port.number, 7)
+        paths = [(e.path, e.mode, e.live) for e in msgport.entries("/py/reg")]
+        assert paths == [("/py/reg/a", 0o600, True), ("/py/reg/b", 0o644, True)]
         with pytest.raises(FileExistsError):
-            port.register("/py/a")
-        msgport.unregister("/py/a")
+            port.register("/py/reg/a")
+        msgport.unregister("/py/reg/a")
         with pytest.raises(FileNotFoundError) as e:
-            msgport.lookup("/py/a")
+            msgport.lookup("/py/reg/a")
         assert e.value.errno == errno.ENOENT
     with pytest.raises(FileNotFoundError):
-        msgport.lookup("/py/b")     # went with the port
+        msgport.lookup("/py/reg/b")     # went with the port
 
 
 def test_bad_arguments():
