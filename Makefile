@@ -4,6 +4,7 @@
 #   make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-tsan  the same under ThreadSanitizer (test-tsan-ci: and the soak, for CI)
 #   make soak       every transport, many senders, every message checked
+#   make python     the Python package's extension (python/, into $(B)/python)
 #   make check      the layering rule of src/ (scripts/check-layers.sh) and its test
 #   make demo       echo server, calls through the tool and a C client
 #   make install PREFIX=/usr/local
@@ -50,7 +51,7 @@ EVLOOP_EXAMPLES := $(B)/examples/eventloop/epoll-server $(B)/examples/eventloop/
 
 FUZZ_SECONDS ?= 30
 
-.PHONY: deps all test test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check
+.PHONY: deps all test test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check python
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/libmsgport-phoenix.a \
 	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES) \
 	$(IRQ_EXAMPLES) $(EVLOOP_EXAMPLES)
@@ -126,9 +127,23 @@ deps:
 	./scripts/deps.sh
 
 test: deps
-	$(MAKE) all $(B)/msgport-test
+	$(MAKE) all $(B)/msgport-test $(if $(SAN),,python)
 	./tests/phoenix-install.sh $(B) "$(SAN)"
-	./tests/run.sh $(B)
+	MSGPORT_PYTEST="$(PYTEST_CMD)" ./tests/run.sh $(B)
+
+# The Python package (python/README.md): cffi in API mode, compiled against
+# include/msgport.h and linked to $(B)/libmsgport.so (found by its rpath).
+# Debian's python3, where scripts/deps.sh installs cffi, pytest and numpy.
+# Its tests (pytest) run after the C suite, not under the sanitizers (the
+# interpreter is not built with them).
+PYTHON ?= /usr/bin/python3
+PY_ENV = PYTHONPATH=$(CURDIR)/$(B)/python:$(CURDIR)/python
+PYTEST_CMD = $(if $(SAN),,$(PY_ENV) $(PYTHON) -m pytest -q -p no:cacheprovider python/tests)
+python: $(B)/python/.built
+$(B)/python/.built: python/build_msgport.py $(B)/libmsgport.so include/msgport.h \
+		include/msgport/phoenix.h $(PHX_HDRS)
+	$(PYTHON) python/build_msgport.py . $(B)
+	@touch $@
 
 test-asan:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \

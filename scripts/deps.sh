@@ -12,6 +12,8 @@ command -v make >/dev/null 2>&1 || need+=(make)
 # pkg-config finds the optional libraries; libuv for examples/eventloop/uv-server.
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists libuv 2>/dev/null || need+=(libuv1-dev)
+# The Python package (make python, its pytest suite, its NumPy example).
+/usr/bin/python3 -c 'import cffi, pytest, numpy, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null || need+=(python3-cffi python3-pytest python3-dev python3-numpy)
 
 if [ "${#need[@]}" -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then

@@ -39,6 +39,18 @@ if [ $# -eq 0 ]; then
 		done
 	done
 	rm -f "$log"
+	# The Python package's pytest suite (make test sets MSGPORT_PYTEST;
+	# not under the sanitizers), its counts added to the total.
+	if [ -n "${MSGPORT_PYTEST:-}" ]; then
+		out=$(eval "$MSGPORT_PYTEST" 2>&1)
+		printf '%s\n' "$out" | tail -n 30
+		sum=$(printf '%s\n' "$out" | tail -n 1)
+		p=$(grep -oE '[0-9]+ passed' <<<"$sum" | cut -d' ' -f1)
+		f=$(grep -oE '[0-9]+ (failed|error)' <<<"$sum" | awk '{s += $1} END {if (NR) print s}')
+		passed=$((passed + ${p:-0}))
+		failed=$((failed + ${f:-0}))
+		[ -z "$p" ] && [ -z "$f" ] && { echo "pytest: no summary"; failed=$((failed + 1)); }
+	fi
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
