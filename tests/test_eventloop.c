@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdio.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SPURIOUS_MAX 4
@@ -322,4 +323,64 @@ TEST(eventloop_port_fd_errors)
 	CHECK_GE(mp_port_fd(port), 0);
 	CHECK_OK(mp_port_destroy(port));
 	CHECK_ERR(mp_port_fd(port), -ENOENT);
+}
+
+/* Calls 5 ms apart, each answered, then a one-way "done" (type 1000). */
+static void ev_spaced_client(void *arg)
+{
+	mp_port_t port = *(mp_port_t *)arg;
+	const struct timespec gap = { .tv_nsec = 5000000 };
+	mp_msg_t m;
+
+	for (uint32_t k = 0; k < 60; k++) {
+		h_msg_init(&m);
+		m.type = k;
+		CHECK_OK(mp_send(port, &m, 20000000000));
+		CHECK_EQ(m.o.err, (int32_t)k);
+		nanosleep(&gap, NULL);
+	}
+	h_msg_init(&m);
+	m.type = 1000;
+	CHECK_GE(mp_send_async(port, &m, 20000000000), 0);
+}
+
+/* mp_port_fd() asked for after the port has received: the fd must still
+ * become readable for every later call (it once stayed silent: the first
+ * mp_recv() had counted itself inside before the fd was wanted, and its
+ * leave never uncounted it, so clients stopped ringing). */
+TEST(eventloop_port_fd_after_recv)
+{
+	mp_port_t port;
+	mp_msg_t m;
+	mp_rid_t rid;
+	pid_t pid;
+	int fd;
+	bool done = false;
+
+	CHECK_OK(mp_port_create(&port));
+	CHECK_ERR(mp_recv(port, &m, &rid, 0), -EAGAIN);
+	fd = mp_port_fd(port);
+	CHECK_GE(fd, 0);
+	pid = h_fork(ev_spaced_client, &port);
+	while (!done) {
+		int r;
+
+		/* 8 s: far beyond a call's 5 ms spacing, even on a loaded machine */
+		if (!ev_readable(fd, 8000))
+			FAIL("the port fd stayed unreadable for 8 s with a call pending");
+		r = mp_recv(port, &m, &rid, 0);
+		if (r == -EAGAIN)
+			continue;
+		CHECK_GE(r, 0);
+		if (r == 1) {
+			CHECK_EQ(m.type, 1000u);
+			done = true;
+			continue;
+		}
+		m.o.size = 0;
+		m.o.err = (int32_t)m.type;
+		CHECK_OK(mp_respond(port, &m, rid));
+	}
+	CHECK_EQ(h_reap(pid, 10000), 0);
+	CHECK_OK(mp_port_destroy(port));
 }

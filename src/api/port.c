@@ -9,6 +9,7 @@
 #include <errno.h>
 
 #include "conn/port.h"
+#include "conn/port_rx.h"
 #include "conn/tls.h"
 #include "ns/ns.h"
 #include "ns/owner.h"
@@ -82,7 +83,7 @@ int mp_port_fd(mp_port_t port)
 	fd = p->epfd;
 	/* Read unlocked by receivers: from their next mp_recv() on, they
 	 * keep the fd readable for what is left waiting. */
-	store_release(&p->fd_used, true);
+	mp_port_fd_wanted(p);
 	mp_port_put(p);
 	return fd;
 }

@@ -359,12 +359,13 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	}
 	mp_buf_trim();
 	do {
-		mp_port_enter(p, polling);
+		bool counted = mp_port_enter(p, polling);
+
 		rx.rid = 0;
 		rx.inl = false;
 		rx.fast = msg;
 		r = mp_port_next(p, &rx, &c, d, polling);
-		mp_port_leave(p, polling);
+		mp_port_leave(p, polling, counted);
 		if (r == MP_NEXT_FAST) {
 			*rid = rx.rid;
 			r = rx.rid ? 0 : 1;

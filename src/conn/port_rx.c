@@ -55,17 +55,31 @@ static void unattended_set(struct mp_port_obj *p, bool on)
 	doorbell_add(p, on ? 1 : -1);	/* [D4] */
 }
 
-/* A receiver that polls (timeout 0) is not waiting: it counts for nobody. */
-void mp_port_enter(struct mp_port_obj *p, bool polling)
+/* A receiver that polls (timeout 0) is not waiting: it counts for nobody.
+ * Returns whether it was counted in p->inside, which its mp_port_leave()
+ * must be told: mp_port_fd() may be asked for in between. */
+bool mp_port_enter(struct mp_port_obj *p, bool polling)
 {
 	if (!polling)
 		waiting_add(p, 1);
 	/* hints, relaxed: both are set before an event loop can be waiting */
 	if (!load_relaxed(&p->unattended) && !load_relaxed(&p->fd_used))
-		return;	/* the usual case, without the lock */
+		return false;	/* the usual case, without the lock */
 	mp_lock(&p->lock);
 	p->inside++;
 	unattended_set(p, false);
+	mp_unlock(&p->lock);
+	return true;
+}
+
+/* mp_port_fd() was asked for: with no receiver inside, clients must ring
+ * from now on, or an event loop that has not received yet waits forever. */
+void mp_port_fd_wanted(struct mp_port_obj *p)
+{
+	store_release(&p->fd_used, true);
+	mp_lock(&p->lock);
+	if (p->inside == 0)
+		unattended_set(p, true);
 	mp_unlock(&p->lock);
 }
 
@@ -571,18 +585,26 @@ static bool rings_pending_locked(struct mp_port_obj *p)
 
 /* An event loop waits on mp_port_fd(): messages that arrived while we were
  * polling rang no doorbell, so make the fd readable for them. */
-void mp_port_leave(struct mp_port_obj *p, bool polling)
+void mp_port_leave(struct mp_port_obj *p, bool polling, bool counted)
 {
 	uint64_t one = 1;
-	bool pending;
+	bool fd_used, pending;
 
 	if (!polling)
 		waiting_add(p, -1);
-	if (!load_relaxed(&p->fd_used))
+	fd_used = load_relaxed(&p->fd_used);
+	if (!counted && !fd_used)
 		return;
-	events_settle(p);
+	if (fd_used)
+		events_settle(p);
 	mp_lock(&p->lock);
-	if (p->inside && --p->inside == 0)
+	if (counted)
+		p->inside--;
+	if (!fd_used) {
+		mp_unlock(&p->lock);
+		return;
+	}
+	if (p->inside == 0)
 		unattended_set(p, true);
 	/* [D5] the count [D4] before the rings, as [D2] in port_sleep():
 	 * pairs with the client's [D1] */

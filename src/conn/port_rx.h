@@ -17,8 +17,11 @@
 #include "os/shm.h"
 #include "os/deadline.h"
 
-/* A receiver arrives (polling: timeout 0, it counts for nobody). */
-void mp_port_enter(struct mp_port_obj *p, bool polling);
+/* A receiver arrives (polling: timeout 0, it counts for nobody); returns
+ * whether it was counted, for its mp_port_leave(). */
+bool mp_port_enter(struct mp_port_obj *p, bool polling);
+/* mp_port_fd() was asked for (clients ring from now on when nobody receives). */
+void mp_port_fd_wanted(struct mp_port_obj *p);
 /* Wait for the next message: 1 got one (from *from, referenced),
  * MP_NEXT_FAST (rx->fast set by the caller) the fast path took it into
  * rx->fast, rx->rid its rid (0: a one-way), MP_NEXT_PULSE a pulse waits
@@ -76,6 +79,6 @@ static inline int mp_recv_fast(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int
 }
 
 /* The receiver leaves: an event loop's fd is made readable for what came. */
-void mp_port_leave(struct mp_port_obj *p, bool polling);
+void mp_port_leave(struct mp_port_obj *p, bool polling, bool counted);
 
 #endif
