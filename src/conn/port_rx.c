@@ -4,7 +4,8 @@
  * rings of polled connections round-robin, look at the port's epoll set
  * now and then (sockets, new clients, destroy), and finally sleep in it
  * with the doorbell handshake.  mp_recv() (api/recv.c) calls
- * mp_port_enter(), mp_port_next(), mp_port_leave().
+ * mp_port_enter(), mp_port_next(), mp_port_leave() (the last and first in
+ * conn/port_evloop.c).
  */
 #include "conn/port_rx.h"
 
@@ -26,7 +27,7 @@
 /* Receivers inside mp_recv(): counted in the port file for sock clients
  * and in the port page for ring clients.  [W1] relaxed: hints that order
  * nothing (proto/ring.h). */
-static void waiting_add(struct mp_port_obj *p, int delta)
+void mp_port_waiting_add(struct mp_port_obj *p, int delta)
 {
 	fetch_add_relaxed(&p->pf.page->shm_waiting, (uint32_t)delta);
 	fetch_add_relaxed(&p->page->shm_waiting, (uint32_t)delta);
@@ -34,56 +35,14 @@ static void waiting_add(struct mp_port_obj *p, int delta)
 
 /* The doorbell count: [D2] [D3] [D4], a seq_cst RMW (the Dekker
  * handshake with the client's [D1] in cli_doorbell()). */
-static void doorbell_add(struct mp_port_obj *p, int delta)
+void mp_port_doorbell_add(struct mp_port_obj *p, int delta)
 {
 	fetch_add_fence(&p->page->shm_doorbell, (uint32_t)delta);
 }
 
-/*
- * Whether clients must ring when no receiver sleeps: while a receiver is
- * inside mp_recv(), or a thread-based server will come back to it, the
- * rings are scanned anyway; an event loop waiting on mp_port_fd() needs
- * the doorbell to make the fd readable.  Flipped under the port lock.
- */
-static void unattended_set(struct mp_port_obj *p, bool on)
-{
-	/* relaxed: private, written under the lock; read under it or, by
-	 * mp_port_enter(), as a hint that the lock is needed */
-	if (load_relaxed(&p->unattended) == on)
-		return;
-	store_relaxed(&p->unattended, on);
-	doorbell_add(p, on ? 1 : -1);	/* [D4] */
-}
 
-/* A receiver that polls (timeout 0) is not waiting: it counts for nobody.
- * Returns whether it was counted in p->inside, which its mp_port_leave()
- * must be told: mp_port_fd() may be asked for in between. */
-bool mp_port_enter(struct mp_port_obj *p, bool polling)
-{
-	if (!polling)
-		waiting_add(p, 1);
-	/* hints, relaxed: both are set before an event loop can be waiting */
-	if (!load_relaxed(&p->unattended) && !load_relaxed(&p->fd_used))
-		return false;	/* the usual case, without the lock */
-	mp_lock(&p->lock);
-	p->inside++;
-	unattended_set(p, false);
-	mp_unlock(&p->lock);
-	return true;
-}
 
-/* mp_port_fd() was asked for: with no receiver inside, clients must ring
- * from now on, or an event loop that has not received yet waits forever. */
-void mp_port_fd_wanted(struct mp_port_obj *p)
-{
-	store_release(&p->fd_used, true);
-	mp_lock(&p->lock);
-	if (p->inside == 0)
-		unattended_set(p, true);
-	mp_unlock(&p->lock);
-}
 
-static bool rings_pending_locked(struct mp_port_obj *p);
 
 /*
  * Doorbells coalesce: two messages can ring while two receivers sleep and
@@ -99,7 +58,7 @@ static void wake_pass_on_locked(struct mp_port_obj *p, unsigned mine)
 
 	/* [D6] relaxed: every sleeper's [D2] comes before its scan under this
 	 * lock, so the lock orders the count against our look at the rings */
-	if (load_relaxed(&p->page->shm_doorbell) <= others || !rings_pending_locked(p))
+	if (load_relaxed(&p->page->shm_doorbell) <= others || !mp_port_rings_pending_locked(p))
 		return;
 	if (write(p->kick_efd, &one, sizeof(one)) < 0) {
 		/* EAGAIN: already kicked */
@@ -333,7 +292,7 @@ static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, str
 	return r == -ENOMEM ? r : 2;
 }
 
-static void kick_drain(struct mp_port_obj *p)
+void mp_port_kick_drain(struct mp_port_obj *p)
 {
 	uint64_t v;
 
@@ -353,7 +312,7 @@ static int port_dispatch(struct mp_port_obj *p, const struct epoll_event *ev, st
 		mp_port_accept(p);
 		return 2;
 	case MP_KEY_KICK:
-		kick_drain(p);
+		mp_port_kick_drain(p);
 		return 2;
 	default:
 		if (mp_pulse_key(ev->data.u64))
@@ -391,7 +350,7 @@ static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 
 	/* [D2] count us asleep, fence, then look at the rings: pairs with the
 	 * client's [D1] (publish, fence, read the count) */
-	doorbell_add(p, 1);
+	mp_port_doorbell_add(p, 1);
 	full_fence();
 	r = rings_scan(p, rx, from, false, 1, 0);
 	if (r == 0)
@@ -402,7 +361,7 @@ static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 	 * count rings once more). */
 	if (r == 2)
 		r = rings_scan(p, rx, from, false, 1, rang);
-	doorbell_add(p, -1);	/* [D3] a count seen late costs one spurious ring */
+	mp_port_doorbell_add(p, -1);	/* [D3] a count seen late costs one spurious ring */
 	return r;
 }
 
@@ -469,8 +428,8 @@ int mp_port_recv_fast(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void 
 	}
 	/* Blocking: as port_sleep(), counted as waiting and asleep at once
 	 * ([D2], then the rings: pairs with the client's [D1]) */
-	waiting_add(p, 1);
-	doorbell_add(p, 1);
+	mp_port_waiting_add(p, 1);
+	mp_port_doorbell_add(p, 1);
 	full_fence();
 	r = fast_scan(p, msg, rid, buf, buflen, 1, 0);
 	while (r == -EAGAIN) {
@@ -482,8 +441,8 @@ int mp_port_recv_fast(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void 
 		else
 			r = fast_scan(p, msg, rid, buf, buflen, 1, ev.data.u64);
 	}
-	doorbell_add(p, -1);	/* [D3] */
-	waiting_add(p, -1);
+	mp_port_doorbell_add(p, -1);	/* [D3] */
+	mp_port_waiting_add(p, -1);
 	return r > 0 ? r : 0;
 }
 
@@ -544,35 +503,9 @@ int mp_port_next(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from
 	}
 }
 
-/* Consume the edge-triggered doorbells and other non-message events that
- * a scan made stale, so that the port fd reads ready only for messages. */
-static void events_settle(struct mp_port_obj *p)
-{
-	struct epoll_event ev[16];
-	int n = epoll_wait(p->epfd, ev, 16, 0);
-
-	for (int k = 0; k < n; k++) {
-		uint64_t key = ev[k].data.u64;
-		struct mp_sconn *c;
-
-		if (key == MP_KEY_KICK) {
-			kick_drain(p);
-		} else if (mp_pulse_key(key)) {
-			mp_pulse_event(p, key);	/* boards drained: the pending fd says the rest */
-		} else if (key == MP_KEY_LISTEN) {
-			mp_port_accept(p);
-		} else if (key != MP_KEY_SHUTDOWN && (c = mp_port_conn_get(p, key))) {
-			mp_lock(&p->lock);
-			if ((c->tp->flags & MP_TP_POLLED) && !(key & MP_KEY_DOORBELL))
-				c->tp->srv_event(c);
-			mp_sconn_put_locked(p, c);
-			mp_unlock(&p->lock);
-		}
-	}
-}
 
 /* Whether a polled connection holds a message (under p->lock). */
-static bool rings_pending_locked(struct mp_port_obj *p)
+bool mp_port_rings_pending_locked(struct mp_port_obj *p)
 {
 	for (uint32_t k = 0; k < p->polled_n; k++) {
 		struct mp_sconn *c = p->polled[k];
@@ -583,35 +516,3 @@ static bool rings_pending_locked(struct mp_port_obj *p)
 	return false;
 }
 
-/* An event loop waits on mp_port_fd(): messages that arrived while we were
- * polling rang no doorbell, so make the fd readable for them. */
-void mp_port_leave(struct mp_port_obj *p, bool polling, bool counted)
-{
-	uint64_t one = 1;
-	bool fd_used, pending;
-
-	if (!polling)
-		waiting_add(p, -1);
-	fd_used = load_relaxed(&p->fd_used);
-	if (!counted && !fd_used)
-		return;
-	if (fd_used)
-		events_settle(p);
-	mp_lock(&p->lock);
-	if (counted)
-		p->inside--;
-	if (!fd_used) {
-		mp_unlock(&p->lock);
-		return;
-	}
-	if (p->inside == 0)
-		unattended_set(p, true);
-	/* [D5] the count [D4] before the rings, as [D2] in port_sleep():
-	 * pairs with the client's [D1] */
-	full_fence();
-	pending = rings_pending_locked(p);
-	mp_unlock(&p->lock);
-	if (pending && write(p->kick_efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: already kicked */
-	}
-}

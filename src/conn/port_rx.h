@@ -22,6 +22,13 @@
 bool mp_port_enter(struct mp_port_obj *p, bool polling);
 /* mp_port_fd() was asked for (clients ring from now on when nobody receives). */
 void mp_port_fd_wanted(struct mp_port_obj *p);
+/* Shared by port_rx.c and port_evloop.c: receivers inside mp_recv() [W1],
+ * the doorbell count [D2]-[D4], draining the kick eventfd, and whether a
+ * polled connection holds a message (under p->lock). */
+void mp_port_waiting_add(struct mp_port_obj *p, int delta);
+void mp_port_doorbell_add(struct mp_port_obj *p, int delta);
+void mp_port_kick_drain(struct mp_port_obj *p);
+bool mp_port_rings_pending_locked(struct mp_port_obj *p);
 /* Wait for the next message: 1 got one (from *from, referenced),
  * MP_NEXT_FAST (rx->fast set by the caller) the fast path took it into
  * rx->fast, rx->rid its rid (0: a one-way), MP_NEXT_PULSE a pulse waits
