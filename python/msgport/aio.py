@@ -9,10 +9,7 @@
 Receiving needs no thread: the loop watches the port's descriptor
 (mp_port_fd) with add_reader and takes messages with a polling recv.
 aio.Port asks for the descriptor when it is made (the library then has
-clients ring it), and its clients use the ring transport by default: on
-the hybrid transport the descriptor does not become readable for a
-connection's later calls to a server that polls (a library bug, seen with
-libmsgport at 2ab9108; pass transport="hybrid" once it is fixed).
+clients ring it).
 Calls: the C library has no non-blocking call yet, so call() and send()
 wait in the loop's default executor (a worker thread per call in
 flight, not per port; cffi releases the GIL while it waits).
@@ -64,10 +61,10 @@ async def recv(port):
 
 class Port(_api.Port):
     """A msgport.Port whose recv() is a coroutine (await port.recv());
-    options as msgport.Port, transport "ring" by default (see above)."""
+    options as msgport.Port."""
 
-    def __init__(self, *, transport="ring", **opts):
-        super().__init__(transport=transport, **opts)
+    def __init__(self, **opts):
+        super().__init__(**opts)
         self.fileno()   # before the first recv: the library has clients ring it
 
     async def recv(self, timeout=None):
