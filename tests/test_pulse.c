@@ -213,6 +213,32 @@ TEST(pulse_bad_input_and_dead_port)
 	CHECK_ERR(mp_port_watch(port, port, 1), -ENOENT);
 }
 
+/* A port destroyed and its number taken by a new port: the next pulse
+ * reaches the new one (the stale board is replaced, as mp_send() replaces
+ * a stale connection), not -EPIPE. */
+TEST(pulse_port_number_reused)
+{
+	mp_port_t port, again;
+	mp_msg_t m;
+	mp_rid_t rid;
+
+	CHECK_OK(mp_port_create(&port));
+	CHECK_OK(mp_pulse(port, 1, 1));
+	CHECK_OK(mp_port_destroy(port));
+	CHECK_OK(mp_port_create(&again));
+	if (again != port) {	/* numbers are reused, but not promised */
+		fprintf(stderr, "pulse_port_number_reused: port %u not reused\n", port);
+		CHECK_OK(mp_port_destroy(again));
+		return;
+	}
+	CHECK_OK(mp_pulse(again, 7, 77));
+	CHECK_EQ(mp_recv(again, &m, &rid, 5000000000), MP_RECV_PULSE);
+	CHECK_EQ(m.type, 7u);
+	CHECK_EQ(mp_msg_pulse(&m).value, 77u);
+	CHECK_OK(mp_port_destroy(again));
+	CHECK_ERR(mp_pulse(again, 7, 78), -EPIPE);	/* and the board is let go */
+}
+
 static void k9_pulser(void *arg)
 {
 	struct shared *s = arg;

@@ -272,9 +272,4 @@ def pulse(target, code, value=0):
     """Send a pulse (code below PULSE_DISCONNECT, a 64-bit value): never
     blocks; pending pulses of one code coalesce."""
     port = resolve(target).port
-    rc = lib.mp_pulse(port, code, value)
-    if rc == -errno.EPIPE:
-        # This process's board for an earlier port of the same number
-        # answers -EPIPE once, then is replaced (libmsgport at 2ab9108).
-        rc = lib.mp_pulse(port, code, value)
-    check(rc)
+    check(lib.mp_pulse(port, code, value))

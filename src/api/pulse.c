@@ -252,13 +252,15 @@ int mp_pulse(mp_port_t port, uint32_t code, uint64_t value)
 	pthread_once(&pulse_fork_once, pulse_fork_register);
 	pthread_mutex_lock(&pulse_lock);
 	err = pboard_get(port, &b);
+	if (!err && !pboard_alive(b)) {
+		/* its server has gone since the last pulse: connect anew, as
+		 * mp_send() does, for the port that may have the number now;
+		 * none: -EPIPE from pboard_open() */
+		pboard_drop(b);
+		err = pboard_get(port, &b);
+	}
 	if (err)
 		goto out;
-	if (!pboard_alive(b)) {
-		pboard_drop(b);	/* the next pulse connects anew */
-		err = -EPIPE;
-		goto out;
-	}
 	k = pboard_slot(b, code);
 	if (k < 0) {
 		err = k;
