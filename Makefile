@@ -7,13 +7,14 @@
 #   make python     the Python package's extension (python/, into $(B)/python)
 #   make check      the layering rule of src/ (scripts/check-layers.sh) and its test
 #   make demo       echo server, calls through the tool and a C client
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (manual pages into $(MANDIR): man/README.md)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
 B       ?= build
 
 CSTD     = -std=c11 -D_GNU_SOURCE
@@ -128,6 +129,8 @@ deps:
 
 test: deps
 	$(MAKE) all $(B)/msgport-test $(if $(SAN),,python)
+	bash scripts/check-man.sh
+	bash scripts/check-man.sh --self-test
 	./tests/phoenix-install.sh $(B) "$(SAN)"
 	MSGPORT_PYTEST="$(PYTEST_CMD)" ./tests/run.sh $(B)
 
@@ -218,6 +221,10 @@ install: all
 	install -m 644 include/msgport-phoenix/phoenix/*.h $(DESTDIR)$(INCDIR)/msgport-phoenix/phoenix/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 		msgport-phoenix.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/msgport-phoenix.pc
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	install -m 644 man/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -m 644 man/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
 
 clean:
 	rm -rf build

@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 command -v make >/dev/null 2>&1 || need+=(make)
+command -v groff >/dev/null 2>&1 || need+=(groff-base)	# make test renders the manual pages
 # ASan/UBSan runtime for `make test-asan`.
 [ -e "$(cc -print-file-name=libasan.so 2>/dev/null || echo /nonexistent)" ] || need+=(libasan8)
 [ -e "$(cc -print-file-name=libubsan.so 2>/dev/null || echo /nonexistent)" ] || need+=(libubsan1)
