@@ -255,6 +255,9 @@ static void l_full_caller(void *arg)
 	int w, open0;
 
 	l_count(port, v);	/* connected first */
+	/* an answer with a descriptor: a ring client takes the server's
+	 * WELCOME (and keeps one of its fds) no later than this */
+	CHECK_OK(l_call(port, T_PIPES, 0, 1, v, &w));
 	squeeze();
 	open0 = h_count_fds();
 	for (int k = 0; k < 20; k++)
