@@ -171,6 +171,10 @@ static void check_ok(const uint8_t *buf, size_t len, unsigned nfds, unsigned exp
 		      f->priority <= MP_PRIO_MAX);
 	else
 		CHECK(f->priority == 0);
+	/* a refusal: a reply with an errno and nothing else */
+	if (f->flags & MP_FRAME_REFUSED)
+		CHECK(f->kind == MP_FRAME_REPLY && f->flags == MP_FRAME_REFUSED && f->nfds == 0 &&
+		      f->data_size == 0 && f->err < 0 && f->err > -4096);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -47,6 +47,10 @@ extern "C" {
 #define MP_FDS_MAX 16
 /* Bytes of data carried by each message part at most (1 GiB). */
 #define MP_DATA_MAX ((size_t)1 << 30)
+/* Messages queued on one ring connection at most (its slots; a long
+ * message takes more than one): beyond, mp_send_async() waits or
+ * returns -EAGAIN. */
+#define MP_RING_QUEUE_MAX 256
 /* mp_msg_t.flags: what sending pages (mp_pages_alloc) does to the sender's
  * copy; see "Long data".  Neither: MP_MOVE.  Both: -EINVAL. */
 #define MP_MOVE 0x1u		/* the pages go to the receiver; the sender loses them */
@@ -340,7 +344,13 @@ MP_API int mp_cred_label(const mp_msg_t *m, char *buf, size_t len);
  * (the server's later respond fails); -EPIPE the server died or destroyed
  * the port before answering; -EPROTO the server sent a malformed answer
  * (the connection is dropped); -EBADF an fd in i.fds is not open; -EBUSY
- * i.data or o.data is pages that another thread is moving.
+ * i.data or o.data is pages that another thread is moving; -EMFILE also
+ * when the server could not receive the call's descriptors (its
+ * descriptor table is full: the call never reached the server's user,
+ * the descriptors it did get are closed), or when this process could not
+ * receive the answer's (the server did answer: the answer's descriptors
+ * and any data of it that travelled in a memfd are lost).  Either way the
+ * connection goes on and the next call works (docs/security.md, "Limits").
  * Moved pages (see "Long data") are gone from the caller after every
  * return except the errors above that come before sending (-EINVAL,
  * -EMSGSIZE, -ENOENT, -EACCES, -EAGAIN, -EBADF, -EBUSY), -EPIPE when the
@@ -355,7 +365,11 @@ MP_API int mp_send(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns);
  * queue is full, up to timeout_ns.  Returns 0 when a receiver was waiting
  * for it (a thread inside mp_recv() with a timeout other than 0), 1 when
  * it was queued.  Errors: as mp_send(), -EAGAIN/-ETIMEDOUT
- * the queue stayed full.
+ * the queue stayed full.  Each connection (each thread's, to each port)
+ * queues at most MP_RING_QUEUE_MAX messages on the ring transports, and
+ * what its socket's buffer holds on the sock transport.  A one-way whose
+ * descriptors the server cannot receive (its table is full) is dropped
+ * there, its descriptors closed, and not reported to the sender.
  */
 MP_API int mp_send_async(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns);
 

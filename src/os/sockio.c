@@ -117,7 +117,8 @@ static unsigned cmsg_take_fds(struct msghdr *mh, int *fds)
 	return n;
 }
 
-ssize_t mp_sock_recv(int fd, struct iovec *iov, int iovcnt, int *fds, unsigned *nfds)
+ssize_t mp_sock_recv_ex(int fd, struct iovec *iov, int iovcnt, int *fds, unsigned *nfds,
+			bool *lost)
 {
 	union mp_cmsg_buf cb;
 	struct msghdr mh = {
@@ -126,6 +127,7 @@ ssize_t mp_sock_recv(int fd, struct iovec *iov, int iovcnt, int *fds, unsigned *
 	};
 	ssize_t n;
 
+	*lost = false;
 	do
 		n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
@@ -136,9 +138,22 @@ ssize_t mp_sock_recv(int fd, struct iovec *iov, int iovcnt, int *fds, unsigned *
 	if (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) {
 		mp_fds_close(fds, *nfds);
 		*nfds = 0;
-		return -EPROTO;
+		if (mh.msg_flags & MSG_TRUNC)
+			return -EPROTO;
+		/* The data came whole, some descriptors did not (our table is
+		 * full, or more were sent than a frame may carry): the kernel
+		 * dropped the rest, those that came are closed. */
+		*lost = true;
 	}
 	return n;
+}
+
+ssize_t mp_sock_recv(int fd, struct iovec *iov, int iovcnt, int *fds, unsigned *nfds)
+{
+	bool lost;
+	ssize_t n = mp_sock_recv_ex(fd, iov, iovcnt, fds, nfds, &lost);
+
+	return lost ? -EPROTO : n;
 }
 
 int mp_sock_wait_readable(int fd, struct mp_deadline d)

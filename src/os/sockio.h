@@ -7,6 +7,7 @@
 #ifndef MP_SOCKIO_H
 #define MP_SOCKIO_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -31,6 +32,17 @@ int mp_sock_send(int fd, const struct iovec *iov, int iovcnt, const int *fds, un
  * truncated (its descriptors are closed).  *nfds gets the count received.
  */
 ssize_t mp_sock_recv(int fd, struct iovec *iov, int iovcnt, int *fds, unsigned *nfds);
+
+/*
+ * As mp_sock_recv(), but a datagram whose data came whole while some of
+ * its descriptors could not be received (MSG_CTRUNC: the receiver's
+ * table is full, RLIMIT_NOFILE) is returned with its length, *lost set
+ * and *nfds 0: every descriptor that did arrive is closed already, and
+ * the stream of datagrams stays in step.  fds has room for
+ * MP_SOCK_FDS_MAX.
+ */
+ssize_t mp_sock_recv_ex(int fd, struct iovec *iov, int iovcnt, int *fds, unsigned *nfds,
+			bool *lost);
 
 /* Wait until fd is readable (or hung up) before d: 1 ready, 0 timed out. */
 int mp_sock_wait_readable(int fd, struct mp_deadline d);

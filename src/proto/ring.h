@@ -146,9 +146,11 @@
 
 #include "os/compiler.h"
 #include "os/shm.h"
+#include "msgport.h"
 
 #define MP_SLOT_SIZE 64u
 #define MP_RING_SLOTS 256u	/* per direction: 16 KiB */
+_Static_assert(MP_RING_SLOTS == MP_RING_QUEUE_MAX, "msgport.h says how many a ring queues");
 #define MP_RING_MAGIC 0x4d50524eu	/* "MPRN" */
 
 struct mp_slot {

@@ -53,7 +53,7 @@ static int flags_ok(const struct mp_frame *f)
 	unsigned fl = f->flags, where = fl & MP_FRAME_DATA_WHERE;
 	unsigned call_only = MP_FRAME_DATA_VM | MP_FRAME_OUT_VM | MP_FRAME_OUT_PAGES | MP_FRAME_OUT_KEEP |
 			     MP_FRAME_INOUT;
-	unsigned reply_only = MP_FRAME_DATA_PLACED | MP_FRAME_VM_REFUSED;
+	unsigned reply_only = MP_FRAME_DATA_PLACED | MP_FRAME_VM_REFUSED | MP_FRAME_REFUSED;
 
 	if (fl & ~MP_FRAME_FLAGS_KNOWN)
 		return 0;
@@ -84,6 +84,9 @@ static int flags_ok(const struct mp_frame *f)
 		return 0;
 	if ((fl & MP_FRAME_VM_REFUSED) && (where || f->data_size || f->nfds || f->err))
 		return 0;
+	if ((fl & MP_FRAME_REFUSED) && (fl != MP_FRAME_REFUSED || f->data_size || f->nfds ||
+					f->err >= 0 || f->err <= -4096))
+		return 0;	/* an errno, and nothing else */
 	if ((fl & MP_FRAME_INOUT) && ((fl & MP_FRAME_DATA_PAGES) || f->data_size < f->out_capacity))
 		return 0;	/* the output's bytes are in ordinary data */
 	if (!prio_ok(f))

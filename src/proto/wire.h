@@ -37,6 +37,10 @@
  *                        buffer starts with them;
  *   MP_FRAME_PRIO        (call, one-way) priority is set: 1 .. MP_PRIO_MAX
  *                        (without the flag it is 0).
+ *   MP_FRAME_REFUSED     (reply) the server's library refused the call before
+ *                        its user saw it (err < 0, e.g. -EMFILE: its
+ *                        descriptors could not be received); nothing else
+ *                        travels, the caller's call fails with err.
  * Descriptors: the user's nfds, then the data memfd (DATA_MEMFD or
  * DATA_PAGES), then the lent output memfd (OUT_PAGES).
  * The frame comes from a peer: mp_frame_decode() reads it once into
@@ -77,8 +81,9 @@ enum mp_frame_flags {
 	MP_FRAME_OUT_KEEP = 1u << 9,	/* lent output pages: keep them mapped as out_slot */
 	MP_FRAME_INOUT = 1u << 10,	/* call: data = input, then the output buffer's bytes */
 	MP_FRAME_PRIO = 1u << 11,	/* priority is not 0 */
+	MP_FRAME_REFUSED = 1u << 12,	/* reply: the call was refused, err says why */
 };
-#define MP_FRAME_FLAGS_KNOWN 0xfffu
+#define MP_FRAME_FLAGS_KNOWN 0x1fffu
 /* Kept shared pages per connection (MP_SLOT_PAGES_SLOTS on the ring). */
 #define MP_FRAME_PAGES_SLOTS 16u
 /* Flags that say where the data is; at most one is set (none: inline). */

@@ -13,8 +13,27 @@
 #include "os/compiler.h"
 #include "mem/data.h"
 #include "os/sockio.h"
+#include "transport/refuse.h"
 #include "transport/sock.h"
 #include "transport/all.h"
+
+_Static_assert(sizeof(((struct mp_rx *)0)->fds) == sizeof(int) * MP_SOCK_FDS_MAX,
+	       "a frame's descriptors fit an rx");
+
+/* A frame whose descriptors did not all come (closed already): its
+ * header checked against the count it claims, as if they had. */
+static int frame_decode_lost(const void *buf, size_t len, unsigned expect_kind,
+			     struct mp_frame *out)
+{
+	struct mp_frame f;
+
+	if (len < sizeof(f))
+		return -EPROTO;
+	memcpy(&f, buf, sizeof(f));	/* only to count: decoded again below */
+	if (f.nfds > MP_FDS_MAX)
+		return -EPROTO;
+	return mp_frame_decode(buf, len, f.nfds + mp_frame_extra_fds(&f), expect_kind, out);
+}
 
 void mp_rx_release(struct mp_rx *rx)
 {
@@ -173,21 +192,50 @@ static int reply_check_offer(const struct mp_frame *f, const struct mp_xfer *x)
 	return 0;
 }
 
+/* The server's library refused the call (wire.c checked err is an errno):
+ * the call fails with it, the connection goes on. */
+static int reply_refused(const struct mp_frame *f, uint64_t seq, mp_msg_t *msg)
+{
+	if (f->seq != seq)
+		return 0;	/* stale */
+	msg->o.err = f->err;
+	msg->o.nfds = 0;
+	return 3;
+}
+
+/* A reply whose descriptors we could not receive (our table is full):
+ * the call fails with -EMFILE; the frame came whole, the connection goes
+ * on.  Its fds are closed already; any data it had in memfds is lost. */
+static int reply_lost(const void *raw, size_t n, uint64_t seq, mp_msg_t *msg)
+{
+	struct mp_frame f;
+
+	if (frame_decode_lost(raw, n, MP_FRAME_REPLY, &f) || f.data_size > msg->o.size)
+		return -EPROTO;
+	f.err = -EMFILE;
+	return reply_refused(&f, seq, msg);
+}
+
 int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg, const struct mp_xfer *x)
 {
 	int fds[MP_SOCK_FDS_MAX];
 	struct mp_frame raw, f;
 	struct iovec iov[2] = { { &raw, sizeof(raw) }, { msg->o.data, msg->o.size } };
 	unsigned nfds;
+	bool lost;
 	ssize_t n;
 	int err;
 
-	n = mp_sock_recv(fd, iov, msg->o.size ? 2 : 1, fds, &nfds);
+	n = mp_sock_recv_ex(fd, iov, msg->o.size ? 2 : 1, fds, &nfds, &lost);
 	if (n <= 0)
 		return n == 0 ? -EPIPE : (int)n;
+	if (lost)
+		return reply_lost(&raw, (size_t)n, seq, msg);
 	err = mp_frame_decode(&raw, (size_t)n, nfds, MP_FRAME_REPLY, &f);
 	if (err)
 		goto err;
+	if (f.flags & MP_FRAME_REFUSED)
+		return reply_refused(&f, seq, msg);
 	if (f.data_size > msg->o.size) {
 		err = -EPROTO;
 		goto err;
@@ -223,6 +271,8 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, st
 		r = mp_sockt_recv_reply(c->fd, c->seq, msg, x);
 		if (r == 1)
 			return 0;
+		if (r == 3)
+			return msg->o.err;	/* refused: the connection goes on */
 		if (r == 2) {
 			mp_xfer_vm_refused(c, x);
 			err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
@@ -282,14 +332,17 @@ static int rx_take_data(struct mp_rx *rx, const void *inline_data)
 int mp_sockt_srv_recv(int fd, struct mp_rx *rx, void *buf, size_t buflen)
 {
 	struct iovec iov = { buf, buflen };
+	bool lost;
 	ssize_t n;
 	int err;
 
 	memset(rx, 0, sizeof(*rx));
 	rx->pages_fd = rx->out_fd = -1;
-	n = mp_sock_recv(fd, &iov, 1, rx->fds, &rx->nfds);
+	n = mp_sock_recv_ex(fd, &iov, 1, rx->fds, &rx->nfds, &lost);
 	if (n <= 0)
 		return (int)n;
+	if (lost)	/* the descriptors are closed: only the header is left */
+		return frame_decode_lost(buf, (size_t)n, 0, &rx->hdr) ? -EPROTO : MP_RX_FDS_LOST;
 	err = mp_frame_decode(buf, (size_t)n, rx->nfds, 0, &rx->hdr);
 	if (err)
 		goto err;
@@ -305,7 +358,13 @@ err:
 
 static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
 {
-	return mp_sockt_srv_recv(c->fd, rx, buf, buflen);
+	int r = mp_sockt_srv_recv(c->fd, rx, buf, buflen);
+
+	if (r != MP_RX_FDS_LOST)
+		return r;
+	/* refused: nothing for the user now; the socket stays readable for
+	 * the next frame */
+	return mp_refuse_frame(c, &rx->hdr, -EMFILE) ? -EPROTO : -EAGAIN;
 }
 
 int mp_sockt_srv_reply(int fd, uint64_t seq, const mp_msg_t *msg, struct mp_xfer *x)

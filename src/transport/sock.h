@@ -13,10 +13,15 @@
 int mp_sockt_send(int fd, unsigned kind, uint64_t seq, const mp_msg_t *msg, struct mp_deadline d,
 		  struct mp_xfer *x);
 /* Take one reply frame without blocking into msg->o: 1 taken, 2 the
- * server refused DATA_VM (send again), 0 stale (not seq), -EAGAIN none,
- * -EPIPE hung up, -EPROTO malformed.  x: what the call offered. */
+ * server refused DATA_VM (send again), 3 the call failed with msg->o.err
+ * (refused by the server's library, or the reply's descriptors could not
+ * be received: -EMFILE) and the connection goes on, 0 stale (not seq),
+ * -EAGAIN none, -EPIPE hung up, -EPROTO malformed.  x: what the call
+ * offered. */
 int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg, const struct mp_xfer *x);
-/* Server: take one frame without blocking (see mp_transport.srv_recv). */
+/* Server: take one frame without blocking (see mp_transport.srv_recv);
+ * MP_RX_FDS_LOST (transport/refuse.h): its descriptors could not all be
+ * received, rx->hdr holds its header and nothing else is held. */
 int mp_sockt_srv_recv(int fd, struct mp_rx *rx, void *buf, size_t buflen);
 /* Server: send a reply frame without blocking. */
 int mp_sockt_srv_reply(int fd, uint64_t seq, const mp_msg_t *msg, struct mp_xfer *x);

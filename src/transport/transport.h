@@ -106,6 +106,8 @@ struct mp_sconn {
 	const struct mp_transport *tp;
 	void *tp_priv;
 	struct mp_sconn_call *inl;	/* allocated by the first call that uses it */
+	uint32_t refused;	/* messages refused by transport/refuse.c (their
+				 * fds could not be received), under the reader */
 };
 
 /* A received message, owned by the library until given to the user.
@@ -122,7 +124,9 @@ struct mp_rx {
 	uint64_t out_id;	/* and their region (released with mp_pages_auto_release) */
 	int in_bulk;		/* data is in the client's bulk area (MP_BUF_SHARED):
 				 * MP_RX_BULK_COPY copy it, MP_RX_BULK_SHARE use it there */
-	int fds[MP_FDS_MAX];
+	int fds[MP_FDS_MAX + 2];	/* room for what a frame may bring: the
+					 * user's, the data and output memfds
+					 * (MP_SOCK_FDS_MAX, os/sockio.h) */
 	unsigned nfds;
 	bool inl;		/* a call that holds its connection's inl (busy): data,
 				 * when any, is inl->in (data_kind MP_BUF_SHARED) */

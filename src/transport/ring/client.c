@@ -438,11 +438,12 @@ static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *m
 	if (!rc->page && (r = mp_ring_take_welcome(c, rc)) <= 0)
 		return -EPROTO;
 	r = mp_sockt_recv_reply(c->fd, (uint16_t)c->seq, msg, x);	/* the ring carries 16 bits */
-	return r == 1 || r == 2 ? r : -EPROTO;
+	return r >= 1 && r <= 3 ? r : -EPROTO;
 }
 
 /* Read the reply to call seq, whose stamp cli_wait() saw [R2]: 1 done,
- * 2 the server refused DATA_VM, 0 keep waiting, <0 error.  A plain
+ * 2 the server refused DATA_VM, 3 refused (the call fails with o.err:
+ * the connection goes on), 0 keep waiting, <0 error.  A plain
  * inline reply is read once, straight into msg->o; any other is decoded. */
 static inline __attribute__((always_inline)) int
 cli_reply_take(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg, const struct mp_xfer *x)
@@ -481,6 +482,8 @@ int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct
 			r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
 			continue;
 		}
+		if (r == 3)
+			return msg->o.err;	/* refused: the connection goes on */
 		if (r)
 			return r < 0 ? r : 0;
 	}

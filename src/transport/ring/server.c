@@ -14,6 +14,7 @@
 
 #include "mem/data.h"
 #include "proto/grant.h"
+#include "transport/refuse.h"
 #include "transport/sock.h"
 
 _Static_assert(MP_SCONN_INLINE >= MP_SLOT_DATA_MAX, "a ring call's data fits its connection's");
@@ -125,6 +126,8 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 	struct ring_srv *rs = c->tp_priv;
 	int r = mp_sockt_srv_recv(c->fd, rx, buf, len);
 
+	if (r == MP_RX_FDS_LOST)	/* refused (its fds are closed): take the next */
+		return (uint16_t)rx->hdr.seq == seq && !mp_refuse_frame(c, &rx->hdr, -EMFILE) ? 2 : -EPROTO;
 	if (r != 1)
 		return -EPROTO;	/* the frame is sent before its marker */
 	if ((uint16_t)rx->hdr.seq != seq || rx->hdr.kind == MP_FRAME_HELLO) {

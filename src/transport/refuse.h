@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Messages the library refuses on the server's side before its user sees
+ * them: a frame whose descriptors could not all be received (the
+ * server's descriptor table is full).  The frame itself came whole, so
+ * the connection stays in step: a call is answered with a REFUSED reply
+ * (its caller's mp_send() returns the error), a one-way is dropped and
+ * counted.  Nothing is leaked: the descriptors that did arrive were
+ * closed by os/sockio.c.
+ */
+#ifndef MP_REFUSE_H
+#define MP_REFUSE_H
+
+#include "transport/transport.h"
+
+/* What mp_sockt_srv_recv() returns for such a frame: rx->hdr holds its
+ * validated header, nothing else is held. */
+#define MP_RX_FDS_LOST 3
+
+/*
+ * Refuse the message whose header is f on c with err (negative): a call
+ * gets a REFUSED reply, a one-way is dropped.  0 done; <0 the reply
+ * could not be sent, or the frame cannot be refused without losing step
+ * (HELLO, BULK, kept pages): drop the connection.
+ */
+int mp_refuse_frame(struct mp_sconn *c, const struct mp_frame *f, int err);
+
+#endif
