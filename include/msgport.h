@@ -73,6 +73,8 @@ extern "C" {
 #define MP_OUT_INOUT 0x4u
 /* Highest mp_msg_t.priority (Phoenix's scale: 0 highest .. 7 lowest). */
 #define MP_PRIO_MAX 7u
+/* A SCHED_OTHER thread at nice 0 (see "Priorities" at mp_msg_t). */
+#define MP_PRIO_DEFAULT 4u
 /* Longest namespace path, terminating NUL included. */
 #define MP_PATH_MAX 256
 

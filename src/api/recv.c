@@ -54,6 +54,7 @@ static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *r
 	msg->pid = c->pid;
 	msg->uid = c->uid;
 	msg->gid = c->gid;
+	msg->priority = mp_sconn_prio(c, 0);	/* the default, unless PRIO (msg_fill_extra) */
 	msg->i.data = rx->data;
 	msg->i.size = f->data_size;
 	memcpy(msg->i.raw, f->raw, MP_RAW_SIZE);
@@ -67,11 +68,11 @@ static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *r
  * input (the decoders checked data_size >= out_capacity); deliver_call()
  * puts them in the answer buffer.  Never a short call's (the scan takes
  * only frames without flags), so its path does not look. */
-static void msg_fill_extra(mp_msg_t *msg, const struct mp_rx *rx)
+static void msg_fill_extra(mp_msg_t *msg, const struct mp_sconn *c, const struct mp_rx *rx)
 {
 	const struct mp_frame *f = &rx->hdr;
 
-	msg->priority = f->priority;
+	msg->priority = mp_sconn_prio(c, f->priority);
 	if (f->flags & MP_FRAME_INOUT) {
 		msg->flags |= MP_OUT_INOUT;
 		msg->i.size = f->data_size - f->out_capacity;
@@ -277,7 +278,7 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 	}
 	msg_fill_in(msg, c, rx);
 	if (unlikely(rx->hdr.flags & (MP_FRAME_INOUT | MP_FRAME_PRIO)))
-		msg_fill_extra(msg, rx);
+		msg_fill_extra(msg, c, rx);
 	if (rx->hdr.kind == MP_FRAME_ONEWAY)
 		r = deliver_oneway(rx, msg, rid);
 	else
