@@ -579,6 +579,26 @@ MP_API int mp_pulse(mp_port_t port, uint32_t code, uint64_t value);
  */
 #define MP_PORT_DISCONNECT_PULSES 0x2u
 
+/*
+ * MP_PORT_PRIO_INHERIT (mp_port_opts_t.flags): the thread that receives a
+ * call on this port runs at the call's priority (mp_msg_t.priority, on
+ * the scale of "Priorities") while it handles it: from mp_recv() until
+ * its mp_respond() of that rid, or its next mp_recv(), whichever comes
+ * first; then the thread's own scheduling (policy, rt priority, nice) is
+ * put back.  Priorities 0-3 are SCHED_FIFO at rt priority 87, 62, 37, 12;
+ * 4-7 SCHED_OTHER at nice 0, 3, 10, 19.  Linux lets a process lower a
+ * thread's priority freely but raise it again only with CAP_SYS_NICE, or
+ * within RLIMIT_NICE / RLIMIT_RTPRIO: so mp_port_create_opts() refuses the
+ * flag with -EPERM unless the process has CAP_SYS_NICE or RLIMIT_NICE >= 20
+ * and RLIMIT_RTPRIO >= 87 (it could not undo what it inherits).  Raising
+ * the thread above what the system allows (an rt priority refused, say by
+ * a cgroup without rt time) is best effort: the thread stays as it was.
+ * A thread that leaves a call unanswered keeps the call's priority until
+ * its next mp_recv(); answered from another thread, the receiving thread
+ * is put back at its own next mp_recv().
+ */
+#define MP_PORT_PRIO_INHERIT 0x4u
+
 /* Watches on one notify port at most. */
 #define MP_WATCH_MAX 256
 

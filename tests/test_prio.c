@@ -8,6 +8,7 @@
 #include "harness.h"
 #include "test_multiuser.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -284,4 +285,97 @@ TEST(prio_forged_claim_clamped)
 	CHECK_EQ(recv_forged(fg->port, &uid), 0);
 	CHECK_EQ(uid, 0);
 	CHECK_OK(mp_port_destroy(fg->port));
+}
+
+/* ---------------------------------------------------------- inheritance */
+
+static int thread_nice(void)
+{
+	errno = 0;
+	return getpriority(PRIO_PROCESS, (id_t)gettid());
+}
+
+static void *ask_low(void *arg)
+{
+	struct sender *s = arg;
+	mp_msg_t m;
+
+	h_msg_init(&m);
+	m.type = T_WORK;
+	m.priority = s->prio;
+	CHECK_OK(mp_send(s->port, &m, MP_FOREVER));
+	return NULL;
+}
+
+static void inherit_call(mp_port_t port, uint32_t ask, int nice_in, bool answer)
+{
+	struct sender s = { .port = port, .prio = ask };
+	pthread_t th;
+	mp_msg_t m;
+	mp_rid_t rid;
+
+	CHECK_OK(pthread_create(&th, NULL, ask_low, &s));
+	CHECK_EQ(mp_recv(port, &m, &rid, 30 * 1000000000LL), 0);
+	CHECK_EQ(m.priority, ask);
+	CHECK_EQ(thread_nice(), nice_in);	/* inside the handler: the caller's */
+	CHECK_EQ(sched_getscheduler(0), SCHED_OTHER);
+	m.o.size = 0;
+	if (answer) {
+		CHECK_OK(mp_respond(port, &m, rid));
+		CHECK_EQ(thread_nice(), 0);	/* restored by mp_respond */
+	} else {
+		mp_msg_t n;
+		mp_rid_t r2;
+
+		CHECK_EQ(mp_recv(port, &n, &r2, 0), -EAGAIN);
+		CHECK_EQ(thread_nice(), 0);	/* restored by the next mp_recv */
+		CHECK_OK(mp_respond(port, &m, rid));
+		CHECK_EQ(thread_nice(), 0);
+	}
+	pthread_join(th, NULL);
+}
+
+/* As root: the handler runs at the caller's priority (nice 10 for 6, 19
+ * for 7) and is put back at mp_respond(), or at its next mp_recv(). */
+TEST(prio_inherit_observed_in_handler_and_restored)
+{
+	mp_port_opts_t o = { .sz = sizeof(o), .flags = MP_PORT_PRIO_INHERIT };
+	mp_port_t port, plain;
+
+	CHECK_EQ(thread_nice(), 0);
+	CHECK_OK(mp_port_create_opts(&port, &o));
+	inherit_call(port, 6, 10, true);
+	inherit_call(port, 7, 19, true);
+	inherit_call(port, 6, 10, false);
+	inherit_call(port, MP_PRIO_DEFAULT, 0, true);
+	/* a port without the flag leaves the receiver alone */
+	CHECK_OK(mp_port_create(&plain));
+	inherit_call(plain, 7, 0, true);
+	CHECK_OK(mp_port_destroy(plain));
+	CHECK_OK(mp_port_destroy(port));
+}
+
+static void inherit_refused(void *arg)
+{
+	mp_port_opts_t o = { .sz = sizeof(o), .flags = MP_PORT_PRIO_INHERIT };
+	mp_port_t port;
+
+	struct rlimit rl = { 0, 0 };
+
+	(void)arg;
+	CHECK_OK(setrlimit(RLIMIT_NICE, &rl));	/* the usual limit of a user */
+	/* nobody, RLIMIT_NICE 0: it could lower itself, never come back */
+	CHECK_EQ(mp_port_create_opts(&port, &o), -EPERM);
+	o.flags = 0;
+	CHECK_OK(mp_port_create_opts(&port, &o));
+	CHECK_OK(mp_port_destroy(port));
+}
+
+/* Without the right to put its priority back, the flag is refused. */
+TEST(prio_inherit_refused_without_right)
+{
+	char root[4096];
+
+	mu_shared_root(root);
+	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, inherit_refused, NULL);
 }

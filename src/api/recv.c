@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/pulse_fd.h"
+#include "api/prio_inherit.h"
 #include "conn/fastpath.h"
 #include "conn/port_rx.h"
 #include "conn/pulse.h"
@@ -326,7 +327,8 @@ static MP_COLD void serve_fast_taken(mp_port_t port, mp_msg_t *msg, mp_rid_t rid
 	mp_port_done(p, tls, held);
 }
 
-int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
+static inline __attribute__((always_inline)) int recv_any(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid,
+							    int64_t timeout_ns)
 {
 	struct mp_deadline d = mp_deadline_in(timeout_ns);
 	bool polling = timeout_ns == 0;
@@ -380,5 +382,16 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 		}
 	} while (r == DELIVER_SKIP);
 	mp_port_done(p, tls, held);
+	return r;
+}
+
+int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
+{
+	int r;
+
+	if (unlikely(mp_inherit_rid))
+		mp_inherit_end();	/* the last call's handler is over */
+	r = recv_any(port, msg, rid, timeout_ns);
+	mp_inherit_after_recv(port, r, msg, r == 0 ? *rid : 0);
 	return r;
 }

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "api/prio_inherit.h"
 #include "conn/fastpath.h"
 #include "conn/msgcheck.h"
 #include "conn/port.h"
@@ -140,7 +141,8 @@ static int reply_short_locked(struct mp_port_obj *p, struct mp_call *call, const
 	return err ? -EPIPE : 0;
 }
 
-int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
+static inline __attribute__((always_inline)) int respond_any(mp_port_t port, mp_msg_t *msg,
+							       mp_rid_t rid)
 {
 	struct mp_port_obj *p;
 	struct mp_call call;
@@ -177,5 +179,14 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 out:
 	mp_pages_tx_end(&x.in, x.sent);
 	mp_port_done(p, tls, held);
+	return err;
+}
+
+int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
+{
+	int err = respond_any(port, msg, rid);
+
+	if (unlikely(mp_inherit_rid) && rid == mp_inherit_rid && err != -EMSGSIZE && err != -EINVAL)
+		mp_inherit_end();	/* answered (or gone): the handler is over */
 	return err;
 }
