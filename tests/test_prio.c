@@ -379,3 +379,23 @@ TEST(prio_inherit_refused_without_right)
 	mu_shared_root(root);
 	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, inherit_refused, NULL);
 }
+
+static void pulse_once(void *arg)
+{
+	CHECK_OK(mp_pulse(*(mp_port_t *)arg, 7, 99));
+}
+
+/* A pulse carries no priority: it reads MP_PRIO_DEFAULT (msgport.h). */
+TEST(prio_pulse_reads_default)
+{
+	mp_port_t port;
+	mp_msg_t m;
+	mp_rid_t rid;
+
+	CHECK_OK(mp_port_create(&port));
+	CHECK_EQ(h_reap(h_fork(pulse_once, &port), h_test_timeout_ms()), 0);	/* its board goes with it */
+	CHECK_EQ(mp_recv(port, &m, &rid, 30 * 1000000000LL), MP_RECV_PULSE);
+	CHECK_EQ(m.type, 7);
+	CHECK_EQ(m.priority, MP_PRIO_DEFAULT);
+	CHECK_OK(mp_port_destroy(port));
+}

@@ -4,7 +4,8 @@
  * at the caller's priority until it answers that call (mp_respond) or
  * calls mp_recv() again, whichever comes first; then its own is put back
  * exactly (policy, rt priority, nice).  Without such a port in the
- * process, a receive or an answer costs one load of a counter.
+ * process, a receive or an answer costs one load of a counter (and no
+ * access to thread-local storage).
  */
 #ifndef MP_API_PRIO_INHERIT_H
 #define MP_API_PRIO_INHERIT_H
@@ -28,11 +29,5 @@ extern _Thread_local mp_rid_t mp_inherit_rid;
 void mp_inherit_begin(mp_port_t port, mp_rid_t rid, uint32_t prio);
 /* Put the thread's own priority back. */
 void mp_inherit_end(void);
-
-static inline void mp_inherit_after_recv(mp_port_t port, int r, const mp_msg_t *msg, mp_rid_t rid)
-{
-	if (unlikely(load_relaxed(&mp_inherit_ports)) && r == 0)	/* a hint */
-		mp_inherit_begin(port, rid, msg->priority);
-}
 
 #endif

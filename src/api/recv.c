@@ -308,6 +308,8 @@ static int pulse_take(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid)
 {
 	int r = mp_pulse_take(p, msg);
 
+	if (r > 0)	/* coalesced across the sender's threads: no one's priority */
+		msg->priority = MP_PRIO_DEFAULT;
 	*rid = 0;
 	return r ? r : DELIVER_SKIP;
 }
@@ -389,9 +391,12 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 {
 	int r;
 
-	if (unlikely(mp_inherit_rid))
+	if (likely(!load_relaxed(&mp_inherit_ports)))	/* a hint: no such port, ever */
+		return recv_any(port, msg, rid, timeout_ns);
+	if (mp_inherit_rid)
 		mp_inherit_end();	/* the last call's handler is over */
 	r = recv_any(port, msg, rid, timeout_ns);
-	mp_inherit_after_recv(port, r, msg, r == 0 ? *rid : 0);
+	if (r == 0)
+		mp_inherit_begin(port, *rid, msg->priority);
 	return r;
 }

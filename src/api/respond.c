@@ -186,7 +186,8 @@ int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 {
 	int err = respond_any(port, msg, rid);
 
-	if (unlikely(mp_inherit_rid) && rid == mp_inherit_rid && err != -EMSGSIZE && err != -EINVAL)
+	if (unlikely(load_relaxed(&mp_inherit_ports)) && mp_inherit_rid && rid == mp_inherit_rid &&
+	    err != -EMSGSIZE && err != -EINVAL)
 		mp_inherit_end();	/* answered (or gone): the handler is over */
 	return err;
 }

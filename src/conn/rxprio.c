@@ -12,12 +12,10 @@ static uint32_t head_prio(const struct mp_sconn *c)
 	return w < 0 ? MP_PRIO_MAX + 1 : mp_sconn_prio(c, (uint32_t)w);
 }
 
-uint32_t mp_rxprio_pick_locked(struct mp_port_obj *p, uint32_t idx)
+uint32_t mp_rxprio_pick_many_locked(struct mp_port_obj *p, uint32_t idx)
 {
 	uint32_t n = p->polled_n, best = MP_PRIO_MAX + 1, at = idx;
 
-	if (likely(n < 2))
-		return idx;	/* one ring: its order is the order */
 	if (idx >= n)
 		idx = 0;
 	for (uint32_t k = 0; k < n && best > 0; k++) {
@@ -41,18 +39,24 @@ static bool sock_candidate(const struct mp_sconn *c)
 struct mp_sconn *mp_rxprio_better(struct mp_port_obj *p, struct mp_sconn *c)
 {
 	struct mp_sconn *best = c;
-	uint32_t pr;
+	uint32_t pr = 0;
+	bool peeked = false;
 
 	if (!c || (c->tp->flags & MP_TP_POLLED) || !c->tp->srv_head_prio)
 		return c;
 	mp_lock(&p->lock);
-	pr = head_prio(c);
-	for (uint32_t i = 0; i < p->nconns && pr > 0 && pr <= MP_PRIO_MAX; i++) {
+	for (uint32_t i = 0; i < p->nconns; i++) {
 		struct mp_sconn *o = p->conns[i];
 		uint32_t q;
 
 		if (o == c || !sock_candidate(o))
 			continue;
+		if (!peeked) {	/* c's own head, once another could beat it */
+			pr = head_prio(c);
+			peeked = true;
+		}
+		if (pr == 0 || pr > MP_PRIO_MAX)
+			break;	/* nothing beats it, or c has nothing: its event stands */
 		q = head_prio(o);
 		if (q < pr) {
 			pr = q;

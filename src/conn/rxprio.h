@@ -15,11 +15,19 @@
 #include <stdint.h>
 
 #include "conn/port.h"
+#include "os/compiler.h"
 
 /* Polled connections (under p->lock): the index in p->polled to scan
  * from, idx or the one whose head is best (the first such from idx).
  * One polled connection costs a compare. */
-uint32_t mp_rxprio_pick_locked(struct mp_port_obj *p, uint32_t idx);
+uint32_t mp_rxprio_pick_many_locked(struct mp_port_obj *p, uint32_t idx);
+
+static inline uint32_t mp_rxprio_pick_locked(struct mp_port_obj *p, uint32_t idx)
+{
+	if (likely(p->polled_n < 2))
+		return idx;	/* one ring: its order is the order */
+	return mp_rxprio_pick_many_locked(p, idx);
+}
 
 /* A socket connection c fired (its reference held, or NULL): c, or
  * another socket connection of p whose next message has a better
