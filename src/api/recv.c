@@ -387,16 +387,22 @@ static inline __attribute__((always_inline)) int recv_any(mp_port_t port, mp_msg
 	return r;
 }
 
-int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
+/* mp_recv() in a process with a port that inherits (api/prio_inherit.h). */
+static MP_COLD int recv_inheriting(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 {
 	int r;
 
-	if (likely(!load_relaxed(&mp_inherit_ports)))	/* a hint: no such port, ever */
-		return recv_any(port, msg, rid, timeout_ns);
 	if (mp_inherit_rid)
 		mp_inherit_end();	/* the last call's handler is over */
 	r = recv_any(port, msg, rid, timeout_ns);
 	if (r == 0)
 		mp_inherit_begin(port, *rid, msg->priority);
 	return r;
+}
+
+int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
+{
+	if (unlikely(load_relaxed(&mp_inherit_ports)))	/* a hint: such a port, ever */
+		return recv_inheriting(port, msg, rid, timeout_ns);
+	return recv_any(port, msg, rid, timeout_ns);
 }

@@ -182,12 +182,20 @@ out:
 	return err;
 }
 
-int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
+/* mp_respond() in a process with a port that inherits: the handler's
+ * priority put back once its call is answered (or gone). */
+static MP_COLD int respond_inheriting(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
 {
 	int err = respond_any(port, msg, rid);
 
-	if (unlikely(load_relaxed(&mp_inherit_ports)) && mp_inherit_rid && rid == mp_inherit_rid &&
-	    err != -EMSGSIZE && err != -EINVAL)
-		mp_inherit_end();	/* answered (or gone): the handler is over */
+	if (mp_inherit_rid && rid == mp_inherit_rid && err != -EMSGSIZE && err != -EINVAL)
+		mp_inherit_end();
 	return err;
+}
+
+int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
+{
+	if (unlikely(load_relaxed(&mp_inherit_ports)))	/* a hint: such a port, ever */
+		return respond_inheriting(port, msg, rid);
+	return respond_any(port, msg, rid);
 }
