@@ -98,7 +98,7 @@ struct mp_slot_msg {
 	const void *data;
 	size_t data_size;
 	const uint8_t *raw;	/* NULL: all zero */
-	uint8_t priority;	/* call, one-way: the sender's, 0 .. MP_PRIO_MAX */
+	uint8_t priority;	/* call, one-way: the sender's ^ 4 (api/send.c), 0 .. MP_PRIO_MAX */
 	bool inout;		/* call: data_size >= out_capacity, the output's bytes last */
 };
 
