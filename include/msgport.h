@@ -77,6 +77,8 @@ extern "C" {
 #define MP_OUT_INOUT 0x4u
 /* Highest mp_msg_t.priority (Phoenix's scale: 0 highest .. 7 lowest). */
 #define MP_PRIO_MAX 7u
+/* A SCHED_OTHER thread at nice 0 (see "Priorities" at mp_msg_t). */
+#define MP_PRIO_DEFAULT 4u
 /* Longest namespace path, terminating NUL included. */
 #define MP_PATH_MAX 256
 
@@ -123,13 +125,52 @@ struct mp_msg_out {
  * the library; flags is MP_MOVE or MP_SHARE when it is pages, else 0),
  * o.data to a buffer of o.size bytes (the caller's capacity) in which the
  * server writes its answer (with MP_OUT_INOUT in flags it holds the
- * caller's bytes, else its contents are unspecified); priority is the caller's (Phoenix's scale, 0 ..
- * MP_PRIO_MAX; carried, not yet used to order receives).  The server may
+ * caller's bytes, else its contents are unspecified); priority is the
+ * message's (see "Priorities" below).  The server may
  * instead point o.data at a buffer of its own (pages from mp_pages_alloc travel without a copy; flags then
  * says MP_MOVE or MP_SHARE for them).  Before mp_respond() the server sets
  * o.size to the answer's length (at most the capacity), and may set o.raw,
  * o.err and o.fds/o.nfds (not consumed: the server still owns and closes
  * them).
+ */
+/*
+ * Priorities.  One scale, Phoenix's: 0 (highest) .. MP_PRIO_MAX (7).  A
+ * thread's priority on it:
+ *   SCHED_FIFO/SCHED_RR  rt priority 75-99 -> 0, 50-74 -> 1, 25-49 -> 2,
+ *                        1-24 -> 3;
+ *   SCHED_OTHER/BATCH    nice <= 0 -> 4 (MP_PRIO_DEFAULT), 1-6 -> 5,
+ *                        7-13 -> 6, 14-19 -> 7;  SCHED_IDLE -> 7.
+ * The library reads it once per thread and caches it: read again at the
+ * thread's first send, at every send that leaves the fast path (a
+ * priority asked for, fds, long data, a first call), and on the fast path
+ * when about 2^26 TSC ticks (tens of milliseconds) have passed since the
+ * last read; a thread that changes its own scheduling is seen by its
+ * next such send.
+ *
+ * mp_send()/mp_send_async(): msg->priority is a request.  The message goes
+ * at the lower of it and the thread's (numerically the larger): 0, a
+ * zeroed message, gets the thread's own; a call may ask for less, never
+ * more.  The caller's msg->priority is left as it was.
+ *
+ * The server does not trust the claim: each connection's messages are
+ * clamped to the best priority the peer's process could give its own
+ * threads, worked out once at accept from the peer's pid
+ * (/proc/PID/status: CAP_SYS_NICE in CapEff gives 0; else the hard
+ * "Max realtime priority" of /proc/PID/limits, mapped as above; else 4).
+ * mp_recv() gives the result in msg->priority.
+ *
+ * Order of receipt: calls and one-way messages waiting on a port are
+ * received highest priority first; each sender's (each thread's
+ * connection's) stay in the order sent, whatever their priorities: among
+ * connections, the one whose next message is best goes first, and among
+ * equals the port's round-robin order stands (it is fair, not a global
+ * arrival order).  On every transport; between ring (ring, hybrid) and
+ * socket connections of one port, rings are scanned first as before.
+ * Pulses are not ordered by priority (calls and pulses take turns) and
+ * read msg->priority MP_PRIO_DEFAULT: they coalesce across the sender's
+ * threads, so no one thread's priority is theirs.
+ * A port created with MP_PORT_PRIO_INHERIT runs its handlers at their
+ * calls' priority (below).
  */
 typedef struct mp_msg {
 	uint32_t type;		/* application-defined (Phoenix mtRead, ...) */
@@ -138,7 +179,7 @@ typedef struct mp_msg {
 	int32_t pid;		/* sender's process id, filled by mp_recv() */
 	uint32_t uid;		/* sender's user id, filled by mp_recv() */
 	uint32_t gid;		/* sender's group id, filled by mp_recv() */
-	uint32_t priority;	/* the sender's, 0 .. MP_PRIO_MAX: given to mp_recv() */
+	uint32_t priority;	/* 0 .. MP_PRIO_MAX, see "Priorities": asked for by mp_send(), given by mp_recv() */
 	struct mp_msg_in i;
 	struct mp_msg_out o;
 } mp_msg_t;
@@ -528,7 +569,8 @@ MP_API int mp_pages_keep(void *addr, size_t len);
  *   msg->pid, uid, gid  the sender's (for the library's own codes, those
  *               of the process the notice is about, or this process);
  *   msg->oid    {0, 0}; i.size 0, i.data NULL, no fds, flags 0, priority
- *               0 (a pulse carries none); nothing to answer.
+ *               MP_PRIO_DEFAULT (a pulse carries none: "Priorities");
+ *               nothing to answer.
  *
  * Sender: a process has one pulse board per port it pulses (a page of
  * shared memory with MP_PULSE_CODES slots, one per code, and a connection
@@ -590,6 +632,26 @@ MP_API int mp_pulse(mp_port_t port, uint32_t code, uint64_t value);
  * that client's state.  Pending ones coalesce per pid.
  */
 #define MP_PORT_DISCONNECT_PULSES 0x2u
+
+/*
+ * MP_PORT_PRIO_INHERIT (mp_port_opts_t.flags): the thread that receives a
+ * call on this port runs at the call's priority (mp_msg_t.priority, on
+ * the scale of "Priorities") while it handles it: from mp_recv() until
+ * its mp_respond() of that rid, or its next mp_recv(), whichever comes
+ * first; then the thread's own scheduling (policy, rt priority, nice) is
+ * put back.  Priorities 0-3 are SCHED_FIFO at rt priority 87, 62, 37, 12;
+ * 4-7 SCHED_OTHER at nice 0, 3, 10, 19.  Linux lets a process lower a
+ * thread's priority freely but raise it again only with CAP_SYS_NICE, or
+ * within RLIMIT_NICE / RLIMIT_RTPRIO: so mp_port_create_opts() refuses the
+ * flag with -EPERM unless the process has CAP_SYS_NICE or RLIMIT_NICE >= 20
+ * and RLIMIT_RTPRIO >= 87 (it could not undo what it inherits).  Raising
+ * the thread above what the system allows (an rt priority refused, say by
+ * a cgroup without rt time) is best effort: the thread stays as it was.
+ * A thread that leaves a call unanswered keeps the call's priority until
+ * its next mp_recv(); answered from another thread, the receiving thread
+ * is put back at its own next mp_recv().
+ */
+#define MP_PORT_PRIO_INHERIT 0x4u
 
 /* Watches on one notify port at most. */
 #define MP_WATCH_MAX 256

@@ -150,7 +150,7 @@ TEST(fastpath_take_puts_a_short_call_into_the_message)
 	CHECK_EQ(msg.pid, 4321);
 	CHECK_EQ(msg.uid, 11);
 	CHECK_EQ(msg.gid, 12);
-	CHECK_EQ(msg.priority, 0);
+	CHECK_EQ(msg.priority, MP_PRIO_DEFAULT);	/* none on the wire: the default */
 	CHECK(msg.i.data == f.c.inl->in);	/* copied once, into the connection's */
 	CHECK_EQ(msg.i.size, 6);
 	CHECK_MEM(msg.i.data, "hello", 6);

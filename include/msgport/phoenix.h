@@ -44,7 +44,8 @@
  *    the server does not write come back unchanged (see proc_respond).
  *    msg.priority is set by the call: the sending thread's priority
  *    (priority(), beginthreadex(); 0 highest .. 7, 4 by default), as on
- *    Phoenix; msg->pid is ignored.  After a failed proc_send the buffer's
+ *    Phoenix, but never above the thread's Linux priority on msgport's
+ *    scale (msgport.h, "Priorities"); msg->pid is ignored.  After a failed proc_send the buffer's
  *    contents are unspecified.
  *
  *  - proc_recv(port, msg, &rid) fills every field: i.data points to the
@@ -53,7 +54,8 @@
  *    holds the caller's output buffer as it was (zeroed when the caller
  *    is native msgport code that did not send it, MP_OUT_INOUT), o.err 0,
  *    o.raw zero, pid the sender's process id, priority the sending
- *    thread's (0 .. 7; 0 from native callers that leave msg.priority 0).
+ *    thread's (0 .. 7; native callers that leave msg.priority 0 send
+ *    their thread's, 4 by default).
  *    One-way messages (mp_send_async from native msgport code) are
  *    received too, with a rid whose proc_respond does nothing.
  *

@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 
+#include "api/prio_inherit.h"
+#include "os/prio.h"
 #include "conn/port.h"
 #include "conn/port_rx.h"
 #include "conn/tls.h"
@@ -27,7 +29,7 @@ static int opts_check(const mp_port_opts_t *opts)
 {
 	if (!opts)
 		return 0;
-	if (opts->sz < sizeof(*opts) || (opts->flags & ~(MP_PORT_INPUT_IN_PLACE | MP_PORT_DISCONNECT_PULSES)) ||
+	if (opts->sz < sizeof(*opts) || (opts->flags & ~(MP_PORT_INPUT_IN_PLACE | MP_PORT_DISCONNECT_PULSES | MP_PORT_PRIO_INHERIT)) ||
 	    opts->transport > MP_TRANSPORT_HYBRID)
 		return -EINVAL;
 	return 0;
@@ -40,6 +42,9 @@ int mp_port_create_opts(mp_port_t *port, const mp_port_opts_t *opts)
 
 	if (!port || opts_check(opts))
 		return -EINVAL;
+	/* inheriting needs the right to put the thread's priority back */
+	if (opts && (opts->flags & MP_PORT_PRIO_INHERIT) && !mp_prio_can_restore())
+		return -EPERM;
 	err = mp_port_build(opts, &p);
 	if (err)
 		return err;
@@ -48,6 +53,8 @@ int mp_port_create_opts(mp_port_t *port, const mp_port_opts_t *opts)
 	if (err)
 		goto err;
 	mp_port_publish(p);
+	if (p->prio_inherit)
+		fetch_add_relaxed(&mp_inherit_ports, 1);	/* a hint (api/prio_inherit.h) */
 	*port = p->pf.port;
 	return 0;
 err:

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/pulse_fd.h"
+#include "api/prio_inherit.h"
 #include "conn/fastpath.h"
 #include "conn/port_rx.h"
 #include "conn/pulse.h"
@@ -54,6 +55,7 @@ static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *r
 	msg->pid = c->pid;
 	msg->uid = c->uid;
 	msg->gid = c->gid;
+	msg->priority = mp_sconn_prio(c, 0);	/* the default, unless PRIO (msg_fill_extra) */
 	msg->i.data = rx->data;
 	msg->i.size = f->data_size;
 	memcpy(msg->i.raw, f->raw, MP_RAW_SIZE);
@@ -67,11 +69,11 @@ static void msg_fill_in(mp_msg_t *msg, const struct mp_sconn *c, struct mp_rx *r
  * input (the decoders checked data_size >= out_capacity); deliver_call()
  * puts them in the answer buffer.  Never a short call's (the scan takes
  * only frames without flags), so its path does not look. */
-static void msg_fill_extra(mp_msg_t *msg, const struct mp_rx *rx)
+static void msg_fill_extra(mp_msg_t *msg, const struct mp_sconn *c, const struct mp_rx *rx)
 {
 	const struct mp_frame *f = &rx->hdr;
 
-	msg->priority = f->priority;
+	msg->priority = mp_sconn_prio(c, f->priority);
 	if (f->flags & MP_FRAME_INOUT) {
 		msg->flags |= MP_OUT_INOUT;
 		msg->i.size = f->data_size - f->out_capacity;
@@ -277,7 +279,7 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 	}
 	msg_fill_in(msg, c, rx);
 	if (unlikely(rx->hdr.flags & (MP_FRAME_INOUT | MP_FRAME_PRIO)))
-		msg_fill_extra(msg, rx);
+		msg_fill_extra(msg, c, rx);
 	if (rx->hdr.kind == MP_FRAME_ONEWAY)
 		r = deliver_oneway(rx, msg, rid);
 	else
@@ -306,6 +308,8 @@ static int pulse_take(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid)
 {
 	int r = mp_pulse_take(p, msg);
 
+	if (r > 0)	/* coalesced across the sender's threads: no one's priority */
+		msg->priority = MP_PRIO_DEFAULT;
 	*rid = 0;
 	return r ? r : DELIVER_SKIP;
 }
@@ -325,7 +329,8 @@ static MP_COLD void serve_fast_taken(mp_port_t port, mp_msg_t *msg, mp_rid_t rid
 	mp_port_done(p, tls, held);
 }
 
-int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
+static inline __attribute__((always_inline)) int recv_any(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid,
+							    int64_t timeout_ns)
 {
 	struct mp_deadline d = mp_deadline_in(timeout_ns);
 	bool polling = timeout_ns == 0;
@@ -381,4 +386,24 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 	} while (r == DELIVER_SKIP);
 	mp_port_done(p, tls, held);
 	return r;
+}
+
+/* mp_recv() in a process with a port that inherits (api/prio_inherit.h). */
+static MP_COLD int recv_inheriting(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
+{
+	int r;
+
+	if (mp_inherit_rid)
+		mp_inherit_end();	/* the last call's handler is over */
+	r = recv_any(port, msg, rid, timeout_ns);
+	if (r == 0)
+		mp_inherit_begin(port, *rid, msg->priority);
+	return r;
+}
+
+int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
+{
+	if (unlikely(load_relaxed(&mp_inherit_ports)))	/* a hint: such a port, ever */
+		return recv_inheriting(port, msg, rid, timeout_ns);
+	return recv_any(port, msg, rid, timeout_ns);
 }

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "api/prio_inherit.h"
 #include "conn/fastpath.h"
 #include "conn/msgcheck.h"
 #include "conn/port.h"
@@ -140,7 +141,8 @@ static int reply_short_locked(struct mp_port_obj *p, struct mp_call *call, const
 	return err ? -EPIPE : 0;
 }
 
-int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
+static inline __attribute__((always_inline)) int respond_any(mp_port_t port, mp_msg_t *msg,
+							       mp_rid_t rid)
 {
 	struct mp_port_obj *p;
 	struct mp_call call;
@@ -178,4 +180,22 @@ out:
 	mp_pages_tx_end(&x.in, x.sent);
 	mp_port_done(p, tls, held);
 	return err;
+}
+
+/* mp_respond() in a process with a port that inherits: the handler's
+ * priority put back once its call is answered (or gone). */
+static MP_COLD int respond_inheriting(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
+{
+	int err = respond_any(port, msg, rid);
+
+	if (mp_inherit_rid && rid == mp_inherit_rid && err != -EMSGSIZE && err != -EINVAL)
+		mp_inherit_end();
+	return err;
+}
+
+int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)
+{
+	if (unlikely(load_relaxed(&mp_inherit_ports)))	/* a hint: such a port, ever */
+		return respond_inheriting(port, msg, rid);
+	return respond_any(port, msg, rid);
 }

@@ -21,8 +21,21 @@
 #include "mem/data.h"
 #include "mem/pages.h"
 #include "os/compiler.h"
+#include "os/prio.h"
 
 enum { SEND_CALL, SEND_ONEWAY };
+
+/*
+ * msg->priority is a request: the call goes at the lower of it and the
+ * thread's (numerically the larger; 0 asks for the thread's own), never
+ * higher.  It travels as that ^ MP_PRIO_DEFAULT, so that the default (4)
+ * is the wire's 0 and keeps the transports' fast paths (api/recv.c and
+ * conn/fastpath.c undo it, then clamp it to what the peer may claim).
+ */
+static inline uint32_t prio_wire(uint32_t req, uint32_t thread)
+{
+	return (req > thread ? req : thread) ^ MP_PRIO_DEFAULT;
+}
 
 static int send_via(struct mp_cconn *c, int how, mp_msg_t *msg, struct mp_deadline d,
 		    struct mp_xfer *x)
@@ -138,7 +151,7 @@ static int send_errno(int err)
  * (-ENOENT then) is the first attempt's news: -EPIPE.
  * *waiting gets the receivers waiting just before sending.
  */
-static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, int *waiting)
+static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, int *waiting)
 {
 	struct mp_tls *tls = mp_tls_get();
 	struct mp_deadline d = mp_deadline_in(timeout_ns);
@@ -182,6 +195,19 @@ static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_n
 	return send_errno(err);
 }
 
+/* send_on() at the wire's priority (the thread's read afresh); the
+ * caller's msg->priority is given back as it was. */
+static int send_common(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, int *waiting)
+{
+	uint32_t req = msg->priority;
+	int err;
+
+	msg->priority = prio_wire(req, mp_prio_refresh());
+	err = send_on(port, msg, how, timeout_ns, waiting);
+	msg->priority = req;
+	return err;
+}
+
 /*
  * The fast path: a message with nothing to arrange (no fds, no pages,
  * no data left in our memory, a timeout other than 0) on the thread's
@@ -198,12 +224,14 @@ static inline bool short_msg(const mp_msg_t *msg, int how, int64_t timeout_ns)
 	_Static_assert(MP_MOVE == 1 && MP_SHARE == 2, "flags <= MP_SHARE: MOVE, SHARE or neither");
 	_Static_assert(MP_OUT_INOUT > MP_SHARE, "in/out calls take the slow path");
 
-	/* a priority, or MP_OUT_INOUT: the slow path sets MP_FRAME_PRIO or
-	 * _INOUT, which keep them off the transports' fast paths too */
+	/* a priority asked for, a thread at another than the default (4), or
+	 * MP_OUT_INOUT: the slow path sets MP_FRAME_PRIO or _INOUT, which keep
+	 * them off the transports' fast paths too */
 
 	if (unlikely(!msg || timeout_ns == 0 || timeout_ns < MP_FOREVER))
 		return false;
-	if (unlikely(msg->flags > MP_SHARE || msg->priority || msg->oid.reserved || msg->i.nfds))
+	if (unlikely(msg->flags > MP_SHARE || (msg->priority | (mp_prio_thread() ^ MP_PRIO_DEFAULT)) ||
+		     msg->oid.reserved || msg->i.nfds))
 		return false;
 	if (unlikely(msg->i.size && (!msg->i.data || mp_pages_maybe(msg->i.data))))
 		return false;	/* no data, or perhaps pages */

@@ -27,6 +27,7 @@ static void msg_creds(mp_msg_t *msg, const struct mp_sconn *c)
 	msg->pid = c->pid;
 	msg->uid = c->uid;
 	msg->gid = c->gid;
+	msg->priority = mp_sconn_prio(c, 0);	/* a fast take's: the default (wire 0) */
 }
 
 int mp_fast_take_locked(struct mp_port_obj *p, struct mp_sconn *c, mp_msg_t *msg, mp_rid_t *rid,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "ns/owner.h"
+#include "os/prio.h"
 #include "transport/transport.h"
 
 #define PEER_GROUPS_FIRST 64	/* first guess; ERANGE tells the real need */
@@ -245,5 +246,6 @@ int mp_peer_admit(int fd, uint64_t token, struct mp_sconn *c)
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
+	c->prio_floor = mp_prio_peer_best(cred.pid);	/* the clamp of its claims */
 	return 0;
 }

@@ -222,6 +222,7 @@ static int port_page_init(struct mp_port_obj *p, const mp_port_opts_t *opts)
 		return p->page_fd;
 	if (opts)
 		p->input_in_place = opts->flags & MP_PORT_INPUT_IN_PLACE;
+	p->prio_inherit = opts && (opts->flags & MP_PORT_PRIO_INHERIT);
 	return 0;
 }
 

@@ -103,6 +103,7 @@ struct mp_port_obj {
 	mp_lock_t lock;			/* os/lock.h */
 	_Atomic bool dead;		/* destroyed: receivers leave (read unlocked) */
 	bool input_in_place;		/* MP_PORT_INPUT_IN_PLACE */
+	bool prio_inherit;		/* MP_PORT_PRIO_INHERIT (api/prio_inherit.h) */
 	struct mp_portfile pf;
 	char root[MP_ROOT_MAX];
 	char sock_path[MP_ROOT_PATH_MAX];

@@ -18,6 +18,7 @@
 #include "conn/fastpath.h"
 #include "conn/pulse.h"
 #include "conn/pulse_fd.h"
+#include "conn/rxprio.h"
 #include "conn/tls.h"
 #include "mem/data.h"
 #include "os/compiler.h"
@@ -130,7 +131,7 @@ static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_
 
 	if (!tls)
 		return -ENOMEM;
-	idx = scan_start_locked(p, rang);
+	idx = mp_rxprio_pick_locked(p, scan_start_locked(p, rang));	/* best first */
 again:
 	n = p->polled_n;
 	if (idx >= n)
@@ -265,7 +266,7 @@ static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, str
 	/* A doorbell only says that a ring holds a message: the scan finds it. */
 	if (key & MP_KEY_DOORBELL)
 		return 2;
-	c = mp_port_conn_get(p, key);
+	c = mp_rxprio_better(p, mp_port_conn_get(p, key));	/* a better one's first */
 	tls = mp_tls_get();
 	if (!c || !conn_read_begin(p, c, key))
 		return 2;
@@ -380,7 +381,7 @@ static int fast_scan(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void *
 	if (!mp_trylock(&p->lock))
 		return 0;
 	n = p->polled_n;
-	idx = rang ? scan_start_locked(p, rang) : p->scan_pos;
+	idx = mp_rxprio_pick_locked(p, rang ? scan_start_locked(p, rang) : p->scan_pos);
 	if (idx >= n)
 		idx = 0;
 	for (uint32_t k = 0; k < n && r == -EAGAIN; k++) {

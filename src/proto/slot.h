@@ -98,7 +98,7 @@ struct mp_slot_msg {
 	const void *data;
 	size_t data_size;
 	const uint8_t *raw;	/* NULL: all zero */
-	uint8_t priority;	/* call, one-way: the sender's, 0 .. MP_PRIO_MAX */
+	uint8_t priority;	/* call, one-way: the sender's ^ 4 (api/send.c), 0 .. MP_PRIO_MAX */
 	bool inout;		/* call: data_size >= out_capacity, the output's bytes last */
 };
 
@@ -401,6 +401,21 @@ static inline int mp_slot_reply_read(const struct mp_ring_view *v, uint16_t seq,
  * when it has none) and its m->data_size data bytes out, each byte read
  * once; the caller gives the n slots back [R3].
  */
+/* The wire priority of the message at v->pos (its stamp seen, [R2]): a
+ * hint that orders receives, never trusted further (the take reads the
+ * header again); 0 for what is not a call or one-way. */
+static inline unsigned mp_slot_head_prio(const struct mp_ring_view *v)
+{
+	struct mp_slot_hdr h;
+	unsigned k;
+
+	memcpy(&h, v->slots[v->pos & MP_SLOT_MASK].b, sizeof(h));	/* once */
+	k = h.kind & MP_SLOT_KIND_MASK;
+	if (k != MP_SLOT_CALL && k != MP_SLOT_ONEWAY)
+		return 0;
+	return (h.kind >> MP_SLOT_X_PRIO_SHIFT) & MP_PRIO_MAX;
+}
+
 struct mp_slot_call {
 	unsigned kind;		/* MP_SLOT_CALL or MP_SLOT_ONEWAY */
 	unsigned flags;		/* MP_SLOT_F_OID, _OUTCAP, _RAW only */

@@ -101,7 +101,7 @@ struct mp_frame {
 	uint64_t oid_id;
 	uint32_t oid_port;
 	uint8_t pages_slot;	/* PAGES_KEEP: < MP_FRAME_PAGES_SLOTS, else zero */
-	uint8_t priority;	/* PRIO: the sender's, 1 .. MP_PRIO_MAX, else zero */
+	uint8_t priority;	/* PRIO: the sender's ^ 4 (api/send.c), 1 .. MP_PRIO_MAX, else zero */
 	uint16_t out_slot;	/* OUT_KEEP: < MP_FRAME_PAGES_SLOTS, else zero */
 	uint64_t data_size;	/* bytes of data, inline or in the memfd */
 	uint64_t out_capacity;	/* call: the caller's output buffer size */

@@ -367,6 +367,19 @@ static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t
 	return mp_refuse_frame(c, &rx->hdr, -EMFILE) ? -EPROTO : -EAGAIN;
 }
 
+/* The next frame's header, peeked (a hint: the read checks it again). */
+static int sock_srv_head_prio(struct mp_sconn *c)
+{
+	struct mp_frame f;
+	ssize_t n = recv(c->fd, &f, sizeof(f), MSG_PEEK | MSG_DONTWAIT);
+
+	if (n < (ssize_t)sizeof(f))
+		return -1;	/* none, or not a frame: the read finds out */
+	if (f.kind != MP_FRAME_CALL && f.kind != MP_FRAME_ONEWAY)
+		return -1;	/* a HELLO, a pulse board's: not ordered */
+	return (f.flags & MP_FRAME_PRIO) ? f.priority & MP_PRIO_MAX : 0;
+}
+
 int mp_sockt_srv_reply(int fd, uint64_t seq, const mp_msg_t *msg, struct mp_xfer *x)
 {
 	struct mp_frame f;
@@ -396,5 +409,6 @@ const struct mp_transport mp_transport_sock = {
 	.call = sock_call,
 	.oneway = sock_oneway,
 	.srv_recv = sock_srv_recv,
+	.srv_head_prio = sock_srv_head_prio,
 	.srv_reply = sock_srv_reply,
 };

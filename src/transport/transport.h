@@ -102,6 +102,7 @@ struct mp_sconn {
 	int32_t pid;		/* peer credentials from SO_PEERCRED */
 	uint32_t uid, gid;
 	int32_t peer_cpu;	/* CPU the client last waited on, -1 unknown */
+	uint32_t prio_floor;	/* the best priority its process may claim (os/prio.h), set at accept */
 	_Atomic bool vm_denied;	/* process_vm_writev() to the client was refused */
 	const struct mp_transport *tp;
 	void *tp_priv;
@@ -109,6 +110,18 @@ struct mp_sconn {
 	uint32_t refused;	/* messages refused by transport/refuse.c (their
 				 * fds could not be received), under the reader */
 };
+
+/*
+ * The priority a message from c is given: the wire's value (the sender's
+ * priority ^ 4, so 0 is the default 4; api/send.c) taken as a claim and
+ * clamped to the best c's process could give its own threads.
+ */
+static inline uint32_t mp_sconn_prio(const struct mp_sconn *c, uint32_t wire)
+{
+	uint32_t claim = (wire & 7u) ^ 4u;
+
+	return claim < c->prio_floor ? c->prio_floor : claim;
+}
 
 /* A received message, owned by the library until given to the user.
  * Long data that is not in memory yet (hdr.flags DATA_PAGES, DATA_VM,
@@ -216,6 +229,10 @@ struct mp_transport {
 	int (*srv_event)(struct mp_sconn *c);
 	/* Server, polled transports: a message is waiting. */
 	bool (*srv_pending)(struct mp_sconn *c);
+	/* Server (optional): the wire priority (0 .. 7, see mp_sconn_prio())
+	 * of the next message, without taking it, -1 when none: a hint that
+	 * orders receives, read again and checked by the take. */
+	int (*srv_head_prio)(struct mp_sconn *c);
 	/* Server: the connection is being dropped (optional). */
 	void (*srv_closing)(struct mp_sconn *c);
 	/* Server: shared memory the answer to a call with this capacity may

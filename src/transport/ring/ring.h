@@ -258,6 +258,7 @@ int mp_ring_srv_take_fast(struct mp_sconn *c, mp_msg_t *msg, struct mp_fast_took
 			  size_t buflen);
 int mp_ring_srv_event(struct mp_sconn *c);
 bool mp_ring_srv_pending(struct mp_sconn *c);
+int mp_ring_srv_head_prio(struct mp_sconn *c);	/* srv_head_prio (transport.h) */
 void *mp_ring_srv_out_buf(struct mp_sconn *c, size_t cap);
 
 #endif

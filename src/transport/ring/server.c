@@ -40,6 +40,15 @@ bool mp_ring_srv_pending(struct mp_sconn *c)
 	return ring_ready(&rs->rx);	/* [R2] */
 }
 
+int mp_ring_srv_head_prio(struct mp_sconn *c)
+{
+	struct ring_srv *rs = c->tp_priv;
+
+	if (!ring_ready(&rs->rx))	/* [R2] */
+		return -1;
+	return (int)mp_slot_head_prio(&rs->rx);
+}
+
 /* ------------------------------------------------------------ receive */
 
 static void rx_from_slot(struct mp_rx *rx, const struct mp_slot_msg *m)

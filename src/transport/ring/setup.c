@@ -356,6 +356,7 @@ static void ring_srv_release(struct mp_sconn *c)
 	.srv_reply = mp_ring_srv_reply,				\
 	.srv_event = mp_ring_srv_event,				\
 	.srv_pending = mp_ring_srv_pending,			\
+	.srv_head_prio = mp_ring_srv_head_prio,			\
 	.srv_closing = ring_srv_closing,			\
 	.srv_release = ring_srv_release,			\
 	.srv_out_buf = mp_ring_srv_out_buf
