@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -217,6 +218,24 @@ TEST(pulse_fd_hostile_clears_nonblock)
 	close(pp[1]);
 	close(sp[0]);
 	close(sp[1]);
+}
+
+/* A file whose read cannot be told not to wait (RWF_NOWAIT: inotify's)
+ * would have to trust the shared O_NONBLOCK: refused at registration. */
+TEST(pulse_fd_refuses_unreadable_without_wait)
+{
+	int ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	mp_port_t port;
+	mp_msg_t m;
+	mp_rid_t rid;
+
+	CHECK_GE(ifd, 0);
+	CHECK_OK(mp_port_create(&port));
+	CHECK_ERR(mp_pulse_on_fd(port, ifd, 1), -EOPNOTSUPP);
+	CHECK_ERR(mp_pulse_on_fd_cancel(port, 1), -ENOENT);	/* nothing kept */
+	CHECK_ERR(mp_recv(port, &m, &rid, 0), -EAGAIN);
+	CHECK_OK(mp_port_destroy(port));
+	CHECK_OK(close(ifd));
 }
 
 /* What fd is, as the kernel names it ("pipe:[N]", "anon_inode:[eventfd]"). */
