@@ -231,8 +231,9 @@ static int pboard_slot(struct pboard *b, uint32_t code)
 /*
  * [B3] ring: a byte into the pipe from our own write end (its O_NONBLOCK is
  * ours: the server has only the read end).  The server never reads it, so
- * a full pipe is emptied here and written anew (an edge for its epoll);
- * the read end is the server's too, so it is read with RWF_NOWAIT, never
+ * the pipe is emptied first: every ring is then an empty-to-readable edge
+ * for the server's edge-triggered epoll (on any kernel), and the pipe never
+ * fills.  The read end is the server's too: read with RWF_NOWAIT, never
  * trusting its O_NONBLOCK.  Nothing here waits.
  */
 static void pboard_ring(struct pboard *b)
@@ -240,12 +241,12 @@ static void pboard_ring(struct pboard *b)
 	char buf[4096], one = 1;
 	struct iovec iov = { buf, sizeof(buf) };
 
-	if (write(b->wfd, &one, 1) == 1 || errno != EAGAIN)
-		return;
-	for (int k = 0; k < 16 && preadv2(b->efd, &iov, 1, -1, RWF_NOWAIT) > 0; k++)
-		;
+	/* a full read: more may be there (put by a hostile server) */
+	for (int k = 0; k < 16; k++)
+		if (preadv2(b->efd, &iov, 1, -1, RWF_NOWAIT) != (ssize_t)sizeof(buf))
+			break;
 	if (write(b->wfd, &one, 1) < 0) {
-		/* still full: a server that fills it itself has a wake-up */
+		/* EAGAIN: still full, a server that fills it itself is awake */
 	}
 }
 
