@@ -11,6 +11,8 @@
 #                                     figure and the median (bench/median.sh)
 #   make bench-irq                    only irq-bench (interrupt forwarding:
 #                                     event-to-mp_recv latency; about 5 s)
+#   make bench-flood                  only flood-bench (a call's latency while
+#                                     another client floods the port with pulses)
 #   make bench-build                  build only
 #   make bench-clean                  remove the program and bench/out/
 # Defines only bench* targets and BENCH_* variables. The program links the
@@ -43,19 +45,28 @@ BENCH_IOX_FLAGS = $(if $(BENCH_IOX_INC),-DPP_HAVE_ICEORYX=1 -isystem $(BENCH_IOX
 BENCH_IOX_LIBS = $(if $(BENCH_IOX_INC),-liceoryx_binding_c)
 BENCH_CONFIG := $(BENCH_OUT)/build-config
 
-.PHONY: bench bench-build bench-deps bench-clean bench-pages bench-instr bench-median bench-irq
+.PHONY: bench bench-build bench-deps bench-clean bench-pages bench-instr bench-median bench-irq bench-flood
 
 BENCH_PAGES_BIN := $(BENCH_DIR)/pages/pages-bench
 BENCH_PAGES_ARGS ?= -t 0.3
 BENCH_IRQ_BIN := $(BENCH_DIR)/irq/irq-bench
 BENCH_IRQ_ARGS ?=
+BENCH_FLOOD_BIN := $(BENCH_DIR)/flood/flood-bench
+BENCH_FLOOD_ARGS ?=
 
 # The 64-byte, size and concurrency cases, then long data (bench/pages/),
-# then interrupt forwarding (bench/irq/).
-bench: bench-build $(BENCH_PAGES_BIN) $(BENCH_IRQ_BIN)
+# then interrupt forwarding (bench/irq/), then the pulse flood (bench/flood/).
+bench: bench-build $(BENCH_PAGES_BIN) $(BENCH_IRQ_BIN) $(BENCH_FLOOD_BIN)
 	./$(BENCH_BIN) $(BENCH_ARGS)
 	./$(BENCH_PAGES_BIN) $(BENCH_PAGES_ARGS)
 	./$(BENCH_IRQ_BIN) -o $(BENCH_OUT) $(BENCH_IRQ_ARGS)
+	./$(BENCH_FLOOD_BIN) -o $(BENCH_OUT) $(BENCH_FLOOD_ARGS)
+
+bench-flood: $(BENCH_FLOOD_BIN)
+	./$(BENCH_FLOOD_BIN) -o $(BENCH_OUT) $(BENCH_FLOOD_ARGS)
+
+$(BENCH_FLOOD_BIN): $(BENCH_DIR)/flood/flood-bench.c $(BENCH_MSGPORT_LIB)
+	$(CC) $(BENCH_CFLAGS) -Iinclude -o $@ $< $(BENCH_MSGPORT_LIB) $(BENCH_LDLIBS)
 
 bench-irq: $(BENCH_IRQ_BIN)
 	./$(BENCH_IRQ_BIN) -o $(BENCH_OUT) $(BENCH_IRQ_ARGS)
@@ -113,6 +124,6 @@ $(BENCH_BIN): $(BENCH_SRCS) $(BENCH_HDRS) $(BENCH_CONFIG) $(BENCH_MSGPORT_LIB)
 		$(BENCH_IOX_LIBS) $(BENCH_LDLIBS)
 
 bench-clean:
-	rm -rf $(BENCH_BIN) $(BENCH_IRQ_BIN) $(BENCH_OUT)
+	rm -rf $(BENCH_BIN) $(BENCH_IRQ_BIN) $(BENCH_FLOOD_BIN) $(BENCH_OUT)
 
 .DEFAULT_GOAL := $(BENCH_SAVED_GOAL)

@@ -3,10 +3,12 @@
  * Writes the seed corpora of the fuzz targets: a few valid encodings made
  * with the library's own layouts and encoder, in the targets' input format.
  *
- *   seedgen FRAME_DIR SLOT_DIR
+ *   seedgen FRAME_DIR SLOT_DIR [PULSE_FD_DIR]
  *
  * fuzz_frame input: [nfds] [datagram: struct mp_frame + inline data]
  * fuzz_slot input:  [slot count] [slots...]
+ * fuzz_pulse_fd input: [flags] [fd kind] [type] [pid: 2] [forcing] [i.size]
+ *                   [i.raw] [bytes the client writes] (fuzz/fuzz_pulse_fd.c)
  * Output is deterministic, so regenerating leaves committed seeds unchanged.
  */
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msgport.h"
 #include "proto/slot.h"
 #include "proto/wire.h"
 
@@ -218,13 +221,45 @@ static void slots(const char *dir)
 	slot_seed(dir, "seed-side", &m);
 }
 
+/* A registration request of fuzz_pulse_fd: flags (bit 0 one-way, 1 the
+ * client clears O_NONBLOCK, 2 cancel after), the fd's kind (its enum),
+ * the type's byte (bit 0 cancel), code, then what the client writes. */
+static void pfd_seed(const char *dir, const char *name, uint8_t flags, uint8_t kind,
+		     uint8_t type, uint32_t code, const void *tail, size_t tlen)
+{
+	uint8_t in[6 + sizeof(size_t) + MP_RAW_SIZE] = { flags, kind, type, 1, 0, 0 };
+
+	memcpy(in + 6 + sizeof(size_t), &code, sizeof(code));
+	put_file(dir, name, in, sizeof(in), tail, tlen);
+}
+
+static void pulse_fds(const char *dir)
+{
+	static const uint64_t five = 5;
+	static const char bytes[] = "interrupt";
+
+	pfd_seed(dir, "seed-eventfd", 0, 1, 0, 7, &five, sizeof(five));
+	pfd_seed(dir, "seed-eventfd-blocking-cancel", 6, 1, 0, 7, &five, sizeof(five));
+	pfd_seed(dir, "seed-pipe", 2, 2, 0, 3, bytes, sizeof(bytes));
+	pfd_seed(dir, "seed-pipe-write-end", 0, 3, 0, 3, NULL, 0);
+	pfd_seed(dir, "seed-socket", 2, 4, 0, 9, bytes, sizeof(bytes));
+	pfd_seed(dir, "seed-memfd", 0, 5, 0, 1, NULL, 0);
+	pfd_seed(dir, "seed-timerfd", 0, 8, 0, 1, NULL, 0);
+	pfd_seed(dir, "seed-two-fds", 0, 10, 0, 1, NULL, 0);
+	pfd_seed(dir, "seed-library-code", 0, 1, 0, MP_PULSE_DISCONNECT, NULL, 0);
+	pfd_seed(dir, "seed-cancel-none", 0, 0, 1, 7, NULL, 0);
+	pfd_seed(dir, "seed-one-way", 1, 1, 0, 7, &five, sizeof(five));
+}
+
 int main(int argc, char **argv)
 {
-	if (argc != 3) {
-		fprintf(stderr, "usage: %s FRAME_DIR SLOT_DIR\n", argv[0]);
+	if (argc != 3 && argc != 4) {
+		fprintf(stderr, "usage: %s FRAME_DIR SLOT_DIR [PULSE_FD_DIR]\n", argv[0]);
 		return 2;
 	}
 	frames(argv[1]);
 	slots(argv[2]);
+	if (argc == 4)
+		pulse_fds(argv[3]);
 	return 0;
 }

@@ -776,6 +776,10 @@ MP_API int mp_lookup_dev(const char *path, mp_oid_t *file, mp_oid_t *dev);
  * is shared by dups: the library reads with RWF_NOWAIT or MSG_DONTWAIT,
  * or from its own description); a file that cannot be read so is refused.
  * Don't read the file yourself after registering: reads race.
+ * The server of another process's port shares fd's open file description:
+ * one you do not trust can clear its O_NONBLOCK and fill an eventfd's
+ * counter, and your own write() to it then blocks; give such a server the
+ * read end of a pipe (your write end stays your own description).
  *
  * port may be another process's: fd then goes to it in a call of a
  * library-reserved message type (mp_recv() serves it and never returns

@@ -18,7 +18,7 @@ esac
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out=build/fuzz
-targets=(frame slot phxrec pulse)
+targets=(frame slot phxrec pulse pulse_fd)
 mkdir -p "$out" fuzz/crashes
 
 # ---------------------------------------------------------------- toolchain
@@ -71,13 +71,23 @@ san=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 
 echo "fuzz: building with $cc ($("$cc" -dumpversion))"
 "$cc" "${common[@]}" fuzz/seedgen.c src/proto/slot.c -o "$out/seedgen"
-# A target is fuzz/fuzz_T.c plus the parts it is split into, fuzz/fuzz_T_*.c.
+# A target is fuzz/fuzz_T.c plus the parts it is split into, fuzz/fuzz_T_*.c
+# (not another target: fuzz_pulse_fd.c is not a part of fuzz_pulse), plus
+# the library files it runs beyond the decoders of proto/ and ns/ (their
+# other dependencies stubbed in the target).
 target_srcs() {
-	local t=$1 f
+	local t=$1 f u
 	echo "fuzz/fuzz_$t.c"
 	for f in fuzz/fuzz_"$t"_*.c; do
-		[ -e "$f" ] && echo "$f"
+		[ -e "$f" ] || continue
+		for u in "${targets[@]}"; do
+			[ "$f" = "fuzz/fuzz_$u.c" ] && continue 2
+		done
+		echo "$f"
 	done
+	case "$t" in
+	pulse_fd) echo src/api/pulse_fd.c; echo src/conn/pulse_fd.c ;;
+	esac
 }
 for t in "${targets[@]}"; do
 	mapfile -t srcs < <(target_srcs "$t")
@@ -87,8 +97,8 @@ done
 
 # Seeds: regenerated from the current layouts (deterministic, so the
 # committed files change only when a layout does).
-mkdir -p fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-phxrec fuzz/corpus-pulse	# phxrec, pulse: committed seeds only
-"$out/seedgen" fuzz/corpus-frame fuzz/corpus-slot
+mkdir -p fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-phxrec fuzz/corpus-pulse fuzz/corpus-pulse_fd	# phxrec, pulse: committed seeds only
+"$out/seedgen" fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-pulse_fd
 
 # ---------------------------------------------------------------------- run
 jobs="${FUZZ_JOBS:-$([ "$(nproc)" -ge 2 ] && echo 2 || echo 1)}"

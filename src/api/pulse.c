@@ -8,9 +8,9 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "conn/port.h"
@@ -31,7 +31,8 @@ struct pboard {
 	struct pboard *next;
 	mp_port_t port;
 	int fd;				/* the connection: the HELLO, then the lifeline */
-	int efd;			/* the server's wake-up [B3] */
+	int efd;			/* the server's wake-up [B3]: a pipe's read end (its copy) */
+	int wfd;			/* the pipe's write end: ours alone */
 	struct mp_pulse_board *map;
 	uint32_t ncodes;
 	uint32_t code[MP_PULSE_CODES];	/* slot k holds code[k] */
@@ -54,6 +55,8 @@ static void pboard_free(struct pboard *b)
 		close(b->fd);
 	if (b->efd >= 0)
 		close(b->efd);
+	if (b->wfd >= 0)
+		close(b->wfd);
 	free(b);
 }
 
@@ -114,7 +117,7 @@ static int port_connect(mp_port_t port)
 	return fd;
 }
 
-/* Hand the board and its eventfd to the server. */
+/* Hand the board and its wake-up (the pipe's read end) to the server. */
 static int pboard_hello(struct pboard *b, int memfd)
 {
 	struct mp_frame f = { .magic = MP_FRAME_MAGIC, .kind = MP_FRAME_HELLO, .nfds = 2,
@@ -130,22 +133,25 @@ static int pboard_open(mp_port_t port, struct pboard **out)
 {
 	struct pboard *b = calloc(1, sizeof(*b));
 	void *map = NULL;
-	int memfd = -1, err;
+	int memfd = -1, pfd[2], err;
 
 	if (!b)
 		return -ENOMEM;
 	b->port = port;
-	b->efd = -1;
+	b->efd = b->wfd = -1;
 	b->fd = port_connect(port);
 	if (b->fd < 0) {
 		err = b->fd;
 		goto err;
 	}
-	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (b->efd < 0) {
+	/* A pipe, not an eventfd: the server shares whatever we send it, and
+	 * could clear its O_NONBLOCK and fill it; the write end it never has. */
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK)) {
 		err = -errno;
 		goto err;
 	}
+	b->efd = pfd[0];
+	b->wfd = pfd[1];
 	memfd = mp_memfd_new("msgport-pulse", MP_PULSE_BOARD_SIZE, F_SEAL_SEAL, &map);
 	if (memfd < 0) {
 		err = memfd;
@@ -222,11 +228,33 @@ static int pboard_slot(struct pboard *b, uint32_t code)
 	return (int)b->ncodes++;
 }
 
+/*
+ * [B3] ring: a byte into the pipe from our own write end (its O_NONBLOCK is
+ * ours: the server has only the read end).  The server never reads it, so
+ * the pipe is emptied first: every ring is then an empty-to-readable edge
+ * for the server's edge-triggered epoll (on any kernel), and the pipe never
+ * fills.  The read end is the server's too: read with RWF_NOWAIT, never
+ * trusting its O_NONBLOCK.  Nothing here waits.
+ */
+static void pboard_ring(struct pboard *b)
+{
+	char buf[4096], one = 1;
+	struct iovec iov = { buf, sizeof(buf) };
+
+	/* a full read: more may be there (put by a hostile server) */
+	for (int k = 0; k < 16; k++)
+		if (preadv2(b->efd, &iov, 1, -1, RWF_NOWAIT) != (ssize_t)sizeof(buf))
+			break;
+	if (write(b->wfd, &one, 1) < 0) {
+		/* EAGAIN: still full, a server that fills it itself is awake */
+	}
+}
+
 /* [B1] then [B3]: write the slot, count the pulse, wake a caught-up server. */
 static void pboard_write(struct pboard *b, unsigned k, uint32_t code, uint64_t value)
 {
 	struct mp_pulse_slot *s = &b->map->slot[k];
-	uint64_t one = 1, g;
+	uint64_t g;
 
 	store_relaxed(&s->shm_seq, ++b->seq[k]);	/* odd: being written */
 	full_fence();	/* [B1] odd seq before the fields (the reader's [B2] re-check) */
@@ -237,9 +265,8 @@ static void pboard_write(struct pboard *b, unsigned k, uint32_t code, uint64_t v
 	g = ++b->gen;
 	fetch_add_fence(&b->map->shm_gen, 1);	/* [B3] publish, pairs with the drain's acquire */
 	full_fence();	/* [B3] Dekker: gen before seen */
-	if (load_relaxed(&b->map->shm_seen) == g - 1 && write(b->efd, &one, sizeof(one)) < 0) {
-		/* EAGAIN: the counter is full, so the server has a wake-up */
-	}
+	if (load_relaxed(&b->map->shm_seen) == g - 1)
+		pboard_ring(b);
 }
 
 int mp_pulse(mp_port_t port, uint32_t code, uint64_t value)

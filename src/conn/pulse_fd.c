@@ -228,6 +228,14 @@ int mp_pulse_fd_add(struct mp_port_obj *p, int fd, uint32_t code, pid_t pid, uid
 		err = errno == EPERM ? -EINVAL : -errno;	/* EPERM: epoll cannot watch it */
 		goto out;
 	}
+	/* A first read: a file whose read knows no RWF_NOWAIT (inotify) is
+	 * refused now rather than dropped at its first event; what is there
+	 * already becomes a pulse. */
+	if (src_pulse(p, &s) == -EOPNOTSUPP) {
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, s.fd, NULL);
+		err = -EOPNOTSUPP;
+		goto out;
+	}
 	t->src[k] = s;
 	t->n++;
 	s.fd = -1;	/* the table's now */

@@ -4,7 +4,9 @@
  * pulses one port (api/pulse.c writes it, conn/pulse_board.c drains it).
  * One memfd per (client process, port), made by the client, sealed
  * against shrinking and growing, handed to the server in a HELLO of type
- * MP_PULSE_HELLO on a connection of its own, with an eventfd: the wake-up.
+ * MP_PULSE_HELLO on a connection of its own, with the wake-up: the read end
+ * of a pipe whose write end only the client has (api/pulse.c pboard_ring:
+ * a server that clears O_NONBLOCK on what it shares never blocks a pulse).
  * Labels [B1]-[B3]; accessors os/shm.h; modelled in model/pulse.pml.
  *
  * Written: the slots and shm_gen by the client; shm_seen by the server.  Each slot holds one code: its latest value and the
@@ -25,7 +27,7 @@
  *    fetch_add_fence(shm_gen, 1) -> g          g = load_acquire(shm_gen)
  *    full_fence()             <-- Dekker -->   read every slot [B2]
  *    load_relaxed(shm_seen) == g - 1 ?         store_relaxed(shm_seen, g); full_fence()
- *       write(eventfd)                         load_relaxed(shm_gen) != g ? again
+ *       write(wake-up pipe)                    load_relaxed(shm_gen) != g ? again
  *
  *    Either the server's re-check sees the new gen (and reads the slots
  *    again), or the client sees that the server had caught up with every
