@@ -379,6 +379,8 @@ int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout_ns)
 			r = DELIVER_SKIP;
 		}
 	} while (r == DELIVER_SKIP);
+	if (r >= 0)	/* 0 call, 1 one-way, 2 pulse: as MP_STATS_* (conn/stats.h) */
+		mp_stats_recv(p->stats, r, r == MP_RECV_PULSE ? 0 : msg->i.size);
 	mp_port_done(p, tls, held);
 	return r;
 }
