@@ -85,8 +85,8 @@ $(B)/libmsgport.so: $(LIB_OBJS) src/libmsgport.map
 		-o $@.$(SOVER) $(LIB_OBJS) $(LDFLAGS_ALL)
 	ln -sf libmsgport.so.$(SOVER) $@
 
-$(B)/msgport: tools/msgport.c $(B)/libmsgport.a
-	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+$(B)/msgport: tools/msgport.c tools/stat.c tools/stat.h $(B)/libmsgport.a
+	$(CC) $(CFLAGS_ALL) tools/msgport.c tools/stat.c $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
 
 $(B)/examples/irq/%: examples/irq/%.c examples/irq/irq.h $(B)/libmsgport.a
 	@mkdir -p $(dir $@)

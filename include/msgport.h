@@ -332,6 +332,43 @@ typedef int (*mp_ns_list_fn)(const mp_ns_entry_t *entry, void *arg);
  */
 MP_API int mp_ns_list(const char *prefix, mp_ns_list_fn fn, void *arg);
 
+/* ---------------------------------------------------------- introspection */
+
+#define MP_STAT_CLIENTS_MAX 128
+
+/* A connected client of a port, as mp_stat() lists it. */
+typedef struct mp_stat_client {
+	int32_t pid;
+	uint32_t uid;
+	uint32_t transport;	/* MP_TRANSPORT_SOCK, _RING or _HYBRID */
+} mp_stat_client_t;
+
+/* A running port's counters (since it was made) and clients (now). */
+typedef struct mp_stat {
+	mp_port_t port;
+	int32_t pid;		/* the port's owner */
+	uint32_t uid;
+	uint32_t transport;	/* what the owner asks of clients, 0 any */
+	uint64_t calls;		/* calls received */
+	uint64_t oneways;	/* one-way messages received */
+	uint64_t pulses;	/* pulses and notices received */
+	uint64_t bytes_in;	/* data bytes received */
+	uint64_t bytes_out;	/* answer bytes sent */
+	uint64_t held;		/* calls received and not answered yet */
+	uint32_t nclients;	/* connected clients */
+	uint32_t nlisted;	/* of them, in clients[] */
+	mp_stat_client_t clients[MP_STAT_CLIENTS_MAX];
+} mp_stat_t;
+
+/*
+ * Read the live statistics of the port that path names, without
+ * stopping its server: counters are read one by one, so two of them may
+ * be a message apart.  Any user who may look path up may read them.
+ * Errors: -EINVAL bad path or st NULL; -ENOENT no live entry or port;
+ * -EACCES lookup denied; -EPROTO the port's statistics are not valid.
+ */
+MP_API int mp_stat(const char *path, mp_stat_t *st);
+
 /* ---------------------------------------------------------- credentials */
 
 /*

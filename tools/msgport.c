@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "msgport.h"
+#include "stat.h"
 
 #define EXIT_USAGE 2
 #define CALL_REPLY_CAP (64 * 1024)	/* default reply capacity of `call` */
@@ -576,6 +577,8 @@ static const char main_help[] =
 	"  echo PATH [--mode OCTAL]          run an echo server\n"
 	"  unregister PATH                   remove an entry\n"
 	"  root init DIR [--group NAME]      make a root shared by users\n"
+	"  stat PATH [--json]                a port's live counters and clients\n"
+	"  top [-n N] [--json]               every port's rates, each second\n"
 	"'msgport COMMAND --help' describes each.  The namespace root is\n"
 	"$MSGPORT_ROOT, else /run/msgport if it is a shared root, else\n"
 	"$XDG_RUNTIME_DIR/msgport, else /tmp/msgport-$UID.\n";
@@ -584,7 +587,8 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(int, char **); } cmds[] = {
 		{ "ls", cmd_ls }, { "lookup", cmd_lookup }, { "call", cmd_call }, { "echo", cmd_echo },
-		{ "unregister", cmd_unregister }, { "root", cmd_root },
+		{ "unregister", cmd_unregister }, { "root", cmd_root }, { "stat", cmd_stat },
+		{ "top", cmd_top },
 	};
 
 	opterr = 0;

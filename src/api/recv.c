@@ -384,6 +384,8 @@ static inline __attribute__((always_inline)) int recv_any(mp_port_t port, mp_msg
 			r = DELIVER_SKIP;
 		}
 	} while (r == DELIVER_SKIP);
+	if (r >= 0)	/* 0 call, 1 one-way, 2 pulse: as MP_STATS_* (conn/stats.h) */
+		mp_stats_recv(p->stats, r, r == MP_RECV_PULSE ? 0 : msg->i.size);
 	mp_port_done(p, tls, held);
 	return r;
 }

@@ -30,6 +30,7 @@ static int call_take_locked(struct mp_port_obj *p, mp_rid_t rid, const mp_msg_t 
 		return -EMSGSIZE;
 	*out = *call;
 	mp_rid_free(&p->rids, rid);
+	mp_stats_answer(p->stats, msg->o.size);
 	return 0;
 }
 

@@ -128,6 +128,7 @@ static int fast_answer(struct mp_port_obj *p, mp_rid_t rid, mp_msg_t *msg, struc
 
 	if (err)
 		return err;
+	mp_stats_answer(p->stats, msg->o.size);
 	c = s->conn;
 	flags = mp_ticks() - s->t_recv > MP_TICKS_HELD ? MP_REPLY_ASK_PEER : 0;
 	err = c->tp->srv_reply(c, s->seq, msg, flags, x);

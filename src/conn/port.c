@@ -134,6 +134,7 @@ static void port_free(struct mp_port_obj *p)
 	if (p->page)
 		munmap(p->page, MP_PORTPAGE_SIZE);
 	mp_portfile_release(&p->pf);
+	mp_stats_close(p->stats);
 	free(p->conns);
 	free(p->polled);
 	mp_fastslots_free(p->fast);
@@ -214,7 +215,7 @@ static struct mp_port_obj *port_alloc(void)
 	return p;
 }
 
-/* The port page, and what opts ask of it. */
+/* The port page, what opts ask of it, and the port's statistics. */
 static int port_page_init(struct mp_port_obj *p, const mp_port_opts_t *opts)
 {
 	p->page_fd = mp_portpage_create(&p->page);
@@ -223,7 +224,8 @@ static int port_page_init(struct mp_port_obj *p, const mp_port_opts_t *opts)
 	if (opts)
 		p->input_in_place = opts->flags & MP_PORT_INPUT_IN_PLACE;
 	p->prio_inherit = opts && (opts->flags & MP_PORT_PRIO_INHERIT);
-	return 0;
+	p->stats = mp_stats_open(p->root, p->pf.port, p->pf.token, opts ? opts->transport : 0);
+	return p->stats ? 0 : -ENOMEM;
 }
 
 static void ports_fork_register(void);
@@ -394,6 +396,7 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	}
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	p->conns[c->idx] = NULL;
+	mp_stats_client_gone(p->stats, c->idx);
 	if (mp_fastslot_conn_gone(p->fast, c))
 		c->refs--;	/* its fast slot's (the table's still holds it) */
 	mp_sconn_put_locked(p, c);
@@ -419,6 +422,7 @@ void mp_port_poll_add_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	c->poll_idx = p->polled_n;
 	p->polled[p->polled_n++] = c;
 	fetch_add_relaxed(&p->npolled, 1);	/* under the lock; read unlocked as a hint */
+	mp_stats_client_transport(p->stats, c->idx, c->tp->name);
 }
 
 void mp_sconn_kill(struct mp_port_obj *p, struct mp_sconn *c)
@@ -452,11 +456,6 @@ static int conn_slot_locked(struct mp_port_obj *p, uint32_t *idx)
 	return 0;
 }
 
-uint64_t mp_sconn_key(const struct mp_sconn *c)
-{
-	return (uint64_t)c->gen << 32 | c->idx;
-}
-
 static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 {
 	int err;
@@ -472,6 +471,7 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 		return err;
 	p->conns[c->idx] = c;
 	mp_pulse_conn_added(p->pulse, c->pid);
+	mp_stats_client_add(p->stats, c->idx, c->pid, c->uid);
 	return 0;
 }
 

@@ -92,6 +92,7 @@
 #include "mem/portpage.h"
 #include "conn/fastslot.h"
 #include "conn/rid.h"
+#include "conn/stats.h"
 #include "conn/tls.h"
 #include "os/lock.h"
 #include "os/shm.h"
@@ -129,6 +130,7 @@ struct mp_port_obj {
 	struct mp_rid_table rids;
 	struct mp_fast_call *fast;	/* MP_FAST_SLOTS, by connection index (conn/fastslot.h) */
 	struct mp_pulse_port *pulse;	/* pending pulses, boards, watches (conn/pulse.c) */
+	struct mp_stats_page *stats;	/* counters and clients, for mp_stat() (conn/stats.h) */
 	_Atomic(struct mp_pulse_fds *) pulse_fds;	/* conn/pulse_fd.c, made at first use */
 };
 
@@ -212,7 +214,10 @@ int mp_port_accept(struct mp_port_obj *p);
 struct mp_sconn *mp_port_conn_get(struct mp_port_obj *p, uint64_t key);
 /* A connection's epoll key: gen << 32 | slot (its doorbell's adds
  * MP_KEY_DOORBELL). */
-uint64_t mp_sconn_key(const struct mp_sconn *c);
+static inline uint64_t mp_sconn_key(const struct mp_sconn *c)
+{
+	return (uint64_t)c->gen << 32 | c->idx;
+}
 
 /* Room for one more polled connection (under p->lock): 0 or -ENOMEM. */
 int mp_port_poll_reserve_locked(struct mp_port_obj *p);

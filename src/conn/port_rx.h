@@ -80,6 +80,7 @@ static inline int mp_recv_fast(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int
 	r = mp_port_recv_fast(p, msg, rid, tls->rxbuf, MP_TLS_RXBUF, timeout_ns == MP_FOREVER);
 	if (unlikely(!r))
 		return MP_FAST_SLOW;
+	mp_stats_recv(p->stats, r - 1, msg->i.size);	/* r - 1: MP_STATS_CALL or _ONEWAY */
 	*held = NULL;
 	mp_port_unhold(tls);
 	return r - 1;

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Live introspection: each port's counters and client table, in a
+ * server-owned file ROOT/ports/N.stat beside the port file (mode 0644 like
+ * it: readable by whoever may look the port up, writable by its owner
+ * alone).  The server writes it; `msgport stat` / mp_stat() map it
+ * read-only and never stop the server.
+ *
+ * Protocol [S1]: counters are separate relaxed atomics, each a monotonic
+ * count; a reader may see them torn against each other (held = calls -
+ * answered is clamped at 0).  [S2]: a client entry is a seqlock written
+ * under the port's lock (one writer): seq odd while it changes; the reader
+ * retries a few times and drops an entry it never sees stable.  [S3]: the
+ * header is written before the file is renamed into place, the magic last
+ * with release; the reader checks magic, version and that the token is
+ * the live port's.
+ */
+#ifndef MP_CONN_STATS_H
+#define MP_CONN_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "msgport.h"
+#include "os/shm.h"
+
+#define MP_STATS_MAGIC 0x4d505354u	/* "MPST" */
+#define MP_STATS_VERSION 1u
+#define MP_STATS_SIZE 4096
+#define MP_STATS_CLIENTS 128	/* entries in the table (by connection slot) */
+
+_Static_assert(MP_STATS_CLIENTS == MP_STAT_CLIENTS_MAX, "one table size");
+
+enum { MP_STATS_CALL = 0, MP_STATS_ONEWAY = 1, MP_STATS_PULSE = 2 };
+
+struct mp_stats_client {
+	_Atomic uint32_t shm_seq;	/* [S2] odd while written */
+	_Atomic int32_t shm_pid;	/* 0: free */
+	_Atomic uint32_t shm_uid;
+	_Atomic uint32_t shm_transport;	/* MP_TRANSPORT_* */
+};
+
+/* One cache line per group: the header, the receive side's counters, the
+ * answer side's, the table's count.  Only the port's owner writes. */
+struct mp_stats_page {
+	_Atomic uint32_t shm_magic;	/* [S3] stored last, release */
+	_Atomic uint32_t shm_version;
+	_Atomic uint64_t shm_token;	/* the port file's token */
+	_Atomic int32_t shm_pid;
+	_Atomic uint32_t shm_uid;
+	_Atomic uint32_t shm_port;
+	_Atomic uint32_t shm_transport;
+	uint8_t pad0[32];
+	_Atomic uint64_t shm_count[3];	/* by MP_STATS_CALL/ONEWAY/PULSE [S1] */
+	_Atomic uint64_t shm_bytes_in;
+	uint8_t pad1[32];
+	_Atomic uint64_t shm_answered;	/* calls whose rid was released */
+	_Atomic uint64_t shm_bytes_out;
+	uint8_t pad2[48];
+	_Atomic uint32_t shm_nclients;	/* connected now */
+	_Atomic uint32_t shm_over;	/* of them, without a table entry */
+	uint8_t pad3[56];
+	struct mp_stats_client clients[MP_STATS_CLIENTS];
+};
+_Static_assert(sizeof(struct mp_stats_page) == 256 + 16 * MP_STATS_CLIENTS, "stats layout");
+_Static_assert(sizeof(struct mp_stats_page) <= MP_STATS_SIZE, "stats fit the file");
+_Static_assert(__builtin_offsetof(struct mp_stats_page, shm_count) == 64, "recv line");
+_Static_assert(__builtin_offsetof(struct mp_stats_page, shm_answered) == 128, "answer line");
+_Static_assert(__builtin_offsetof(struct mp_stats_page, shm_nclients) == 192, "table line");
+
+/* Make the stats of port (token: its port file's): the file when it can
+ * be made, else private memory (counting goes on, nobody sees it).
+ * NULL only when out of memory. */
+struct mp_stats_page *mp_stats_open(const char *root, mp_port_t port, uint64_t token,
+				    uint32_t transport);
+void mp_stats_close(struct mp_stats_page *s);
+
+/* Hot hooks: one message received (kind MP_STATS_*, size its data bytes). */
+static inline void mp_stats_recv(struct mp_stats_page *s, int kind, uint32_t size)
+{
+	fetch_add_relaxed(&s->shm_count[kind], 1);	/* [S1] */
+	fetch_add_relaxed(&s->shm_bytes_in, size);
+}
+
+/* A call's rid released by an answer of size bytes. */
+static inline void mp_stats_answer(struct mp_stats_page *s, uint32_t size)
+{
+	fetch_add_relaxed(&s->shm_answered, 1);	/* [S1] */
+	fetch_add_relaxed(&s->shm_bytes_out, size);
+}
+
+/* The client table, under the port's lock: slot is the connection's. A
+ * client accepted, its transport chosen (tp_name, "sock" at first), gone. */
+void mp_stats_client_add(struct mp_stats_page *s, uint32_t slot, int32_t pid, uint32_t uid);
+void mp_stats_client_transport(struct mp_stats_page *s, uint32_t slot, const char *tp_name);
+void mp_stats_client_gone(struct mp_stats_page *s, uint32_t slot);
+
+/* Read port's stats under root into *st (validated copy): 0, -ENOENT no
+ * live port or no stats for it, -EPROTO a file that is not right. */
+int mp_stats_read(const char *root, mp_port_t port, mp_stat_t *st);
+
+#endif

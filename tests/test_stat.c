@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/* Live introspection: mp_stat()'s counters and clients, msgport stat/top. */
+#include "harness.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define N_CALLS 5
+#define M_ONEWAYS 3
+#define P_PULSES 2
+#define CALL_LEN 100
+#define ONEWAY_LEN 10
+
+struct shared {
+	mp_port_t port;
+	atomic_int step;
+};
+
+static void one_call(mp_port_t port, size_t len)
+{
+	CHECK_OK(h_echo_call(port, 1, len, MP_FOREVER));
+}
+
+static void traffic_client(void *arg)
+{
+	struct shared *s = arg;
+	char buf[ONEWAY_LEN] = "oneway";
+	mp_msg_t m;
+
+	for (int k = 0; k < N_CALLS; k++)
+		one_call(s->port, CALL_LEN);
+	for (int k = 0; k < M_ONEWAYS; k++) {
+		h_msg_init(&m);
+		m.type = H_T_ECHO;
+		m.oid.port = s->port;
+		m.i.data = buf;
+		m.i.size = sizeof(buf);
+		CHECK(mp_send_async(s->port, &m, MP_FOREVER) >= 0);
+	}
+	for (int k = 0; k < P_PULSES; k++)
+		CHECK_OK(mp_pulse(s->port, 10 + (uint32_t)k, 1));	/* codes differ: none merge */
+	atomic_store(&s->step, 1);
+	CHECK(h_wait_ge(&s->step, 2, h_test_timeout_ms()));
+}
+
+/* Serve until want calls, one-ways and pulses came (echoing calls). */
+static void serve(mp_port_t port, int calls, int oneways, int pulses)
+{
+	int64_t end = h_now_ms() + h_test_timeout_ms();
+
+	while (calls || oneways || pulses) {
+		mp_msg_t m;
+		mp_rid_t rid = 0;
+		unsigned char out[CALL_LEN];
+		int r = mp_recv(port, &m, &rid, 100 * 1000000ll);
+
+		CHECK_LT(h_now_ms(), end);
+		if (r == -ETIMEDOUT)
+			continue;
+		CHECK_GE(r, 0);
+		if (r == 0) {
+			CHECK_LE(m.i.size, sizeof(out));
+			memcpy(out, m.i.data, m.i.size);
+			memcpy(m.o.raw, m.i.raw, MP_RAW_SIZE);
+			m.o.data = out;
+			m.o.size = m.i.size;
+			m.o.err = 0;
+			CHECK_OK(mp_respond(port, &m, rid));
+			calls--;
+		} else if (r == 1) {
+			oneways--;
+		} else {
+			pulses--;
+		}
+	}
+}
+
+static const mp_stat_client_t *find_client(const mp_stat_t *st, pid_t pid)
+{
+	for (uint32_t k = 0; k < st->nlisted; k++)
+		if (st->clients[k].pid == pid)
+			return &st->clients[k];
+	return NULL;
+}
+
+/* The transport MSGPORT_TRANSPORT asks for, when it names one. */
+static uint32_t env_transport(void)
+{
+	const char *t = getenv("MSGPORT_TRANSPORT");
+
+	if (!t)
+		return 0;
+	return !strcmp(t, "sock") ? MP_TRANSPORT_SOCK : !strcmp(t, "ring") ? MP_TRANSPORT_RING
+	       : !strcmp(t, "hybrid") ? MP_TRANSPORT_HYBRID : 0;
+}
+
+/* Receive (with short timeouts, so hang-ups are seen) until pid's entry
+ * is gone; true when it went. */
+static bool wait_client_gone(mp_port_t port, const char *path, pid_t pid, mp_stat_t *st)
+{
+	int64_t end = h_now_ms() + h_test_timeout_ms();
+
+	while (h_now_ms() < end) {
+		mp_msg_t m;
+		mp_rid_t rid;
+
+		CHECK_OK(mp_stat(path, st));
+		if (!find_client(st, pid))
+			return true;
+		CHECK_ERR(mp_recv(port, &m, &rid, 50 * 1000000ll), -ETIMEDOUT);
+	}
+	return false;
+}
+
+TEST(stat_counts_traffic_and_lists_clients)
+{
+	struct shared *s = h_shared(sizeof(*s));
+	mp_stat_t *st = malloc(sizeof(*st));
+	const mp_stat_client_t *cl;
+	bool seen_tp = false;
+	pid_t pid;
+
+	CHECK(st != NULL);
+	CHECK_OK(mp_port_create(&s->port));
+	CHECK_OK(mp_port_register(s->port, "/stat/a", 0600));
+	CHECK_OK(mp_stat("/stat/a", st));
+	CHECK_EQ(st->calls + st->oneways + st->pulses + st->nclients, 0);
+	pid = h_fork(traffic_client, s);
+	serve(s->port, N_CALLS, M_ONEWAYS, P_PULSES);
+	CHECK(h_wait_ge(&s->step, 1, h_test_timeout_ms()));
+	CHECK_OK(mp_stat("/stat/a", st));
+	CHECK_EQ(st->port, s->port);
+	CHECK_EQ(st->pid, getpid());
+	CHECK_EQ(st->uid, geteuid());
+	CHECK_EQ(st->calls, N_CALLS);
+	CHECK_EQ(st->oneways, M_ONEWAYS);
+	CHECK_EQ(st->pulses, P_PULSES);
+	CHECK_EQ(st->bytes_in, N_CALLS * CALL_LEN + M_ONEWAYS * ONEWAY_LEN);
+	CHECK_EQ(st->bytes_out, N_CALLS * CALL_LEN);
+	CHECK_EQ(st->held, 0);
+	/* the client's connections (its pulses may have one of their own) */
+	CHECK_GE(st->nclients, 1);
+	CHECK_EQ(st->nlisted, st->nclients);
+	CHECK(find_client(st, pid) != NULL);
+	for (uint32_t k = 0; k < st->nlisted; k++) {
+		cl = &st->clients[k];
+		CHECK_EQ(cl->pid, pid);
+		CHECK_EQ(cl->uid, geteuid());
+		if (cl->transport == env_transport())
+			seen_tp = true;
+	}
+	CHECK(seen_tp || !env_transport());	/* the calls' connection */
+	atomic_store(&s->step, 2);
+	CHECK_EQ(h_reap(pid, h_test_timeout_ms()), 0);
+	CHECK(wait_client_gone(s->port, "/stat/a", pid, st));
+	CHECK_EQ(st->nclients, 0);
+	CHECK_EQ(st->calls, N_CALLS);	/* counts stay */
+	CHECK_OK(mp_port_destroy(s->port));
+	CHECK_ERR(mp_stat("/stat/a", st), -ENOENT);
+	free(st);
+}
+
+static void held_client(void *arg)
+{
+	struct shared *s = arg;
+
+	one_call(s->port, 8);
+}
+
+TEST(stat_held_rid_while_a_call_is_unanswered)
+{
+	struct shared *s = h_shared(sizeof(*s));
+	mp_stat_t *st = malloc(sizeof(*st));
+	unsigned char out[8];
+	mp_msg_t m;
+	mp_rid_t rid = 0;
+	pid_t pid;
+	int r;
+
+	CHECK(st != NULL);
+	CHECK_OK(mp_port_create(&s->port));
+	CHECK_OK(mp_port_register(s->port, "/stat/held", 0600));
+	pid = h_fork(held_client, s);
+	do
+		r = mp_recv(s->port, &m, &rid, h_test_timeout_ms() * 1000000ll);
+	while (r == 1 || r == MP_RECV_PULSE);
+	CHECK_EQ(r, 0);
+	CHECK_OK(mp_stat("/stat/held", st));
+	CHECK_EQ(st->calls, 1);
+	CHECK_EQ(st->held, 1);
+	memcpy(out, m.i.data, m.i.size);
+	memcpy(m.o.raw, m.i.raw, MP_RAW_SIZE);
+	m.o.data = out;
+	m.o.size = m.i.size;
+	m.o.err = 0;
+	CHECK_OK(mp_respond(s->port, &m, rid));
+	CHECK_OK(mp_stat("/stat/held", st));
+	CHECK_EQ(st->held, 0);
+	CHECK_EQ(st->bytes_out, 8);
+	CHECK_EQ(h_reap(pid, h_test_timeout_ms()), 0);
+	CHECK_OK(mp_port_destroy(s->port));
+	free(st);
+}
+
+TEST(stat_bad_input)
+{
+	mp_stat_t *st = malloc(sizeof(*st));
+	mp_port_t port;
+
+	CHECK(st != NULL);
+	CHECK_ERR(mp_stat(NULL, st), -EINVAL);
+	CHECK_ERR(mp_stat("/stat/x", NULL), -EINVAL);
+	CHECK_ERR(mp_stat("relative", st), -EINVAL);
+	CHECK_ERR(mp_stat("/stat/none", st), -ENOENT);
+	CHECK_OK(mp_port_create(&port));
+	CHECK_OK(mp_port_register(port, "/stat/x", 0600));
+	CHECK_OK(mp_stat("/stat/x", st));
+	CHECK_OK(mp_port_destroy(port));
+	CHECK_ERR(mp_stat("/stat/x", st), -ENOENT);	/* gone with its port */
+	free(st);
+}
+
+/* ------------------------------------------------------------- the tool */
+
+static int tool(const char *args)
+{
+	const char *t = getenv("MSGPORT_TOOL");
+	char cmd[PATH_MAX * 2];
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "%s %s", t ? t : "build/msgport", args);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Each line of the tool's output must be a JSON object (python3's json). */
+#define JSON_LINES "| python3 -c 'import json,sys; ls=[json.loads(l) for l in sys.stdin]; " \
+		   "sys.exit(0 if ls and all(isinstance(o, dict) for o in ls) else 1)'"
+
+TEST(stat_tool_json)
+{
+	mp_port_t port;
+
+	CHECK_OK(mp_port_create(&port));
+	CHECK_OK(mp_port_register(port, "/stat/tool", 0600));
+	CHECK_EQ(tool("stat /stat/tool --json | python3 -m json.tool >/dev/null"), 0);
+	CHECK_EQ(tool("stat /stat/tool >/dev/null"), 0);
+	CHECK_EQ(tool("top -n 2 --json " JSON_LINES), 0);
+	CHECK_EQ(tool("top -n 2 --json | grep -c '\"path\": \"/stat/tool\"' | grep -qx 2"), 0);
+	CHECK_EQ(tool("stat /stat/none 2>/dev/null"), 1);
+	CHECK_EQ(tool("stat 2>/dev/null"), 2);
+	CHECK_OK(mp_port_destroy(port));
+}
