@@ -4,6 +4,7 @@
 #   make test-asan  the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-tsan  the same under ThreadSanitizer (test-tsan-ci: and the soak, for CI)
 #   make soak       every transport, many senders, every message checked
+#   make test-net   the NATS gateway's tests alone (docs/net.md)
 #   make check      the layering rule of src/ (scripts/check-layers.sh) and its test
 #   make demo       echo server, calls through the tool and a C client
 #   make install PREFIX=/usr/local
@@ -45,10 +46,17 @@ IRQ_EXAMPLES := $(B)/examples/irq/irq-server $(B)/examples/irq/irq-driver
 
 FUZZ_SECONDS ?= 30
 
+# The NATS gateway net/msgport-net (docs/net.md): built, and tested by
+# make test, when libnats is installed (scripts/deps.sh installs it).
+NET_LIBS := $(shell pkg-config --libs libnats 2>/dev/null || \
+	{ [ -e /usr/include/nats/nats.h ] && echo -lnats; })
+NET_BIN := $(if $(NET_LIBS),$(B)/net/msgport-net)
+NET_SRCS := $(wildcard net/*.c)
+
 .PHONY: all test test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/libmsgport-phoenix.a \
 	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES) \
-	$(IRQ_EXAMPLES)
+	$(IRQ_EXAMPLES) $(NET_BIN)
 
 $(B)/obj/%.o: src/%.c $(LIB_HDRS) include/msgport.h $(PHX_HDRS) include/msgport/phoenix.h
 	@mkdir -p $(dir $@)
@@ -109,6 +117,18 @@ $(B)/msgport-test: $(TEST_OBJS) $(B)/libmsgport-phoenix.a $(B)/libmsgport.a
 test: all $(B)/msgport-test
 	./tests/phoenix-install.sh $(B) "$(SAN)"
 	./tests/run.sh $(B)
+	$(if $(NET_BIN),./tests/net/run.sh $(B),@echo "net: libnats not installed, msgport-net not built nor tested")
+
+$(B)/net/msgport-net: $(NET_SRCS) $(wildcard net/*.h) include/msgport.h $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags libnats 2>/dev/null) $(NET_SRCS) \
+		$(B)/libmsgport.a $(NET_LIBS) -o $@ $(LDFLAGS_ALL)
+
+# The gateway's tests alone (tests/net/run.sh): nats-server on loopback,
+# two or more gateways with roots of their own.
+.PHONY: test-net
+test-net: $(B)/net/msgport-net $(B)/msgport
+	./tests/net/run.sh $(B)
 
 test-asan:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
