@@ -50,7 +50,7 @@ FUZZ_SECONDS ?= 30
 # make test, when libnats is installed (scripts/deps.sh installs it).
 NET_LIBS := $(shell pkg-config --libs libnats 2>/dev/null || \
 	{ [ -e /usr/include/nats/nats.h ] && echo -lnats; })
-NET_BIN := $(if $(NET_LIBS),$(B)/net/msgport-net)
+NET_BIN := $(if $(NET_LIBS),$(B)/net/msgport-net $(B)/net/nettool)
 NET_SRCS := $(wildcard net/*.c)
 
 .PHONY: all test test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check
@@ -117,17 +117,21 @@ $(B)/msgport-test: $(TEST_OBJS) $(B)/libmsgport-phoenix.a $(B)/libmsgport.a
 test: all $(B)/msgport-test
 	./tests/phoenix-install.sh $(B) "$(SAN)"
 	./tests/run.sh $(B)
-	$(if $(NET_BIN),./tests/net/run.sh $(B),@echo "net: libnats not installed, msgport-net not built nor tested")
+	$(if $(NET_LIBS),./tests/net/run.sh $(B),@echo "net: libnats not installed, msgport-net not built nor tested")
 
 $(B)/net/msgport-net: $(NET_SRCS) $(wildcard net/*.h) include/msgport.h $(B)/libmsgport.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags libnats 2>/dev/null) $(NET_SRCS) \
 		$(B)/libmsgport.a $(NET_LIBS) -o $@ $(LDFLAGS_ALL)
 
+$(B)/net/nettool: tests/net/nettool.c $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
 # The gateway's tests alone (tests/net/run.sh): nats-server on loopback,
 # two or more gateways with roots of their own.
 .PHONY: test-net
-test-net: $(B)/net/msgport-net $(B)/msgport
+test-net: $(B)/net/msgport-net $(B)/msgport $(B)/net/nettool
 	./tests/net/run.sh $(B)
 
 test-asan:

@@ -64,7 +64,7 @@ static int ask_group(struct gw *g, struct import *im, mp_msg_t *caller)
 	while (strlen(prefix) > 1 && !strpbrk(prefix, ".*> \t\r\n")) {
 		net_subject(subj, sizeof(subj), NULL, prefix, "lookup");
 		err = ask(g, subj, im->path, caller, &rep);
-		if (err != -ENOENT || !rep.kind)	/* -ENOENT from no responders: shorter */
+		if (err != -ENOENT || rep.kind)	/* an answer; no responders: try shorter */
 			break;
 		*strrchr(prefix, '/') = 0;
 	}
@@ -108,8 +108,12 @@ static void *lookup_main(void *arg)
 {
 	struct job *j = arg;
 	size_t len = strlen(j->rest);
+	char asked[MP_PATH_MAX];
 	mp_port_t port = 0;
-	int err = resolve(j->g, j, &port);
+	int err;
+
+	memcpy(asked, j->rest, sizeof(asked));
+	err = resolve(j->g, j, &port);
 
 	memset(j->msg.o.raw, 0, MP_RAW_SIZE);
 	j->msg.o.size = 0;
@@ -119,7 +123,7 @@ static void *lookup_main(void *arg)
 		memcpy(j->msg.o.raw, &r, sizeof(r));
 	}
 	j->msg.o.err = err ? err : (int32_t)len;
-	net_log(j->g, "lookup /net/%s: %d", j->rest, err ? err : 0);
+	net_log(j->g, "lookup /net/%s: %d", asked, err);
 	mp_respond(j->g->netport, &j->msg, j->rid);
 	atomic_fetch_sub(&j->g->nlookups, 1);
 	free(j);
