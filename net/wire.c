@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Encoding and validating decoding of gateway frames (wire.h). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* strnlen */
+#endif
 #include <errno.h>
 #include <string.h>
 
