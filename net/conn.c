@@ -70,13 +70,17 @@ static natsStatus set_options(struct gw *g, natsOptions *no, char *urls)
 {
 	const char *v[16];
 	int n = split_urls(urls, v, 16);
-	char name[64];
+	char name[64], inbox[64];
 	natsStatus s;
 
 	snprintf(name, sizeof(name), "msgport-net %s", g->o.host);
+	/* Every answer to us under _INBOX.mpnet.HOST: one subscribe permission. */
+	snprintf(inbox, sizeof(inbox), "_INBOX.mpnet.%s", g->o.host);
 	s = n ? natsOptions_SetServers(no, v, n) : NATS_INVALID_ARG;
 	if (s == NATS_OK)
 		s = natsOptions_SetName(no, name);
+	if (s == NATS_OK)
+		s = natsOptions_SetCustomInboxPrefix(no, inbox);
 	/* Keep trying servers for ever; calls meanwhile fail by their silence. */
 	if (s == NATS_OK)
 		s = natsOptions_SetMaxReconnect(no, -1);

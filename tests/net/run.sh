@@ -156,5 +156,26 @@ check auth_wrong_refused "$(tr '\n' ' ' <<<"$out")" '[Aa]uthoriz.*rc=1 $'
 host w2 "$n3_url" --user mp --password right-pass
 ok auth_right_accepted
 
+# Per-host subject permissions (docs/net.md, Security): each host's user
+# may answer only msgport.HOST.>; a gateway that claims another host's
+# name is never reached.
+perm() {
+	printf '{ user: %s, password: "pw-%s", permissions: {
+	  publish: { allow: ["msgport.*.lookup", "msgport.*.call", "msgport.*.send", "msgport.group.>",
+	                     "msgport.list", "_INBOX.mpnet.>"] }
+	  subscribe: { allow: ["msgport.%s.>", "msgport.list", "_INBOX.mpnet.%s.>"] } } }\n' "$1" "$1" "$1" "$1"
+}
+{ echo 'authorization { users = ['; perm pa; perm pb; echo '] }'; } >"$T/n4.conf"
+nats n4 -c "$T/n4.conf"
+host pa "$n4_url" --user pa --password pw-pa
+host pb "$n4_url" --user pb --password pw-pb --export /dev
+serve pb /dev/echo pb
+check permitted_call "$(at pa "$NT" call /net/pb/dev/echo 1 0 allowed)" '^err=0 size=7 ok=1 '
+host pc "$n4_url" --user pa --password pw-pa --export /dev
+serve pc /dev/echo pc
+check other_hosts_name_unreachable "$(at pa "$NT" lookup /net/pc/dev/echo)" '^lookup=-2$'
+grep -qiE 'subscription violation|permissions violation' "$T/n4.log" && ok permissions_violation_logged ||
+	bad permissions_violation_logged "no violation in the server's log"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
