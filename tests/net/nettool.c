@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Test server and client for tests/net/run.sh (msgport-net).
- *   nettool serve PATH NAME    serve PATH: type 1 echo; 2 answer raw[0..3]
+ *   nettool serve PATH NAME [THREADS]  serve PATH: type 1 echo; 2 answer raw[0..3]
  *                              bytes of a pattern; 3 sleep raw[0..3] ms then
  *                              echo; 4 die mid-call; 5 one-way order check;
  *                              6 last pulse value; 7 NAME and caller uid
@@ -12,6 +12,7 @@
  *   nettool lookup PATH        print "lookup=E"
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,19 +68,17 @@ static void answer(mp_port_t port, mp_msg_t *m, mp_rid_t rid, const char *name)
 	mp_respond(port, m, rid);
 }
 
-static int serve(const char *path, const char *name)
-{
+struct server {
 	mp_port_t port;
-	int err = mp_port_create(&port);
+	const char *name;
+};
 
-	if (!err)
-		err = mp_port_register(port, path, 0666);
-	if (err) {
-		fprintf(stderr, "nettool serve %s: %s\n", path, mp_strerror(err));
-		return 1;
-	}
-	printf("ready %s\n", path);
-	fflush(stdout);
+static void *serve_loop(void *arg)
+{
+	const struct server *sv = arg;
+	mp_port_t port = sv->port;
+	const char *name = sv->name;
+
 	for (;;) {
 		mp_msg_t m;
 		mp_rid_t rid;
@@ -95,6 +94,29 @@ static int serve(const char *path, const char *name)
 			last_pulse = mp_msg_pulse(&m).value;
 		}
 	}
+	return NULL;
+}
+
+/* threads > 1: calls served side by side (one-way order is then not kept). */
+static int serve(const char *path, const char *name, int threads)
+{
+	static struct server sv;
+	pthread_t t;
+	int err = mp_port_create(&sv.port);
+
+	sv.name = name;
+	if (!err)
+		err = mp_port_register(sv.port, path, 0666);
+	if (err) {
+		fprintf(stderr, "nettool serve %s: %s\n", path, mp_strerror(err));
+		return 1;
+	}
+	printf("ready %s\n", path);
+	fflush(stdout);
+	for (int k = 1; k < threads; k++)
+		pthread_create(&t, NULL, serve_loop, &sv);
+	serve_loop(&sv);
+	return 0;
 }
 
 static int call(const char *path, uint32_t type, uint32_t a, const char *data)
@@ -199,7 +221,7 @@ static int pulse(const char *path, uint64_t v)
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "serve") == 0)
-		return serve(argv[2], argv[3]);
+		return serve(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 1);
 	if (argc >= 5 && strcmp(argv[1], "call") == 0)
 		return call(argv[2], (uint32_t)atoi(argv[3]), (uint32_t)atoi(argv[4]),
 			    argc > 5 ? argv[5] : NULL);

@@ -78,6 +78,8 @@ host a "$n1_url"
 host b "$n1_url" --export /dev
 serve b /dev/echo b
 serve b /dev/die b
+bg srv_b_slow env MSGPORT_ROOT="$T/b" "$NT" serve /dev/slow b 12
+wait_log srv_b_slow '^ready' || exit 1
 
 # ---------------------------------------------------------------- tests
 check call "$(at a "$NT" call /net/b/dev/echo 1 0 hello-over-nats)" '^err=0 size=15 ok=1 '
@@ -94,6 +96,17 @@ check fds_eopnotsupp "$(at a "$NT" fds /net/b/dev/echo)" '^send=0 err=-95$'
 check oneway_order "$(at a "$NT" oneway /net/b/dev/echo 300)" '^send=0 count=300$'
 check pulse "$(at a "$NT" pulse /net/b/dev/echo 4242)" '^pulse=ok$'
 check server_dies_epipe "$(at a "$NT" call /net/b/dev/die 4 0)" '^err=-32 size=0 '
+# Many calls at once, and lookups and calls meanwhile are not held up.
+many=()
+for k in $(seq 8); do (at a "$NT" call /net/b/dev/slow 3 3000 slow-$k >"$T/many.$k") & many+=($!); done
+sleep 0.5
+check lookup_during_calls "$(at a "$NT" call /net/b/dev/echo 1 0 quick)" '^err=0 size=5 ok=1 ms=([0-9]{1,3}|1[0-9]{3})$'
+wait "${many[@]}"
+many=$(cat "$T"/many.* | grep -c '^err=0 size=6 ok=1 ms=[3-9][0-9]\{3\}$')
+check calls_at_once "$many of 8" '^8 of 8$'
+# --call-timeout: the remote call is given that deadline.
+host a2 "$n1_url" --call-timeout 500
+check call_timeout_etimedout "$(at a2 "$NT" call /net/b/dev/echo 3 4000 slow)" '^err=-110 size=0 '
 ls_out=$(at a "$MP" ls /net | tr '\n' ';')
 check ls_net "$ls_out" '(^|;)b /dev;'
 
