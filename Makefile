@@ -5,6 +5,7 @@
 #   make test-tsan  the same under ThreadSanitizer (test-tsan-ci: and the soak, for CI)
 #   make soak       every transport, many senders, every message checked
 #   make test-net   the NATS gateway's tests alone (docs/net.md)
+#   make bench-net  a remote call over the gateways against raw NATS (docs/net.md)
 #   make check      the layering rule of src/ (scripts/check-layers.sh) and its test
 #   make demo       echo server, calls through the tool and a C client
 #   make install PREFIX=/usr/local
@@ -127,6 +128,18 @@ $(B)/net/msgport-net: $(NET_SRCS) $(wildcard net/*.h) include/msgport.h $(B)/lib
 $(B)/net/nettool: tests/net/nettool.c $(B)/libmsgport.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
+$(B)/net/net-bench: bench/net_bench.c $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags libnats 2>/dev/null) $< $(B)/libmsgport.a \
+		$(NET_LIBS) -o $@ $(LDFLAGS_ALL)
+
+# A remote 64-byte call over two gateways against a raw NATS request/reply,
+# same run (bench/net-bench.sh; NET_BENCH_N round trips each).
+NET_BENCH_N ?= 2000
+.PHONY: bench-net
+bench-net: $(B)/net/msgport-net $(B)/net/net-bench $(B)/msgport
+	./bench/net-bench.sh $(B) $(NET_BENCH_N)
 
 # The gateway's tests alone (tests/net/run.sh): nats-server on loopback,
 # two or more gateways with roots of their own.
