@@ -5,6 +5,8 @@
 #   make test-tsan  the same under ThreadSanitizer (test-tsan-ci: and the soak, for CI)
 #   make soak       every transport, many senders, every message checked
 #   make python     the Python package's extension (python/, into $(B)/python)
+#   make test-net   the NATS gateway's tests alone (docs/net.md)
+#   make bench-net  a remote call over the gateways against raw NATS (docs/net.md)
 #   make check      the layering rule of src/ (scripts/check-layers.sh) and its test
 #   make demo       echo server, calls through the tool and a C client
 #   make install PREFIX=/usr/local   (manual pages into $(MANDIR): man/README.md)
@@ -52,10 +54,17 @@ EVLOOP_EXAMPLES := $(B)/examples/eventloop/epoll-server $(B)/examples/eventloop/
 
 FUZZ_SECONDS ?= 30
 
-.PHONY: deps all test test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check python
+# The NATS gateway net/msgport-net (docs/net.md): built, and tested by
+# make test, when libnats is installed (scripts/deps.sh installs it).
+NET_LIBS := $(shell pkg-config --libs libnats 2>/dev/null || \
+	{ [ -e /usr/include/nats/nats.h ] && echo -lnats; })
+NET_BIN := $(if $(NET_LIBS),$(B)/net/msgport-net $(B)/net/nettool)
+NET_SRCS := $(wildcard net/*.c)
+
+.PHONY: deps all test test-net bench-net test-asan test-tsan test-tsan-ci soak demo install clean fuzz model check python
 all: $(B)/libmsgport.a $(B)/libmsgport.so $(B)/libmsgport-phoenix.a \
 	$(B)/libmsgport-phoenix.so $(B)/msgport $(B)/examples/echo-client $(COMPAT_EXAMPLES) \
-	$(IRQ_EXAMPLES) $(EVLOOP_EXAMPLES)
+	$(IRQ_EXAMPLES) $(EVLOOP_EXAMPLES) $(NET_BIN)
 
 $(B)/obj/%.o: src/%.c $(LIB_HDRS) include/msgport.h $(PHX_HDRS) include/msgport/phoenix.h
 	@mkdir -p $(dir $@)
@@ -147,6 +156,31 @@ $(B)/python/.built: python/build_msgport.py $(B)/libmsgport.so include/msgport.h
 		include/msgport/phoenix.h $(PHX_HDRS)
 	$(PYTHON) python/build_msgport.py . $(B)
 	@touch $@
+
+$(B)/net/msgport-net: $(NET_SRCS) $(wildcard net/*.h) include/msgport.h $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags libnats 2>/dev/null) $(NET_SRCS) \
+		$(B)/libmsgport.a $(NET_LIBS) -o $@ $(LDFLAGS_ALL)
+
+$(B)/net/nettool: tests/net/nettool.c $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $< $(B)/libmsgport.a -o $@ $(LDFLAGS_ALL)
+
+$(B)/net/net-bench: bench/net_bench.c $(B)/libmsgport.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(shell pkg-config --cflags libnats 2>/dev/null) $< $(B)/libmsgport.a \
+		$(NET_LIBS) -o $@ $(LDFLAGS_ALL)
+
+# A remote 64-byte call over two gateways against a raw NATS request/reply,
+# same run (bench/net-bench.sh; NET_BENCH_N round trips each).
+NET_BENCH_N ?= 2000
+bench-net: $(B)/net/msgport-net $(B)/net/net-bench $(B)/msgport
+	./bench/net-bench.sh $(B) $(NET_BENCH_N)
+
+# The gateway's tests alone (tests/net/run.sh): nats-server on loopback,
+# two or more gateways with roots of their own.
+test-net: $(B)/net/msgport-net $(B)/msgport $(B)/net/nettool
+	./tests/net/run.sh $(B)
 
 test-asan:
 	$(MAKE) B=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \

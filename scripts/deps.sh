@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what building and testing need, when missing (Debian).  The
-# library itself needs only libc; the tests need a C compiler and make.
+# library itself needs only libc; the tests need a C compiler and make;
+# the NATS gateway (net/) libnats, and its tests nats-server.
 set -euo pipefail
 
 need=()
@@ -15,6 +16,10 @@ command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists libuv 2>/dev/null || need+=(libuv1-dev)
 # The Python package (make python, its pytest suite, its NumPy example).
 /usr/bin/python3 -c 'import cffi, pytest, numpy, sysconfig, os; assert os.path.exists(sysconfig.get_paths()["include"] + "/Python.h")' 2>/dev/null || need+=(python3-cffi python3-pytest python3-dev python3-numpy)
+# The NATS gateway net/msgport-net (docs/net.md): its client library and,
+# for its tests, the server.
+[ -e /usr/include/nats/nats.h ] || [ -e /usr/include/nats.h ] || need+=(libnats-dev)
+command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
 
 if [ "${#need[@]}" -gt 0 ]; then
 	if [ "$(id -u)" -ne 0 ]; then

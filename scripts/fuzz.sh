@@ -18,7 +18,7 @@ esac
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out=build/fuzz
-targets=(frame slot phxrec pulse pulse_fd)
+targets=(frame slot phxrec pulse pulse_fd net)
 mkdir -p "$out" fuzz/crashes
 
 # ---------------------------------------------------------------- toolchain
@@ -92,12 +92,12 @@ target_srcs() {
 for t in "${targets[@]}"; do
 	mapfile -t srcs < <(target_srcs "$t")
 	"$cc" "${common[@]}" "${san[@]}" "${srcs[@]}" src/proto/wire.c src/proto/slot.c src/ns/phxrec.c src/proto/pulse.c \
-		-o "$out/fuzz_$t"
+		net/wire.c -o "$out/fuzz_$t"
 done
 
 # Seeds: regenerated from the current layouts (deterministic, so the
 # committed files change only when a layout does).
-mkdir -p fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-phxrec fuzz/corpus-pulse fuzz/corpus-pulse_fd	# phxrec, pulse: committed seeds only
+mkdir -p fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-phxrec fuzz/corpus-pulse fuzz/corpus-pulse_fd fuzz/corpus-net	# phxrec, pulse, net: committed seeds only
 "$out/seedgen" fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-pulse_fd
 
 # ---------------------------------------------------------------------- run
@@ -176,15 +176,17 @@ coverage() {
 	for t in "${targets[@]}"; do
 		mapfile -t srcs < <(target_srcs "$t")
 		"$cc" "${common[@]}" -O0 -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping \
-			"${srcs[@]}" src/proto/wire.c src/proto/slot.c src/ns/phxrec.c src/proto/pulse.c -o "$out/cov/cov_$t" &&
+			"${srcs[@]}" src/proto/wire.c src/proto/slot.c src/ns/phxrec.c src/proto/pulse.c net/wire.c \
+			-o "$out/cov/cov_$t" &&
 			LLVM_PROFILE_FILE="$out/cov/$t.profraw" "$out/cov/cov_$t" -runs=0 \
 				"$out/work-$t" "fuzz/corpus-$t" >/dev/null 2>&1 || return 0
 	done
 	"$prof" merge -o "$out/cov/all.profdata" "$out"/cov/*.profraw || return 0
 	echo "fuzz: coverage of the decoders by the final corpora (lines, branches):"
 	"$cov" report "$out/cov/cov_frame" -object "$out/cov/cov_slot" \
-		-object "$out/cov/cov_phxrec" -object "$out/cov/cov_pulse" \
-		-instr-profile="$out/cov/all.profdata" src/proto/wire.c src/proto/slot.c src/ns/phxrec.c src/proto/pulse.c 2>/dev/null |
+		-object "$out/cov/cov_phxrec" -object "$out/cov/cov_pulse" -object "$out/cov/cov_net" \
+		-instr-profile="$out/cov/all.profdata" src/proto/wire.c src/proto/slot.c src/ns/phxrec.c \
+		src/proto/pulse.c net/wire.c 2>/dev/null |
 		awk '$1 ~ /\.c$/ { printf "  %-8s lines %s (%d/%d)  branches %s (%d/%d)\n", $1, $10, $8-$9, $8, $13, $11-$12, $11 }'
 }
 

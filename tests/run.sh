@@ -51,6 +51,22 @@ if [ $# -eq 0 ]; then
 		failed=$((failed + ${f:-0}))
 		[ -z "$p" ] && [ -z "$f" ] && { echo "pytest: no summary"; failed=$((failed + 1)); }
 	fi
+	# The NATS gateway's tests (tests/net/run.sh), where msgport-net was
+	# built (libnats installed), counted the same way.
+	if [ -x "$build/net/msgport-net" ]; then
+		out=$(./tests/net/run.sh "$build" 2>&1)
+		printf '%s\n' "$out" | grep -vE '^(ok|PASS)' | tail -n 40
+		line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+		if [ -z "$line" ]; then
+			echo "net: the gateway's tests ended without a summary"
+			failed=$((failed + 1))
+		else
+			passed=$((passed + $(echo "$line" | cut -d' ' -f1)))
+			failed=$((failed + $(echo "$line" | cut -d' ' -f3)))
+		fi
+	else
+		echo "net: msgport-net not built (libnats not installed): its tests not run"
+	fi
 fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -21,6 +21,7 @@
 
 #include "msgport.h"
 #include "stat.h"
+#include "../net/ls.h"
 
 #define EXIT_USAGE 2
 #define CALL_REPLY_CAP (64 * 1024)	/* default reply capacity of `call` */
@@ -154,7 +155,28 @@ static const char ls_help[] =
 	"usage: msgport ls [PATH]\n"
 	"List the namespace entries at or below PATH (default: all):\n"
 	"path, port, id, owner pid, mode (octal), live/stale, and \"mount\" for\n"
-	"a mount point (lookups below it are answered by its server).\n";
+	"a mount point (lookups below it are answered by its server).\n"
+	"msgport ls /net: the hosts msgport-net reaches, one line each (HOST), and\n"
+	"their exports (HOST PREFIX; * PREFIX: a queue group), see docs/net.md.\n";
+
+/* Ask the /net gateway (net/ls.h) for every reachable host's exports. */
+static int ls_net(void)
+{
+	static char buf[1 << 16];
+	mp_msg_t msg = { .type = MP_NET_MT_LIST };
+	int err = mp_lookup("/net", &msg.oid);
+
+	msg.o.data = buf;
+	msg.o.size = sizeof(buf);
+	if (!err)
+		err = mp_send(msg.oid.port, &msg, (int64_t)5000000000);
+	if (!err && msg.o.err)
+		err = msg.o.err < 0 ? msg.o.err : -EPROTO;
+	if (err)
+		return fail("ls", "/net", err);
+	fwrite(buf, 1, msg.o.size, stdout);
+	return 0;
+}
 
 static int cmd_ls(int argc, char **argv)
 {
@@ -169,6 +191,8 @@ static int cmd_ls(int argc, char **argv)
 		return 0;
 	}
 	path = one_path(argc, argv, "ls", 1);
+	if (path && strcmp(path, "/net") == 0)
+		return ls_net();
 	err = mp_ns_list(path, ls_collect, &t);
 	/* An empty root has no namespace directory yet: list nothing. */
 	if (err == -ENOENT && !path)

@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Calls on imports, to the remote gateway (docs/net.md, "Calls"): each
+ * call is published with a reply subject of our inbox and its own
+ * sequence number, and waits in the pending list, never blocking the
+ * receive loop.  Its answer comes back in NET_REPLY chunks; while the
+ * remote server works, NET_PROGRESS beats.  A call that hears nothing
+ * for NET_SILENCE_NS (its remote gateway, host or network is gone) is
+ * answered -EHOSTDOWN; no responders at all, at once.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gw.h"
+
+struct pending {
+	struct pending *next;
+	uint64_t seq;
+	mp_port_t port;
+	mp_rid_t rid;
+	mp_msg_t msg;		/* as received: o.data/o.size the caller's buffer */
+	int64_t heard_ns;	/* last word from the remote gateway */
+	int64_t deadline_ns;	/* absolute; 0 none */
+	size_t got;		/* reply bytes so far */
+	uint64_t total;		/* the reply's length, from its first chunk */
+};
+
+void net_respond_err(struct gw *g, mp_port_t port, mp_msg_t *msg, mp_rid_t rid, int err)
+{
+	msg->o.size = 0;
+	msg->o.nfds = 0;
+	msg->o.err = err;
+	msg->flags = 0;
+	memset(msg->o.raw, 0, MP_RAW_SIZE);
+	mp_respond(port, msg, rid);	/* -EPIPE: the caller gave up; nothing to do */
+	(void)g;
+}
+
+/* Fill the call's frame; -EOPNOTSUPP for what cannot cross hosts. */
+static int frame_call(struct gw *g, const struct import *im, const mp_msg_t *msg, struct net_frame *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->type = msg->type;
+	f->priority = msg->priority;
+	f->port = im->rport;
+	f->id = im->rid;
+	f->uid = msg->uid;
+	f->deadline_ns = (uint64_t)g->o.call_timeout_ns;
+	f->total = msg->o.size > NET_REPLY_MAX ? NET_REPLY_MAX : msg->o.size;
+	memcpy(f->raw, msg->i.raw, MP_RAW_SIZE);
+	snprintf(f->from, sizeof(f->from), "%s", g->o.host);
+	if (im->group)
+		snprintf(f->path, sizeof(f->path), "%s", im->path);
+	return msg->i.nfds || (msg->flags & MP_OUT_INOUT) ? -EOPNOTSUPP : 0;
+}
+
+static void close_fds(mp_msg_t *msg)
+{
+	for (uint32_t k = 0; k < msg->i.nfds && k < MP_FDS_MAX; k++)
+		close(msg->i.fds[k]);
+}
+
+void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_rid_t rid)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	char reply[96];
+	struct net_frame f;
+	int err = frame_call(g, im, msg, &f);
+
+	close_fds(msg);	/* refused, not sent: they stay the caller's */
+	if (!err && !p)
+		err = -ENOMEM;
+	if (err) {
+		free(p);
+		net_respond_err(g, im->port, msg, rid, err);
+		return;
+	}
+	f.kind = NET_CALL;
+	p->port = im->port;
+	p->rid = rid;
+	p->msg = *msg;
+	p->heard_ns = net_now_ns();
+	p->deadline_ns = g->o.call_timeout_ns ? p->heard_ns + g->o.call_timeout_ns + NET_SILENCE_NS : 0;
+	pthread_mutex_lock(&g->lock);
+	p->seq = ++g->seq;
+	p->next = g->pending;
+	g->pending = p;
+	pthread_mutex_unlock(&g->lock);
+	snprintf(reply, sizeof(reply), "%s.%" PRIu64, g->inbox, p->seq);
+	err = net_publish(g, im->subj, reply, &f, msg->i.data, msg->i.size);
+	if (err) {
+		/* Unless a reply or the reaper took it meanwhile, answer here. */
+		pthread_mutex_lock(&g->lock);
+		for (struct pending **pp = &g->pending; *pp; pp = &(*pp)->next) {
+			if (*pp == p) {
+				*pp = p->next;
+				pthread_mutex_unlock(&g->lock);
+				net_respond_err(g, p->port, &p->msg, p->rid, err);
+				free(p);
+				return;
+			}
+		}
+		pthread_mutex_unlock(&g->lock);
+	}
+}
+
+void net_forward_send(struct gw *g, const struct import *im, mp_msg_t *msg)
+{
+	struct net_frame f;
+	int err = frame_call(g, im, msg, &f);
+
+	close_fds(msg);
+	f.kind = NET_SEND;
+	f.total = 0;
+	if (!err)
+		err = net_publish(g, im->send_subj, NULL, &f, msg->i.data, msg->i.size);
+	/* One-way: nobody to tell but the log. */
+	if (err)
+		net_log(g, "one-way to %s%s dropped: %d", im->host, im->path, err);
+}
+
+void net_forward_pulse(struct gw *g, const struct import *im, const mp_msg_t *msg)
+{
+	mp_pulse_info_t info = mp_msg_pulse(msg);
+	struct net_frame f = { .kind = NET_PULSE, .priority = msg->type, .value = info.value,
+			       .port = im->rport, .id = im->rid, .uid = msg->uid };
+	int err;
+
+	if (msg->type >= MP_PULSE_DISCONNECT)
+		return;	/* the library's own notices are about this host */
+	snprintf(f.from, sizeof(f.from), "%s", g->o.host);
+	if (im->group)
+		snprintf(f.path, sizeof(f.path), "%s", im->path);
+	err = net_publish(g, im->send_subj, NULL, &f, NULL, 0);
+	if (err)
+		net_log(g, "pulse to %s%s dropped: %d", im->host, im->path, err);
+}
+
+/* Take the pending call seq out of the list, or NULL.  Under g->lock. */
+static struct pending *take(struct gw *g, uint64_t seq)
+{
+	for (struct pending **pp = &g->pending; *pp; pp = &(*pp)->next) {
+		if ((*pp)->seq == seq) {
+			struct pending *p = *pp;
+
+			*pp = p->next;
+			return p;
+		}
+	}
+	return NULL;
+}
+
+static struct pending *find(struct gw *g, uint64_t seq)
+{
+	for (struct pending *p = g->pending; p; p = p->next)
+		if (p->seq == seq)
+			return p;
+	return NULL;
+}
+
+/* One chunk of a reply: 1 when the reply is complete, 0 more to come, <0 bad. */
+static int chunk(struct pending *p, const struct net_frame *f)
+{
+	if (f->status)
+		return f->status;
+	if (p->got == 0 && f->offset == 0) {
+		if (f->total > p->msg.o.size)
+			return -EPROTO;	/* longer than the caller's capacity */
+		p->total = f->total;
+		p->msg.o.err = f->o_err;
+		memcpy(p->msg.o.raw, f->raw, MP_RAW_SIZE);
+	} else if (f->total != p->total) {
+		return -EPROTO;
+	}
+	/* NATS keeps one publisher's order: chunks come in sequence. */
+	if (f->offset != p->got)
+		return -EPROTO;
+	if (f->len)
+		memcpy((char *)p->msg.o.data + p->got, f->data, f->len);
+	p->got += f->len;
+	return p->got == p->total;
+}
+
+static void finish(struct gw *g, struct pending *p, int err)
+{
+	if (err < 0) {
+		net_respond_err(g, p->port, &p->msg, p->rid, err);
+	} else {
+		p->msg.o.size = p->got;
+		p->msg.o.nfds = 0;
+		p->msg.flags = 0;
+		mp_respond(p->port, &p->msg, p->rid);
+	}
+	free(p);
+}
+
+static int parse_seq(const char *subj, const char *inbox, uint64_t *seq)
+{
+	size_t n = strlen(inbox);
+	char *end;
+
+	if (strncmp(subj, inbox, n) != 0 || subj[n] != '.' || !subj[n + 1])
+		return -1;
+	*seq = strtoull(subj + n + 1, &end, 10);
+	return *end ? -1 : 0;
+}
+
+void net_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
+{
+	struct gw *g = arg;
+	struct net_frame f;
+	struct pending *p;
+	uint64_t seq;
+	int r;
+
+	(void)nc, (void)sub;
+	if (parse_seq(natsMsg_GetSubject(m), g->inbox, &seq))
+		goto out;
+	if (natsMsg_IsNoResponders(m)) {
+		r = -EHOSTDOWN;	/* the host's gateway left between lookup and call */
+	} else if (net_frame_decode((const uint8_t *)natsMsg_GetData(m),
+				    (size_t)natsMsg_GetDataLength(m), &f)) {
+		r = -EPROTO;
+	} else if (f.kind == NET_PROGRESS || f.kind == NET_REPLY) {
+		r = 0;
+	} else {
+		r = -EPROTO;
+	}
+	pthread_mutex_lock(&g->lock);
+	p = find(g, seq);
+	if (p) {
+		p->heard_ns = net_now_ns();
+		if (!r && f.kind == NET_REPLY)
+			r = chunk(p, &f);
+	}
+	if (p && r != 0)
+		p = take(g, seq);
+	else
+		p = NULL;
+	pthread_mutex_unlock(&g->lock);
+	if (p)
+		finish(g, p, r);
+out:
+	natsMsg_Destroy(m);
+}
+
+/* Answer the calls whose remote side fell silent or ran out of time. */
+void net_reap(struct gw *g)
+{
+	int64_t now = net_now_ns();
+	struct pending *dead = NULL;
+
+	pthread_mutex_lock(&g->lock);
+	for (struct pending **pp = &g->pending; *pp;) {
+		struct pending *p = *pp;
+
+		if (now - p->heard_ns > NET_SILENCE_NS || (p->deadline_ns && now > p->deadline_ns)) {
+			*pp = p->next;
+			p->next = dead;
+			dead = p;
+		} else {
+			pp = &p->next;
+		}
+	}
+	pthread_mutex_unlock(&g->lock);
+	while (dead) {
+		struct pending *p = dead;
+		int silent = now - p->heard_ns > NET_SILENCE_NS;
+
+		dead = p->next;
+		net_log(g, "call %" PRIu64 ": %s", p->seq, silent ? "remote silent" : "timed out");
+		finish(g, p, silent ? -EHOSTDOWN : -ETIMEDOUT);
+	}
+}

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# Tests of msgport-net (docs/net.md): nats-server on loopback at free
+# ports, "hosts" as gateways with MSGPORT_ROOT directories of their own,
+# test servers and clients from tests/net/nettool.c.  Every process it
+# starts is stopped and every directory removed, also on failure.
+# Usage: tests/net/run.sh BUILD_DIR   (ends with "N passed, N failed")
+set -uo pipefail
+B=$(realpath "$1")
+GW=$B/net/msgport-net NT=$B/net/nettool MP=$B/msgport
+T=$(mktemp -d /tmp/msgport-net-test.XXXXXX)
+pids=()
+passed=0 failed=0
+
+cleanup() {
+	local p
+	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+ok() { echo "ok   net $1"; passed=$((passed + 1)); }
+bad() { echo "FAIL net $1: $2"; failed=$((failed + 1)); }
+# check NAME OUTPUT PATTERN: OUTPUT must match the extended regex PATTERN.
+check() { if [[ "$2" =~ $3 ]]; then ok "$1 ($2)"; else bad "$1" "got '$2', want /$3/"; fi; }
+
+# bg NAME CMD...: run in the background, log in $T/NAME.log, pid in $NAME_pid.
+bg() {
+	local name=$1; shift
+	"$@" >"$T/$name.log" 2>&1 &
+	pids+=($!)
+	printf -v "${name}_pid" %s $!
+}
+
+# wait_log NAME REGEX: until the log shows it (20 s at most).
+wait_log() {
+	for _ in $(seq 200); do
+		grep -qE "$2" "$T/$1.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "  (no /$2/ in $1.log:)"; sed 's/^/  | /' "$T/$1.log"
+	return 1
+}
+
+# nats NAME [ARGS...]: a nats-server on 127.0.0.1, a free port; URL in $NAME_url.
+nats() {
+	local name=$1; shift
+	bg "$name" nats-server -a 127.0.0.1 -p -1 "$@"
+	wait_log "$name" 'Listening for client connections' || exit 1
+	local port
+	port=$(grep -oE 'client connections on 127.0.0.1:[0-9]+' "$T/$name.log" | grep -oE '[0-9]+$')
+	printf -v "${name}_url" %s "nats://127.0.0.1:$port"
+}
+
+# host NAME URL ARGS...: a root $T/NAME and its gateway, as host NAME.
+host() {
+	local name=$1 url=$2; shift 2
+	mkdir -p "$T/$name" && chmod 700 "$T/$name"
+	bg "gw_$name" env MSGPORT_ROOT="$T/$name" "$GW" --nats "$url" --host "$name" --verbose "$@"
+	wait_log "gw_$name" '^ready' || exit 1
+}
+
+# serve ROOT PATH NAME: a test server in that root.
+serve() {
+	bg "srv_$1_$3" env MSGPORT_ROOT="$T/$1" "$NT" serve "$2" "$3"
+	wait_log "srv_$1_$3" '^ready' || exit 1
+}
+
+at() { local r=$1; shift; MSGPORT_ROOT="$T/$r" timeout 30 "$@" 2>&1; }
+
+# ---------------------------------------------------------------- set-up
+# 64 KiB payloads: a 300,000-byte answer travels in five chunks.
+printf 'max_payload: 65536\n' >"$T/n1.conf"
+nats n1 -c "$T/n1.conf" --cluster nats://127.0.0.1:-1 --cluster_name mpnet
+n1_route=$(grep -oE 'route connections on 127.0.0.1:[0-9]+' "$T/n1.log" | grep -oE '[0-9]+$')
+host a "$n1_url"
+host b "$n1_url" --export /dev
+serve b /dev/echo b
+serve b /dev/die b
+bg srv_b_slow env MSGPORT_ROOT="$T/b" "$NT" serve /dev/slow b 12
+wait_log srv_b_slow '^ready' || exit 1
+
+# ---------------------------------------------------------------- tests
+check call "$(at a "$NT" call /net/b/dev/echo 1 0 hello-over-nats)" '^err=0 size=15 ok=1 '
+check reply_chunked "$(at a "$NT" call /net/b/dev/echo 2 300000)" '^err=0 size=300000 ok=1 '
+big=$(head -c 100000 /dev/zero | tr '\0' x)
+check input_over_payload_emsgsize "$(at a "$NT" call /net/b/dev/echo 1 0 "$big")" '^err=-90 size=0 '
+check identity_is_gateway "$(at a "$NT" call /net/b/dev/echo 7 0)" "who=b uid=$(id -u) pid=$gw_b_pid\$"
+check tool_call "$(at a "$MP" call /net/b/dev/echo --type 1 --data via-tool)" '^via-tool$'
+check no_host_enoent "$(at a "$NT" lookup /net/nosuch/dev/echo)" '^lookup=-2$'
+check no_export_enoent "$(at b "$MP" echo /srv/x >/dev/null & sleep 0.3; at a "$NT" lookup /net/b/srv/x)" '^lookup=-2$'
+check no_object_enoent "$(at a "$NT" lookup /net/b/dev/none)" '^lookup=-2$'
+check host_alone_enoent "$(at a "$NT" lookup /net/b)" '^lookup=-2$'
+check fds_eopnotsupp "$(at a "$NT" fds /net/b/dev/echo)" '^send=0 err=-95$'
+check oneway_order "$(at a "$NT" oneway /net/b/dev/echo 300)" '^send=0 count=300$'
+check pulse "$(at a "$NT" pulse /net/b/dev/echo 4242)" '^pulse=ok$'
+check server_dies_epipe "$(at a "$NT" call /net/b/dev/die 4 0)" '^err=-32 size=0 '
+# Many calls at once, and lookups and calls meanwhile are not held up.
+many=()
+for k in $(seq 8); do (at a "$NT" call /net/b/dev/slow 3 3000 slow-$k >"$T/many.$k") & many+=($!); done
+sleep 0.5
+check lookup_during_calls "$(at a "$NT" call /net/b/dev/echo 1 0 quick)" '^err=0 size=5 ok=1 ms=([0-9]{1,3}|1[0-9]{3})$'
+wait "${many[@]}"
+many=$(cat "$T"/many.* | grep -c '^err=0 size=6 ok=1 ms=[3-9][0-9]\{3\}$')
+check calls_at_once "$many of 8" '^8 of 8$'
+# --call-timeout: the remote call is given that deadline.
+host a2 "$n1_url" --call-timeout 500
+check call_timeout_etimedout "$(at a2 "$NT" call /net/b/dev/echo 3 4000 slow)" '^err=-110 size=0 '
+ls_out=$(at a "$MP" ls /net | tr '\n' ';')
+check ls_net "$ls_out" '(^|;)b /dev;'
+
+# A cut network: the NATS server stops moving bytes mid-call.
+(at a "$NT" call /net/b/dev/echo 3 8000 slow >"$T/cut.out") &
+cut=$!
+sleep 1
+kill -STOP "$n1_pid"
+wait "$cut"
+kill -CONT "$n1_pid"
+check network_cut_ehostdown "$(cat "$T/cut.out")" '^err=-112 size=0 ok=[01] ms=([0-9]{1,3}|[1-4][0-9]{3})$'
+# NATS reconnects: calls go through again.
+for _ in $(seq 50); do
+	out=$(at a "$NT" call /net/b/dev/echo 1 0 again)
+	[[ "$out" =~ ^err=0 ]] && break
+	sleep 0.2
+done
+check after_cut_calls_again "$out" '^err=0 size=5 ok=1 '
+
+# The remote gateway killed mid-call: an answer within 2 s, never a hang.
+(at a "$NT" call /net/b/dev/echo 3 8000 slow >"$T/kill.out") &
+call=$!
+sleep 1
+kill -9 "$gw_b_pid"
+wait "$call"
+check gateway_killed_ehostdown "$(cat "$T/kill.out")" '^err=-112 size=0 ok=[01] ms=([0-9]{1,3}|[1-4][0-9]{3})$'
+check dead_host_lookup_enoent "$(at a "$NT" lookup /net/b/dev/echo)" '^lookup=-2$'
+
+# A queue group: two hosts serve /dev/g; one dies, the other takes over.
+for h in g1 g2; do
+	host "$h" "$n1_url" --export /dev --group /dev/g
+	serve "$h" /dev/g/who "$h"
+done
+who=""
+for _ in $(seq 30); do who+=$(at a "$NT" call '/net/*/dev/g/who' 7 0 | grep -oE 'who=g[12]')" "; done
+n1c=$(grep -o 'who=g1' <<<"$who" | wc -l) n2c=$(grep -o 'who=g2' <<<"$who" | wc -l)
+check group_shares "g1=$n1c g2=$n2c" '^g1=([1-9]|[12][0-9]) g2=([1-9]|[12][0-9])$'
+kill -9 "$gw_g1_pid"
+sleep 0.5
+who=""
+for _ in $(seq 10); do who+=$(at a "$NT" call '/net/*/dev/g/who' 7 0 | grep -oE 'who=g[12]|err=-?[0-9]+ ')" "; done
+check group_failover "$(grep -o 'who=g2' <<<"$who" | wc -l)" '^10$'
+
+# Two NATS servers in a cluster: a host on each reaches the other.
+nats n2 --cluster nats://127.0.0.1:-1 --cluster_name mpnet --routes "nats://127.0.0.1:$n1_route"
+host c "$n2_url" --export /dev
+serve c /dev/echo c
+for _ in $(seq 50); do
+	out=$(at a "$NT" call /net/c/dev/echo 1 0 across-routes)
+	[[ "$out" =~ ^err=0 ]] && break
+	sleep 0.2
+done
+check cluster_routes "$out" '^err=0 size=13 ok=1 '
+
+# Authentication: a wrong password is refused, the right one accepted.
+nats n3 --user mp --pass right-pass
+mkdir -p "$T/w" && chmod 700 "$T/w"
+out=$(MSGPORT_ROOT="$T/w" timeout 20 "$GW" --nats "$n3_url" --host w --user mp --password wrong 2>&1; echo "rc=$?")
+check auth_wrong_refused "$(tr '\n' ' ' <<<"$out")" '[Aa]uthoriz.*rc=1 $'
+host w2 "$n3_url" --user mp --password right-pass
+ok auth_right_accepted
+
+# Per-host subject permissions (docs/net.md, Security): each host's user
+# may answer only msgport.HOST.>; a gateway that claims another host's
+# name is never reached.
+perm() {
+	printf '{ user: %s, password: "pw-%s", permissions: {
+	  publish: { allow: ["msgport.*.lookup", "msgport.*.call", "msgport.*.send", "msgport.group.>",
+	                     "msgport.list", "_INBOX.mpnet.>"] }
+	  subscribe: { allow: ["msgport.%s.>", "msgport.list", "_INBOX.mpnet.%s.>"] } } }\n' "$1" "$1" "$1" "$1"
+}
+{ echo 'authorization { users = ['; perm pa; perm pb; echo '] }'; } >"$T/n4.conf"
+nats n4 -c "$T/n4.conf"
+host pa "$n4_url" --user pa --password pw-pa
+host pb "$n4_url" --user pb --password pw-pb --export /dev
+serve pb /dev/echo pb
+check permitted_call "$(at pa "$NT" call /net/pb/dev/echo 1 0 allowed)" '^err=0 size=7 ok=1 '
+host pc "$n4_url" --user pa --password pw-pa --export /dev
+serve pc /dev/echo pc
+check other_hosts_name_unreachable "$(at pa "$NT" lookup /net/pc/dev/echo)" '^lookup=-2$'
+grep -qiE 'subscription violation|permissions violation' "$T/n4.log" && ok permissions_violation_logged ||
+	bad permissions_violation_logged "no violation in the server's log"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
