@@ -245,6 +245,7 @@ install: all
 	install -d $(DESTDIR)$(INCDIR)/msgport
 	install -m 644 include/msgport/*.h $(DESTDIR)$(INCDIR)/msgport/
 	install -m 755 $(B)/msgport $(DESTDIR)$(BINDIR)/
+	if [ -x $(B)/net/msgport-net ]; then install -m 755 $(B)/net/msgport-net $(DESTDIR)$(BINDIR)/; fi
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
 		msgport.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/msgport.pc
 	install -m 644 $(B)/libmsgport-phoenix.a $(DESTDIR)$(LIBDIR)/

@@ -99,7 +99,7 @@ check() {
 		printf '%s\n' "$w" | sed -e 's/^/check-man: /'
 		fail=1
 	fi
-	for page in man1/msgport.1 man7/msgport.7; do
+	for page in man1/msgport.1 man1/msgport-net.1 man7/msgport.7; do
 		[ -f "$mandir/$page" ] || { echo "check-man: man/$page missing"; fail=1; }
 	done
 	if [ "$fail" -eq 0 ]; then
