@@ -42,9 +42,13 @@ struct mp_sconn *mp_rxprio_better(struct mp_port_obj *p, struct mp_sconn *c)
 	uint32_t pr = 0;
 	bool peeked = false;
 
-	if (!c || (c->tp->flags & MP_TP_POLLED) || !c->tp->srv_head_prio)
+	if (!c)
 		return c;
-	mp_lock(&p->lock);
+	mp_lock(&p->lock);	/* c->tp changes under it (a HELLO upgrades c) */
+	if ((c->tp->flags & MP_TP_POLLED) || !c->tp->srv_head_prio) {
+		mp_unlock(&p->lock);
+		return c;
+	}
 	for (uint32_t i = 0; i < p->nconns; i++) {
 		struct mp_sconn *o = p->conns[i];
 		uint32_t q;
