@@ -23,6 +23,7 @@
 #include "os/compiler.h"
 #include "os/shm.h"
 #include "os/sockio.h"
+#include "transport/refuse.h"
 
 static pthread_mutex_t mp_ports_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t ports_fork_once = PTHREAD_ONCE_INIT;
@@ -480,8 +481,11 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 static struct mp_sconn *sconn_new(const struct mp_port_obj *p, int fd)
 {
 	struct mp_sconn *c = calloc(1, sizeof(*c));
+	int err = c ? mp_peer_admit(fd, p->pf.token, c) : -ENOMEM;	/* fills pid, uid, gid */
 
-	if (!c || mp_peer_admit(fd, p->pf.token, c) != 0) {	/* fills pid, uid, gid */
+	if (err) {
+		if (err == -EACCES)
+			mp_refuse_accept(fd, err);	/* its call says why, not -EPIPE */
 		free(c);
 		return NULL;
 	}
