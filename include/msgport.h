@@ -51,6 +51,12 @@ extern "C" {
  * message takes more than one): beyond, mp_send_async() waits or
  * returns -EAGAIN. */
 #define MP_RING_QUEUE_MAX 256
+/* Connections one client uid holds to one port at most (each thread of
+ * each of its processes has one per port, and one more for pulses):
+ * beyond, the server refuses a new one at accept and the call that
+ * opened it fails with -EUSERS.  Root and the server's own uid are not
+ * counted. */
+#define MP_PORT_CONN_PER_UID_MAX 64
 /* mp_msg_t.flags: what sending pages (mp_pages_alloc) does to the sender's
  * copy; see "Long data".  Neither: MP_MOVE.  Both: -EINVAL. */
 #define MP_MOVE 0x1u		/* the pages go to the receiver; the sender loses them */
