@@ -423,7 +423,9 @@ MP_API int mp_cred_label(const mp_msg_t *m, char *buf, size_t len);
  * o.nfds over MP_FDS_MAX, a negative fd, a bad timeout, o.data inside
  * pages that i.data moves; -EMSGSIZE i.size or o.size over MP_DATA_MAX
  * (with MP_OUT_INOUT: their sum);
- * -ENOENT no server listens on port; -EACCES not allowed to send to it;
+ * -ENOENT no server listens on port; -EACCES not allowed to send to it
+ * (also when the server's own check refused the connection at accept);
+ * -EUSERS this uid holds MP_PORT_CONN_PER_UID_MAX connections to the port;
  * -EAGAIN timeout 0 and no receiver waiting; -ETIMEDOUT no answer in time
  * (the server's later respond fails); -EPIPE the server died or destroyed
  * the port before answering; -EPROTO the server sent a malformed answer
