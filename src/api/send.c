@@ -180,8 +180,8 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 		if (err)
 			return err;
 		err = send_via(c, how, msg, d, &x);
-		xfer_end(&x, err);
 		err = mp_cconn_refusal(c, err);	/* refused at accept: say why */
+		xfer_end(&x, c->refused ? -ECONNRESET : err);	/* never taken */
 		if (err == -ECONNRESET && attempt == 0) {
 			mp_cconn_drop(tls, c);
 			continue;
