@@ -51,6 +51,12 @@ extern "C" {
  * message takes more than one): beyond, mp_send_async() waits or
  * returns -EAGAIN. */
 #define MP_RING_QUEUE_MAX 256
+/* Connections one client uid holds to one port at most (each thread of
+ * each of its processes has one per port, and one more for pulses):
+ * beyond, the server refuses a new one at accept and the call that
+ * opened it fails with -EUSERS.  Root and the server's own uid are not
+ * counted. */
+#define MP_PORT_CONN_PER_UID_MAX 64
 /* mp_msg_t.flags: what sending pages (mp_pages_alloc) does to the sender's
  * copy; see "Long data".  Neither: MP_MOVE.  Both: -EINVAL. */
 #define MP_MOVE 0x1u		/* the pages go to the receiver; the sender loses them */
@@ -417,7 +423,9 @@ MP_API int mp_cred_label(const mp_msg_t *m, char *buf, size_t len);
  * o.nfds over MP_FDS_MAX, a negative fd, a bad timeout, o.data inside
  * pages that i.data moves; -EMSGSIZE i.size or o.size over MP_DATA_MAX
  * (with MP_OUT_INOUT: their sum);
- * -ENOENT no server listens on port; -EACCES not allowed to send to it;
+ * -ENOENT no server listens on port; -EACCES not allowed to send to it
+ * (also when the server's own check refused the connection at accept);
+ * -EUSERS this uid holds MP_PORT_CONN_PER_UID_MAX connections to the port;
  * -EAGAIN timeout 0 and no receiver waiting; -ETIMEDOUT no answer in time
  * (the server's later respond fails); -EPIPE the server died or destroyed
  * the port before answering; -EPROTO the server sent a malformed answer

@@ -59,7 +59,8 @@ void mu_as(uid_t uid, gid_t gid, const gid_t *groups, int n, void (*fn)(void *),
 /* A raw client: connect() to ROOT/ports/N.sock, no library.  0 or -errno. */
 int mu_raw_connect(const char *root, mp_port_t port, int *fd);
 /* After a raw connect: 1 when the server closed the connection (within
- * the test's time), 0 when it is still open after ms. */
+ * the test's time; frames it sent first, a refusal, are read past), 0
+ * when it is still open after ms. */
 int mu_raw_closed(int fd, int ms);
 
 /* A one-byte call through the library; mp_send()'s result. */

@@ -161,9 +161,15 @@ int mu_raw_closed(int fd, int ms)
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	char b[64];
 
-	if (poll(&pfd, 1, ms) <= 0)
-		return 0;
-	return recv(fd, b, sizeof(b), MSG_DONTWAIT) <= 0;
+	/* A refused peer is told why first (transport/refuse.h): read past
+	 * the frames the server sent before it hung up. */
+	for (int k = 0; k < 8; k++) {
+		if (poll(&pfd, 1, ms) <= 0)
+			return 0;
+		if (recv(fd, b, sizeof(b), MSG_DONTWAIT) <= 0)
+			return 1;
+	}
+	return 0;
 }
 
 int mu_call(mp_port_t port)

@@ -19,6 +19,8 @@ const char *mp_strerror(int err)
 		return "path is registered to a live port";
 	case EACCES:
 		return "access denied by the entry's mode";
+	case EUSERS:
+		return "too many connections of this user to the port";
 	case EMSGSIZE:
 		return "message data too large";
 	case ETIMEDOUT:

@@ -180,7 +180,8 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 		if (err)
 			return err;
 		err = send_via(c, how, msg, d, &x);
-		xfer_end(&x, err);
+		err = mp_cconn_refusal(c, err);	/* refused at accept: say why */
+		xfer_end(&x, c->refused ? -ECONNRESET : err);	/* never taken */
 		if (err == -ECONNRESET && attempt == 0) {
 			mp_cconn_drop(tls, c);
 			continue;
@@ -190,7 +191,7 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 	(void)fresh;	/* new or cached: either may be dropped once */
 	/* After a broken or abandoned call the connection is unusable; its
 	 * server sees the hang-up, and its respond then fails. */
-	if (err == -ECONNRESET || err == -EPIPE || err == -ETIME || err == -EPROTO)
+	if (err == -ECONNRESET || err == -EPIPE || err == -ETIME || err == -EPROTO || c->refused)
 		mp_cconn_drop(tls, c);
 	return send_errno(err);
 }

@@ -16,6 +16,7 @@
 #include "mem/data.h"
 #include "mem/pages.h"
 #include "os/sockio.h"
+#include "transport/refuse.h"
 #include "transport/transport.h"
 
 /* A connection a fork child inherited is the parent's: closing it must
@@ -83,6 +84,15 @@ static int cconn_connect(struct mp_cconn *c)
 	return c->portfd < 0 ? -ENOENT : 0;
 }
 
+int mp_cconn_refusal(struct mp_cconn *c, int err)
+{
+	if (err != -EPIPE && err != -ECONNRESET && err != -EPROTO)
+		return err;
+	if (!c->refused && c->fd >= 0)
+		c->refused = mp_refusal_take(c->fd);
+	return c->refused ? c->refused : err;
+}
+
 /* Upgrade the bootstrap socket to the transport the port asks for. */
 static int transport_open(struct mp_cconn *c, const struct mp_transport *tp)
 {
@@ -119,6 +129,8 @@ static int cconn_open(mp_port_t port, struct mp_cconn **out)
 	if (err)
 		goto err;
 	err = transport_open(c, mp_transport_for(c->portfd));
+	if (err)
+		err = mp_cconn_refusal(c, err);	/* the HELLO found it closed */
 	if (err)
 		goto err;
 	c->copy_max = copy_max(c->tp);

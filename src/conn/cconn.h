@@ -32,6 +32,12 @@ static inline struct mp_cconn *mp_cconn_cached(mp_port_t port)
 }
 /* Close and forget a connection (its server gone, or a call abandoned). */
 void mp_cconn_drop(struct mp_tls *tls, struct mp_cconn *c);
+
+/* err of an operation on c; when it says the connection broke (-EPIPE,
+ * -ECONNRESET, -EPROTO) and the server refused c at accept
+ * (transport/refuse.h), that refusal's error instead (-EACCES, -EUSERS):
+ * c is then to be dropped. */
+int mp_cconn_refusal(struct mp_cconn *c, int err);
 /* Receivers waiting in mp_recv() at the port, as its server tells them. */
 int mp_cconn_receivers_waiting(struct mp_cconn *c);
 

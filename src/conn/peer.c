@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ns/owner.h"
 #include "os/prio.h"
@@ -248,4 +249,17 @@ int mp_peer_admit(int fd, uint64_t token, struct mp_sconn *c)
 	c->gid = cred.gid;
 	c->prio_floor = mp_prio_peer_best(cred.pid);	/* the clamp of its claims */
 	return 0;
+}
+
+bool mp_peer_uid_full(struct mp_sconn *const *conns, uint32_t n, uid_t uid)
+{
+	unsigned held = 0;
+
+	if (uid == 0 || uid == geteuid())
+		return false;	/* root, and the server's own user, are trusted */
+	for (uint32_t k = 0; k < n; k++) {
+		if (conns[k] && conns[k]->uid == uid && ++held >= MP_PORT_CONN_PER_UID_MAX)
+			return true;
+	}
+	return false;
 }

@@ -16,6 +16,7 @@
 #ifndef MP_CONN_PEER_H
 #define MP_CONN_PEER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -28,6 +29,10 @@ struct mp_sconn;
  * incarnation token, its credentials noted in the table (mp_peer_drop()
  * undoes it); -EACCES when not; -ENOMEM; or the error of getsockopt(). */
 int mp_peer_admit(int fd, uint64_t token, struct mp_sconn *c);
+
+/* True when uid already holds MP_PORT_CONN_PER_UID_MAX of the n slots
+ * conns (a port's, NULL: free); never for root or the server's own user. */
+bool mp_peer_uid_full(struct mp_sconn *const *conns, uint32_t n, uid_t uid);
 
 /* The admitted connection c (NULL: nothing) is gone. */
 void mp_peer_drop(const struct mp_sconn *c);

@@ -23,6 +23,7 @@
 #include "os/compiler.h"
 #include "os/shm.h"
 #include "os/sockio.h"
+#include "transport/refuse.h"
 
 static pthread_mutex_t mp_ports_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t ports_fork_once = PTHREAD_ONCE_INIT;
@@ -462,6 +463,8 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 
 	if (load_relaxed(&p->dead))	/* written under the lock too */
 		return -EPIPE;
+	if (mp_peer_uid_full(p->conns, p->nconns, c->uid))
+		return -EUSERS;	/* MP_PORT_CONN_PER_UID_MAX */
 	err = conn_slot_locked(p, &c->idx);
 	if (err)
 		return err;
@@ -477,11 +480,12 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 
 /* A connection for an accepted socket; its credentials come from the
  * kernel, and must let it call this port (conn/peer.h). */
-static struct mp_sconn *sconn_new(const struct mp_port_obj *p, int fd)
+static struct mp_sconn *sconn_new(const struct mp_port_obj *p, int fd, int *err)
 {
 	struct mp_sconn *c = calloc(1, sizeof(*c));
 
-	if (!c || mp_peer_admit(fd, p->pf.token, c) != 0) {	/* fills pid, uid, gid */
+	*err = c ? mp_peer_admit(fd, p->pf.token, c) : -ENOMEM;	/* fills pid, uid, gid */
+	if (*err) {
 		free(c);
 		return NULL;
 	}
@@ -514,18 +518,16 @@ int mp_port_accept(struct mp_port_obj *p)
 	mp_unlock(&p->lock);
 	if (fd < 0)
 		return err;
-	c = sconn_new(p, fd);
-	if (!c) {
-		err = -ENOMEM;
-		goto err;
+	c = sconn_new(p, fd, &err);
+	if (c) {
+		mp_lock(&p->lock);
+		err = conn_insert_locked(p, c);
+		mp_unlock(&p->lock);
 	}
-	mp_lock(&p->lock);
-	err = conn_insert_locked(p, c);
-	mp_unlock(&p->lock);
-	if (err)
-		goto err;
-	return 0;
-err:
+	if (!err)
+		return 0;
+	if (err == -EACCES || err == -EUSERS)
+		mp_refuse_accept(fd, err);	/* its call says why, not -EPIPE */
 	close(fd);
 	mp_peer_drop(c);
 	free(c);

@@ -41,6 +41,9 @@
  *                        its user saw it (err < 0, e.g. -EMFILE: its
  *                        descriptors could not be received); nothing else
  *                        travels, the caller's call fails with err.
+ *                        seq 0 (no call has it): the server refused the
+ *                        connection at accept (-EACCES, -EUSERS) and
+ *                        closes it (transport/refuse.h).
  * Descriptors: the user's nfds, then the data memfd (DATA_MEMFD or
  * DATA_PAGES), then the lent output memfd (OUT_PAGES).
  * The frame comes from a peer: mp_frame_decode() reads it once into

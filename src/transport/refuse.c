@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
+
+#include "os/sockio.h"
 
 /* Frames that set up state of the connection (a ring, bulk areas, a kept
  * pages slot the client will name again) cannot be refused and go on:
@@ -29,4 +32,43 @@ int mp_refuse_frame(struct mp_sconn *c, const struct mp_frame *f, int err)
 	mp_xfer_init(&x);
 	x.fflags = MP_FRAME_REFUSED;	/* ring transports: a frame, not a slot */
 	return c->tp->srv_reply(c, f->seq, &m, 0, &x);
+}
+
+int mp_refuse_accept(int fd, int err)
+{
+	struct mp_frame f;
+
+	memset(&f, 0, sizeof(f));
+	f.magic = MP_FRAME_MAGIC;
+	f.kind = MP_FRAME_REPLY;
+	f.flags = MP_FRAME_REFUSED;
+	f.err = err;	/* seq 0: no call of the client's, the connection */
+	return send(fd, &f, sizeof(f), MSG_DONTWAIT | MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+int mp_refusal_of(const void *buf, size_t n, unsigned nfds)
+{
+	struct mp_frame f;
+
+	if (mp_frame_decode(buf, n, nfds, MP_FRAME_REPLY, &f) != 0)
+		return 0;
+	if (!(f.flags & MP_FRAME_REFUSED) || f.seq != 0)
+		return 0;
+	return f.err;	/* decode checked: an errno, nothing else with it */
+}
+
+int mp_refusal_take(int fd)
+{
+	int fds[MP_SOCK_FDS_MAX];
+	struct mp_frame f;
+	struct iovec iov = { &f, sizeof(f) };
+	unsigned nfds = 0;
+	ssize_t n = mp_sock_recv(fd, &iov, 1, fds, &nfds);
+	int err;
+
+	if (n <= 0)
+		return 0;
+	err = mp_refusal_of(&f, (size_t)n, nfds);
+	mp_fds_close(fds, nfds);
+	return err;
 }

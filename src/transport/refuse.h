@@ -7,6 +7,11 @@
  * (its caller's mp_send() returns the error), a one-way is dropped and
  * counted.  Nothing is leaked: the descriptors that did arrive were
  * closed by os/sockio.c.
+ *
+ * A connection refused at accept (conn/peer.c: the peer's credentials may
+ * not call the port, or its uid holds too many connections) gets one
+ * REFUSED reply of seq 0 (calls are numbered from 1) before the server
+ * closes it: the client's call fails with that error, not -EPIPE.
  */
 #ifndef MP_REFUSE_H
 #define MP_REFUSE_H
@@ -24,5 +29,18 @@
  * (HELLO, BULK, kept pages): drop the connection.
  */
 int mp_refuse_frame(struct mp_sconn *c, const struct mp_frame *f, int err);
+
+/* Server: tell the peer of the accepted socket fd, which is about to be
+ * closed, why (err negative).  Best effort, never blocks: 0 or -errno. */
+int mp_refuse_accept(int fd, int err);
+
+/* Client: the datagram buf (n bytes, nfds descriptors with it), when it
+ * is a refusal at accept: its error (negative); else 0. */
+int mp_refusal_of(const void *buf, size_t n, unsigned nfds);
+
+/* Client: read one datagram from fd without waiting, and give its error
+ * when it is a refusal at accept; else 0.  Only for a connection that is
+ * dropped anyway (what it reads is gone). */
+int mp_refusal_take(int fd);
 
 #endif

@@ -196,6 +196,11 @@ static int reply_check_offer(const struct mp_frame *f, const struct mp_xfer *x)
  * the call fails with it, the connection goes on. */
 static int reply_refused(const struct mp_frame *f, uint64_t seq, mp_msg_t *msg)
 {
+	if (f->seq == 0) {	/* at accept (transport/refuse.h): no connection */
+		msg->o.err = f->err;
+		msg->o.nfds = 0;
+		return 4;
+	}
 	if (f->seq != seq)
 		return 0;	/* stale */
 	msg->o.err = f->err;
@@ -273,6 +278,10 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, st
 			return 0;
 		if (r == 3)
 			return msg->o.err;	/* refused: the connection goes on */
+		if (r == 4) {
+			c->refused = msg->o.err;	/* api/send.c says it */
+			return -EPIPE;
+		}
 		if (r == 2) {
 			mp_xfer_vm_refused(c, x);
 			err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);

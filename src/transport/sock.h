@@ -16,8 +16,9 @@ int mp_sockt_send(int fd, unsigned kind, uint64_t seq, const mp_msg_t *msg, stru
  * server refused DATA_VM (send again), 3 the call failed with msg->o.err
  * (refused by the server's library, or the reply's descriptors could not
  * be received: -EMFILE) and the connection goes on, 0 stale (not seq),
- * -EAGAIN none, -EPIPE hung up, -EPROTO malformed.  x: what the call
- * offered. */
+ * -EAGAIN none, -EPIPE hung up, -EPROTO malformed, 4 the server refused
+ * the connection at accept with msg->o.err (transport/refuse.h).  x: what
+ * the call offered. */
 int mp_sockt_recv_reply(int fd, uint64_t seq, mp_msg_t *msg, const struct mp_xfer *x);
 /* Server: take one frame without blocking (see mp_transport.srv_recv);
  * MP_RX_FDS_LOST (transport/refuse.h): its descriptors could not all be

@@ -30,6 +30,7 @@
 #include "mem/data.h"
 #include "os/sockio.h"
 #include "transport/all.h"
+#include "transport/refuse.h"
 
 #define REGION_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
 
@@ -200,8 +201,11 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 	n = mp_sock_recv(c->fd, &iov, 1, fds, &nfds);
 	if (n <= 0)
 		return n == 0 ? -EPIPE : (n == -EAGAIN ? 0 : (int)n);
-	if (mp_frame_decode(&f, (size_t)n, nfds, MP_FRAME_WELCOME, &f) || nfds != 2)
-		goto err;
+	if (mp_frame_decode(&f, (size_t)n, nfds, MP_FRAME_WELCOME, &f) || nfds != 2) {
+		c->refused = mp_refusal_of(&f, (size_t)n, nfds);	/* at accept? */
+		mp_fds_close(fds, nfds);
+		return c->refused ? -EPIPE : -EPROTO;
+	}
 	rc->page = mp_portpage_map(fds[0]);
 	close(fds[0]);
 	rc->wake_epfd = fds[1];
@@ -209,9 +213,6 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 		return -EPROTO;
 	rc->wake_sock = cli_wake_sock_add(c, rc);
 	return 1;
-err:
-	mp_fds_close(fds, nfds);
-	return -EPROTO;
 }
 
 /* ------------------------------------------------------------ server */
