@@ -66,16 +66,9 @@ static void call_ok(void *arg)
  * another uid connects, the server's SO_PEERCRED check refuses it. */
 TEST(limits_accept_refused_says_eacces)
 {
-	char sock[PATH_MAX], rel[64];
-	struct mu_srv *s;
 	pid_t pid;
+	struct mu_srv *s = mu_srv_start_sock_open(g_root, &pid);
 
-	mu_shared_root(g_root);
-	s = mu_srv_new(MU_A, MU_G, "/svc", 0644);
-	pid = mu_srv_start(s);
-	snprintf(rel, sizeof(rel), "ports/%u.sock", s->port);
-	mu_path(sock, g_root, rel);
-	CHECK_OK(chmod(sock, 0666));
 	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, lib_refused, s);
 	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, raw_told, s);
 	CHECK_EQ(atomic_load(&s->calls), 0);

@@ -50,6 +50,10 @@ struct mu_srv {
 /* Start srv (shared memory from mu_srv_new) and wait until it is ready. */
 struct mu_srv *mu_srv_new(uid_t uid, gid_t gid, const char *path, unsigned mode);
 pid_t mu_srv_start(struct mu_srv *s);
+/* In the shared root root: a server of MU_A:MU_G serving /svc with mode
+ * 0644, started, its socket then opened wide (0666) behind its back, so
+ * that only the server's check at accept stands in an outsider's way. */
+struct mu_srv *mu_srv_start_sock_open(char *root, pid_t *pid);
 /* Stop it and reap it. */
 void mu_srv_stop(struct mu_srv *s, pid_t pid);
 

@@ -91,16 +91,9 @@ static void raw_refused(void *arg)
  * server's back, an outsider connects but is dropped at accept. */
 TEST(multiuser_accept_checks_peer)
 {
-	char sock[PATH_MAX], rel[64];
-	struct mu_srv *s;
 	pid_t pid;
+	struct mu_srv *s = mu_srv_start_sock_open(g_root, &pid);
 
-	mu_shared_root(g_root);
-	s = mu_srv_new(MU_A, MU_G, "/svc", 0644);
-	pid = mu_srv_start(s);
-	snprintf(rel, sizeof(rel), "ports/%u.sock", s->port);
-	mu_path(sock, g_root, rel);
-	CHECK_OK(chmod(sock, 0666));
 	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, raw_refused, s);
 	mu_as(MU_C, MU_C, c_groups, 1, raw_refused, s);
 	raw_refused(s);	/* root too: the modes bind it like anyone (no DAC override) */

@@ -130,6 +130,20 @@ pid_t mu_srv_start(struct mu_srv *s)
 	return pid;
 }
 
+struct mu_srv *mu_srv_start_sock_open(char *root, pid_t *pid)
+{
+	char sock[PATH_MAX], rel[64];
+	struct mu_srv *s;
+
+	mu_shared_root(root);
+	s = mu_srv_new(MU_A, MU_G, "/svc", 0644);
+	*pid = mu_srv_start(s);
+	snprintf(rel, sizeof(rel), "ports/%u.sock", s->port);
+	mu_path(sock, root, rel);
+	CHECK_OK(chmod(sock, 0666));
+	return s;
+}
+
 void mu_srv_stop(struct mu_srv *s, pid_t pid)
 {
 	atomic_store(&s->stop, 1);
