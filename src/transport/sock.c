@@ -196,16 +196,11 @@ static int reply_check_offer(const struct mp_frame *f, const struct mp_xfer *x)
  * the call fails with it, the connection goes on. */
 static int reply_refused(const struct mp_frame *f, uint64_t seq, mp_msg_t *msg)
 {
-	if (f->seq == 0) {	/* at accept (transport/refuse.h): no connection */
-		msg->o.err = f->err;
-		msg->o.nfds = 0;
-		return 4;
-	}
-	if (f->seq != seq)
+	if (f->seq != 0 && f->seq != seq)
 		return 0;	/* stale */
 	msg->o.err = f->err;
 	msg->o.nfds = 0;
-	return 3;
+	return f->seq == 0 ? 4 : 3;	/* seq 0: at accept (transport/refuse.h), no connection */
 }
 
 /* A reply whose descriptors we could not receive (our table is full):
