@@ -80,8 +80,9 @@ $(B)/libmsgport-phoenix.a: $(PHX_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(B)/libmsgport-phoenix.so: $(PHX_OBJS) $(B)/libmsgport.so
-	$(CC) -shared -Wl,-soname,libmsgport-phoenix.so.$(SOVER) -o $@.$(SOVER) $(PHX_OBJS) \
+$(B)/libmsgport-phoenix.so: $(PHX_OBJS) $(B)/libmsgport.so src/libmsgport-phoenix.map
+	$(CC) -shared -Wl,-soname,libmsgport-phoenix.so.$(SOVER) \
+		-Wl,--version-script=src/libmsgport-phoenix.map -o $@.$(SOVER) $(PHX_OBJS) \
 		-L$(B) -lmsgport -Wl,-rpath,'$$ORIGIN' $(LDFLAGS_ALL)
 	ln -sf libmsgport-phoenix.so.$(SOVER) $@
 
@@ -140,6 +141,8 @@ test: deps
 	$(MAKE) all $(B)/msgport-test $(if $(SAN),,python)
 	bash scripts/check-man.sh
 	bash scripts/check-man.sh --self-test
+	bash scripts/check-abi.sh $(B)
+	bash scripts/check-abi.sh --self-test $(B)
 	./tests/phoenix-install.sh $(B) "$(SAN)"
 	MSGPORT_PYTEST="$(PYTEST_CMD)" ./tests/run.sh $(B)
 
