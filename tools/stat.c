@@ -62,9 +62,11 @@ static void json_stat(const char *path, const mp_stat_t *st)
 	printf(", \"port\": %" PRIu32 ", \"pid\": %" PRId32 ", \"uid\": %" PRIu32
 	       ", \"transport\": \"%s\", \"calls\": %" PRIu64 ", \"oneways\": %" PRIu64
 	       ", \"pulses\": %" PRIu64 ", \"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64
-	       ", \"held\": %" PRIu64 ", \"nclients\": %" PRIu32 ", \"clients\": [",
+	       ", \"held\": %" PRIu64 ", \"queued\": %" PRIu64 ", \"kept_pages\": %" PRIu64
+	       ", \"nclients\": %" PRIu32 ", \"clients\": [",
 	       st->port, st->pid, st->uid, tp_name(st->transport), st->calls, st->oneways,
-	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->nclients);
+	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->queued, st->kept_pages,
+	       st->nclients);
 	for (uint32_t k = 0; k < st->nlisted; k++)
 		printf("%s{\"pid\": %" PRId32 ", \"uid\": %" PRIu32 ", \"transport\": \"%s\"}",
 		       k ? ", " : "", st->clients[k].pid, st->clients[k].uid,
@@ -77,9 +79,10 @@ static void text_stat(const char *path, const mp_stat_t *st)
 	printf("path       %s\nport       %" PRIu32 "\nowner      pid %" PRId32 " uid %" PRIu32
 	       "\ntransport  %s\ncalls      %" PRIu64 "\none-ways   %" PRIu64 "\npulses     %" PRIu64
 	       "\nbytes in   %" PRIu64 "\nbytes out  %" PRIu64 "\nheld rids  %" PRIu64
-	       "\nclients    %" PRIu32 "\n",
+	       "\nqueued     %" PRIu64 "\nkept pages %" PRIu64 "\nclients    %" PRIu32 "\n",
 	       path, st->port, st->pid, st->uid, tp_name(st->transport), st->calls, st->oneways,
-	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->nclients);
+	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->queued, st->kept_pages,
+	       st->nclients);
 	for (uint32_t k = 0; k < st->nlisted; k++)
 		printf("  pid %-8" PRId32 " uid %-6" PRIu32 " %s\n", st->clients[k].pid,
 		       st->clients[k].uid, tp_name(st->clients[k].transport));
@@ -224,8 +227,9 @@ static void top_print(const struct top_snap *a, const struct top_snap *b, int js
 	if (json)
 		printf("{\"interval_s\": %.3f, \"ports\": [", dt);
 	else
-		printf("%6s %-24s %8s %7s %10s %10s %10s %6s %12s %12s\n", "PORT", "PATH", "PID",
-		       "CLIENTS", "CALLS/S", "ONEWAYS/S", "PULSES/S", "HELD", "BYTES_IN", "BYTES_OUT");
+		printf("%6s %-24s %8s %7s %10s %10s %10s %6s %6s %6s %12s %12s\n", "PORT", "PATH",
+		       "PID", "CLIENTS", "CALLS/S", "ONEWAYS/S", "PULSES/S", "HELD", "QUEUED", "KEPT",
+		       "BYTES_IN", "BYTES_OUT");
 	for (size_t k = 0; k < b->n; k++) {
 		const mp_stat_t *st = &b->v[k].st, *was = top_find(a, st);
 		double c = rate(st->calls, was, offsetof(mp_stat_t, calls), dt);
@@ -239,8 +243,9 @@ static void top_print(const struct top_snap *a, const struct top_snap *b, int js
 			       c, o, p);
 		} else {
 			printf("%6" PRIu32 " %-24s %8" PRId32 " %7" PRIu32 " %10.1f %10.1f %10.1f %6" PRIu64
-			       " %12" PRIu64 " %12" PRIu64 "\n", st->port, b->v[k].path, st->pid,
-			       st->nclients, c, o, p, st->held, st->bytes_in, st->bytes_out);
+			       " %6" PRIu64 " %6" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n", st->port,
+			       b->v[k].path, st->pid, st->nclients, c, o, p, st->held, st->queued,
+			       st->kept_pages, st->bytes_in, st->bytes_out);
 		}
 	}
 	if (json)
