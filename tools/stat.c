@@ -22,13 +22,16 @@ static const char stat_help[] =
 	"usage: msgport stat PATH [--json]\n"
 	"Print the live statistics of the port PATH names: owner pid and uid,\n"
 	"transport, calls, one-way messages and pulses received, bytes in and\n"
-	"out, held rids (calls received, not answered yet) and the connected\n"
-	"clients (pid, uid, transport).  Counters count since the port was made.\n";
+	"out, held rids (calls received, not answered yet), queued (pulses\n"
+	"pending; calls and one-ways still in clients' rings or sockets are not\n"
+	"seen), kept shared pages and the connected clients (pid, uid,\n"
+	"transport; one per process).  Counters count since the port was made.\n";
 
 static const char top_help[] =
 	"usage: msgport top [-n N] [--json]\n"
 	"Every second, for each live port in the namespace: calls/s, one-ways/s,\n"
-	"pulses/s (from two snapshots a second apart), held rids, clients, bytes.\n"
+	"pulses/s (from two snapshots a second apart), held rids, queued, kept\n"
+	"pages, clients, bytes.\n"
 	"-n N stops after N refreshes; --json prints one JSON object a refresh.\n";
 
 static const char *tp_name(uint32_t t)
