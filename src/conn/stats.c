@@ -78,6 +78,13 @@ struct mp_stats_page *mp_stats_open(const char *root, mp_port_t port, uint64_t t
 	return s;
 }
 
+void mp_stats_detach(struct mp_stats_page *s)
+{
+	/* private zeroes in place: pointers into it (a kept-pages count) stay valid */
+	if (s)
+		mmap(s, MP_STATS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
 void mp_stats_close(struct mp_stats_page *s)
 {
 	if (s)

@@ -85,6 +85,9 @@ _Static_assert(__builtin_offsetof(struct mp_stats_page, shm_nclients) == 192, "t
 struct mp_stats_page *mp_stats_open(const char *root, mp_port_t port, uint64_t token,
 				    uint32_t transport);
 void mp_stats_close(struct mp_stats_page *s);
+/* A fork child's copy: what it still counts (its copies of the parent's
+ * connections released) must not reach the parent's file. */
+void mp_stats_detach(struct mp_stats_page *s);
 
 /* Hot hooks: one message received (kind MP_STATS_*, size its data bytes). */
 static inline void mp_stats_recv(struct mp_stats_page *s, int kind, uint32_t size)
