@@ -364,6 +364,11 @@ typedef struct mp_stat {
 	uint32_t nclients;	/* connected clients */
 	uint32_t nlisted;	/* of them, in clients[] */
 	mp_stat_client_t clients[MP_STAT_CLIENTS_MAX];
+	/* appended (the fields above keep their offsets) */
+	uint64_t queued;	/* pulses pending in the port as its last receive
+				 * left them; calls and one-way messages still in
+				 * clients' rings or sockets are not seen, not counted */
+	uint64_t kept_pages;	/* clients' shared pages the server keeps mapped */
 } mp_stat_t;
 
 /*

@@ -141,9 +141,10 @@ TEST(stat_counts_traffic_and_lists_clients)
 	CHECK_EQ(st->bytes_in, N_CALLS * CALL_LEN + M_ONEWAYS * ONEWAY_LEN);
 	CHECK_EQ(st->bytes_out, N_CALLS * CALL_LEN);
 	CHECK_EQ(st->held, 0);
-	/* the client's connections (its pulses may have one of their own) */
-	CHECK_GE(st->nclients, 1);
-	CHECK_EQ(st->nlisted, st->nclients);
+	/* one entry for the client, though its pulses have a connection of
+	 * their own */
+	CHECK_EQ(st->nclients, 1);
+	CHECK_EQ(st->nlisted, 1);
 	CHECK(find_client(st, pid) != NULL);
 	for (uint32_t k = 0; k < st->nlisted; k++) {
 		cl = &st->clients[k];
@@ -160,6 +161,118 @@ TEST(stat_counts_traffic_and_lists_clients)
 	CHECK_EQ(st->calls, N_CALLS);	/* counts stay */
 	CHECK_OK(mp_port_destroy(s->port));
 	CHECK_ERR(mp_stat("/stat/a", st), -ENOENT);
+	free(st);
+}
+
+#define Q_PULSES 3
+
+static void pulse_client(void *arg)
+{
+	struct shared *s = arg;
+
+	for (int k = 0; k < Q_PULSES; k++)
+		CHECK_OK(mp_pulse(s->port, 20 + (uint32_t)k, 1));	/* codes differ: none merge */
+	atomic_store(&s->step, 1);
+	CHECK(h_wait_ge(&s->step, 2, h_test_timeout_ms()));
+}
+
+/* Receive until a pulse comes (the client's connections come first). */
+static void recv_pulse(mp_port_t port)
+{
+	mp_msg_t m;
+	mp_rid_t rid;
+	int r;
+
+	do
+		r = mp_recv(port, &m, &rid, h_test_timeout_ms() * 1000000ll);
+	while (r == 1 || r == 0);
+	CHECK_EQ(r, MP_RECV_PULSE);
+}
+
+TEST(stat_queue_depth_while_the_server_does_not_receive)
+{
+	struct shared *s = h_shared(sizeof(*s));
+	mp_stat_t *st = malloc(sizeof(*st));
+	pid_t pid;
+
+	CHECK(st != NULL);
+	CHECK_OK(mp_port_create(&s->port));
+	CHECK_OK(mp_port_register(s->port, "/stat/q", 0600));
+	pid = h_fork(pulse_client, s);
+	CHECK(h_wait_ge(&s->step, 1, h_test_timeout_ms()));	/* all pulsed */
+	recv_pulse(s->port);	/* one taken: the board drained, the rest wait */
+	CHECK_OK(mp_stat("/stat/q", st));
+	CHECK_EQ(st->queued, Q_PULSES - 1);
+	CHECK_EQ(st->nclients, 1);	/* the pulsing client, once */
+	CHECK_EQ(st->nlisted, 1);
+	CHECK_EQ(st->clients[0].pid, pid);
+	for (int k = 1; k < Q_PULSES; k++)
+		recv_pulse(s->port);
+	CHECK_OK(mp_stat("/stat/q", st));
+	CHECK_EQ(st->queued, 0);
+	CHECK_EQ(st->pulses, Q_PULSES);
+	atomic_store(&s->step, 2);
+	CHECK_EQ(h_reap(pid, h_test_timeout_ms()), 0);
+	CHECK_OK(mp_port_destroy(s->port));
+	free(st);
+}
+
+#define K_PAGES 4
+
+/* Call with K_PAGES shared pages (the server keeps them mapped), then
+ * free them and call again (the server forgets them). */
+static void kept_client(void *arg)
+{
+	struct shared *s = arg;
+	size_t len = K_PAGES * 4096u;
+	char *pg = mp_pages_alloc(len);
+	char out[8];
+	mp_msg_t m;
+
+	CHECK(pg != NULL);
+	memset(pg, 7, len);
+	h_msg_init(&m);
+	m.type = H_T_ECHO;
+	m.oid.port = s->port;
+	m.i.data = pg;
+	m.i.size = 8;
+	m.flags = MP_SHARE;
+	m.o.data = out;
+	m.o.size = sizeof(out);
+	CHECK_OK(mp_send(s->port, &m, MP_FOREVER));
+	atomic_store(&s->step, 1);
+	CHECK(h_wait_ge(&s->step, 2, h_test_timeout_ms()));
+	CHECK_OK(mp_pages_free(pg, len));
+	one_call(s->port, 8);
+	atomic_store(&s->step, 3);
+	CHECK(h_wait_ge(&s->step, 4, h_test_timeout_ms()));
+}
+
+TEST(stat_kept_pages_count_up_and_down)
+{
+	struct shared *s = h_shared(sizeof(*s));
+	mp_stat_t *st = malloc(sizeof(*st));
+	bool keeps = env_transport() == MP_TRANSPORT_RING || env_transport() == MP_TRANSPORT_HYBRID;
+	pid_t pid;
+
+	CHECK(st != NULL);
+	CHECK_OK(mp_port_create(&s->port));
+	CHECK_OK(mp_port_register(s->port, "/stat/kept", 0600));
+	CHECK_OK(mp_stat("/stat/kept", st));
+	CHECK_EQ(st->kept_pages, 0);
+	pid = h_fork(kept_client, s);
+	serve(s->port, 1, 0, 0);
+	CHECK(h_wait_ge(&s->step, 1, h_test_timeout_ms()));
+	CHECK_OK(mp_stat("/stat/kept", st));
+	CHECK_EQ(st->kept_pages, (keeps ? K_PAGES : 0));	/* sock maps them per message */
+	atomic_store(&s->step, 2);
+	serve(s->port, 1, 0, 0);	/* the call after the free says: forget them */
+	CHECK(h_wait_ge(&s->step, 3, h_test_timeout_ms()));
+	CHECK_OK(mp_stat("/stat/kept", st));
+	CHECK_EQ(st->kept_pages, 0);
+	atomic_store(&s->step, 4);
+	CHECK_EQ(h_reap(pid, h_test_timeout_ms()), 0);
+	CHECK_OK(mp_port_destroy(s->port));
 	free(st);
 }
 
@@ -248,6 +361,10 @@ TEST(stat_tool_json)
 	CHECK_OK(mp_port_register(port, "/stat/tool", 0600));
 	CHECK_EQ(tool("stat /stat/tool --json | python3 -m json.tool >/dev/null"), 0);
 	CHECK_EQ(tool("stat /stat/tool >/dev/null"), 0);
+	CHECK_EQ(tool("stat /stat/tool | grep -q '^queued  *0$'"), 0);
+	CHECK_EQ(tool("stat /stat/tool | grep -q '^kept pages 0$'"), 0);
+	CHECK_EQ(tool("stat /stat/tool --json | python3 -c 'import json,sys; o=json.load(sys.stdin); "
+		      "sys.exit(0 if o[\"queued\"] == 0 and o[\"kept_pages\"] == 0 else 1)'"), 0);
 	CHECK_EQ(tool("top -n 2 --json " JSON_LINES), 0);
 	CHECK_EQ(tool("top -n 2 --json | grep -c '\"path\": \"/stat/tool\"' | grep -qx 2"), 0);
 	CHECK_EQ(tool("stat /stat/none 2>/dev/null"), 1);

@@ -22,13 +22,16 @@ static const char stat_help[] =
 	"usage: msgport stat PATH [--json]\n"
 	"Print the live statistics of the port PATH names: owner pid and uid,\n"
 	"transport, calls, one-way messages and pulses received, bytes in and\n"
-	"out, held rids (calls received, not answered yet) and the connected\n"
-	"clients (pid, uid, transport).  Counters count since the port was made.\n";
+	"out, held rids (calls received, not answered yet), queued (pulses\n"
+	"pending; calls and one-ways still in clients' rings or sockets are not\n"
+	"seen), kept shared pages and the connected clients (pid, uid,\n"
+	"transport; one per process).  Counters count since the port was made.\n";
 
 static const char top_help[] =
 	"usage: msgport top [-n N] [--json]\n"
 	"Every second, for each live port in the namespace: calls/s, one-ways/s,\n"
-	"pulses/s (from two snapshots a second apart), held rids, clients, bytes.\n"
+	"pulses/s (from two snapshots a second apart), held rids, queued, kept\n"
+	"pages, clients, bytes.\n"
 	"-n N stops after N refreshes; --json prints one JSON object a refresh.\n";
 
 static const char *tp_name(uint32_t t)
@@ -62,9 +65,11 @@ static void json_stat(const char *path, const mp_stat_t *st)
 	printf(", \"port\": %" PRIu32 ", \"pid\": %" PRId32 ", \"uid\": %" PRIu32
 	       ", \"transport\": \"%s\", \"calls\": %" PRIu64 ", \"oneways\": %" PRIu64
 	       ", \"pulses\": %" PRIu64 ", \"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64
-	       ", \"held\": %" PRIu64 ", \"nclients\": %" PRIu32 ", \"clients\": [",
+	       ", \"held\": %" PRIu64 ", \"queued\": %" PRIu64 ", \"kept_pages\": %" PRIu64
+	       ", \"nclients\": %" PRIu32 ", \"clients\": [",
 	       st->port, st->pid, st->uid, tp_name(st->transport), st->calls, st->oneways,
-	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->nclients);
+	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->queued, st->kept_pages,
+	       st->nclients);
 	for (uint32_t k = 0; k < st->nlisted; k++)
 		printf("%s{\"pid\": %" PRId32 ", \"uid\": %" PRIu32 ", \"transport\": \"%s\"}",
 		       k ? ", " : "", st->clients[k].pid, st->clients[k].uid,
@@ -77,9 +82,10 @@ static void text_stat(const char *path, const mp_stat_t *st)
 	printf("path       %s\nport       %" PRIu32 "\nowner      pid %" PRId32 " uid %" PRIu32
 	       "\ntransport  %s\ncalls      %" PRIu64 "\none-ways   %" PRIu64 "\npulses     %" PRIu64
 	       "\nbytes in   %" PRIu64 "\nbytes out  %" PRIu64 "\nheld rids  %" PRIu64
-	       "\nclients    %" PRIu32 "\n",
+	       "\nqueued     %" PRIu64 "\nkept pages %" PRIu64 "\nclients    %" PRIu32 "\n",
 	       path, st->port, st->pid, st->uid, tp_name(st->transport), st->calls, st->oneways,
-	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->nclients);
+	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->queued, st->kept_pages,
+	       st->nclients);
 	for (uint32_t k = 0; k < st->nlisted; k++)
 		printf("  pid %-8" PRId32 " uid %-6" PRIu32 " %s\n", st->clients[k].pid,
 		       st->clients[k].uid, tp_name(st->clients[k].transport));
@@ -224,8 +230,9 @@ static void top_print(const struct top_snap *a, const struct top_snap *b, int js
 	if (json)
 		printf("{\"interval_s\": %.3f, \"ports\": [", dt);
 	else
-		printf("%6s %-24s %8s %7s %10s %10s %10s %6s %12s %12s\n", "PORT", "PATH", "PID",
-		       "CLIENTS", "CALLS/S", "ONEWAYS/S", "PULSES/S", "HELD", "BYTES_IN", "BYTES_OUT");
+		printf("%6s %-24s %8s %7s %10s %10s %10s %6s %6s %6s %12s %12s\n", "PORT", "PATH",
+		       "PID", "CLIENTS", "CALLS/S", "ONEWAYS/S", "PULSES/S", "HELD", "QUEUED", "KEPT",
+		       "BYTES_IN", "BYTES_OUT");
 	for (size_t k = 0; k < b->n; k++) {
 		const mp_stat_t *st = &b->v[k].st, *was = top_find(a, st);
 		double c = rate(st->calls, was, offsetof(mp_stat_t, calls), dt);
@@ -239,8 +246,9 @@ static void top_print(const struct top_snap *a, const struct top_snap *b, int js
 			       c, o, p);
 		} else {
 			printf("%6" PRIu32 " %-24s %8" PRId32 " %7" PRIu32 " %10.1f %10.1f %10.1f %6" PRIu64
-			       " %12" PRIu64 " %12" PRIu64 "\n", st->port, b->v[k].path, st->pid,
-			       st->nclients, c, o, p, st->held, st->bytes_in, st->bytes_out);
+			       " %6" PRIu64 " %6" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n", st->port,
+			       b->v[k].path, st->pid, st->nclients, c, o, p, st->held, st->queued,
+			       st->kept_pages, st->bytes_in, st->bytes_out);
 		}
 	}
 	if (json)

@@ -386,6 +386,8 @@ static inline __attribute__((always_inline)) int recv_any(mp_port_t port, mp_msg
 	} while (r == DELIVER_SKIP);
 	if (r >= 0)	/* 0 call, 1 one-way, 2 pulse: as MP_STATS_* (conn/stats.h) */
 		mp_stats_recv(p->stats, r, r == MP_RECV_PULSE ? 0 : msg->i.size);
+	if (r == MP_RECV_PULSE)	/* what is left waiting (conn/stats.h [S4]) */
+		mp_stats_queued(p->stats, load_relaxed(&p->pulse->npending));
 	mp_port_done(p, tls, held);
 	return r;
 }

@@ -565,9 +565,9 @@ static void ports_atfork_parent(void)
  * port file copy matters: the OFD lock lives while any copy is open. */
 static void port_forget(struct mp_port_obj *p)
 {
-	/* First: releasing a connection must not touch the parent's epoll set. */
-	close(p->epfd);
-	p->epfd = -1;
+	close(p->epfd);	/* first: releasing a connection must not touch */
+	p->epfd = -1;	/* the parent's epoll set, */
+	mp_stats_detach(p->stats);	/* nor its statistics (kept pages) */
 	mp_fastslots_forget(p->fast, mp_sconn_forget);	/* orphans: in no table */
 	for (uint32_t k = 0; k < p->nconns; k++)
 		if (p->conns[k])

@@ -215,7 +215,8 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 		goto out;
 	}
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
-				 .doorbell_key = mp_sconn_key(c) | MP_KEY_DOORBELL };
+				 .doorbell_key = mp_sconn_key(c) | MP_KEY_DOORBELL,
+				 .kept_pages = &p->stats->shm_kept_pages };
 	err = c->dead ? -EPIPE : mp_port_poll_reserve_locked(p);
 	if (!err)
 		err = mp_transport_attach(c, rx, &at);

@@ -78,6 +78,13 @@ struct mp_stats_page *mp_stats_open(const char *root, mp_port_t port, uint64_t t
 	return s;
 }
 
+void mp_stats_detach(struct mp_stats_page *s)
+{
+	/* private zeroes in place: pointers into it (a kept-pages count) stay valid */
+	if (s)
+		mmap(s, MP_STATS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
 void mp_stats_close(struct mp_stats_page *s)
 {
 	if (s)
@@ -157,6 +164,36 @@ static int entry_read(const struct mp_stats_client *e, mp_stat_client_t *out)
 	return 0;
 }
 
+/* One entry per client process: a client that pulses has a second
+ * connection (its pulse board, a socket), so entries are merged by pid;
+ * the merged one names the calls' transport (a board's is the socket).
+ * 1 when e was merged into an entry listed already. */
+static int client_merge(mp_stat_t *st, const mp_stat_client_t *e)
+{
+	for (uint32_t k = 0; k < st->nlisted; k++) {
+		mp_stat_client_t *o = &st->clients[k];
+
+		if (o->pid != e->pid)
+			continue;
+		if (e->transport != MP_TRANSPORT_SOCK)
+			o->transport = e->transport;
+		return 1;
+	}
+	return 0;
+}
+
+static void clients_read(const struct mp_stats_page *s, mp_stat_t *st)
+{
+	uint32_t over = load_relaxed(&s->shm_over);
+	mp_stat_client_t e;
+
+	for (unsigned k = 0; k < MP_STATS_CLIENTS; k++)
+		if (entry_read(&s->clients[k], &e) && !client_merge(st, &e))
+			st->clients[st->nlisted++] = e;
+	/* connections beyond the table cannot be merged: each counts */
+	st->nclients = st->nlisted + over;
+}
+
 static void counters_read(const struct mp_stats_page *s, mp_stat_t *st)
 {
 	uint64_t answered;
@@ -168,10 +205,9 @@ static void counters_read(const struct mp_stats_page *s, mp_stat_t *st)
 	answered = load_relaxed(&s->shm_answered);
 	st->bytes_out = load_relaxed(&s->shm_bytes_out);
 	st->held = st->calls > answered ? st->calls - answered : 0;	/* torn: clamp */
-	st->nclients = load_relaxed(&s->shm_nclients);
-	for (unsigned k = 0; k < MP_STATS_CLIENTS; k++)
-		if (entry_read(&s->clients[k], &st->clients[st->nlisted]))
-			st->nlisted++;
+	st->queued = load_relaxed(&s->shm_queued);
+	st->kept_pages = load_relaxed(&s->shm_kept_pages);
+	clients_read(s, st);
 }
 
 static int page_check(const struct mp_stats_page *s, mp_port_t port, uint64_t token, int32_t pid)

@@ -13,7 +13,16 @@
  * retries a few times and drops an entry it never sees stable.  [S3]: the
  * header is written before the file is renamed into place, the magic last
  * with release; the reader checks magic, version and that the token is
- * the live port's.
+ * the live port's.  [S4]: the queue depth is a plain store by a receiver
+ * (the receive side's line, already touched): a hint, last writer wins.
+ *
+ * Queue depth, honestly: the transports do not read ahead (a ring has no
+ * producer index, the consumer polls the next slot's stamp; a socket's
+ * backlog is the kernel's), so calls and one-way messages not yet taken
+ * are invisible to the server until it takes them, and are not counted.
+ * What the port itself holds waiting is its table of pending pulses
+ * (client boards drained, notices, watches): its length as a receive
+ * left it is shm_queued.
  */
 #ifndef MP_CONN_STATS_H
 #define MP_CONN_STATS_H
@@ -53,10 +62,12 @@ struct mp_stats_page {
 	uint8_t pad0[32];
 	_Atomic uint64_t shm_count[3];	/* by MP_STATS_CALL/ONEWAY/PULSE [S1] */
 	_Atomic uint64_t shm_bytes_in;
-	uint8_t pad1[32];
+	_Atomic uint32_t shm_queued;	/* pulses pending at the last receive [S4] */
+	uint8_t pad1[28];
 	_Atomic uint64_t shm_answered;	/* calls whose rid was released */
 	_Atomic uint64_t shm_bytes_out;
-	uint8_t pad2[48];
+	_Atomic uint64_t shm_kept_pages;	/* shared pages kept mapped (mem/kept.h) */
+	uint8_t pad2[40];
 	_Atomic uint32_t shm_nclients;	/* connected now */
 	_Atomic uint32_t shm_over;	/* of them, without a table entry */
 	uint8_t pad3[56];
@@ -74,12 +85,22 @@ _Static_assert(__builtin_offsetof(struct mp_stats_page, shm_nclients) == 192, "t
 struct mp_stats_page *mp_stats_open(const char *root, mp_port_t port, uint64_t token,
 				    uint32_t transport);
 void mp_stats_close(struct mp_stats_page *s);
+/* A fork child's copy: what it still counts (its copies of the parent's
+ * connections released) must not reach the parent's file. */
+void mp_stats_detach(struct mp_stats_page *s);
 
 /* Hot hooks: one message received (kind MP_STATS_*, size its data bytes). */
 static inline void mp_stats_recv(struct mp_stats_page *s, int kind, uint32_t size)
 {
 	fetch_add_relaxed(&s->shm_count[kind], 1);	/* [S1] */
 	fetch_add_relaxed(&s->shm_bytes_in, size);
+}
+
+/* A pulse was taken and n are left pending [S4]: a plain store, only on
+ * the pulse path. */
+static inline void mp_stats_queued(struct mp_stats_page *s, uint32_t n)
+{
+	store_relaxed(&s->shm_queued, n);
 }
 
 /* A call's rid released by an answer of size bytes. */

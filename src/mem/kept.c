@@ -3,7 +3,9 @@
 #include "mem/kept.h"
 
 #include <errno.h>
+#include <pthread.h>
 
+#include "mem/pages_priv.h"
 #include "os/shm.h"
 
 int mp_kept_tx_find(const struct mp_kept_tx *k, const void *addr, uint64_t id)
@@ -59,11 +61,33 @@ uint32_t mp_kept_tx_stale(struct mp_kept_tx *k, const struct mp_pages_tx *tx)
 	return k->forget;
 }
 
+/* mp_stat()'s count of kept pages: relaxed, a statistic orders nothing. */
+static void count_pages(struct mp_kept_rx *k, uint64_t n)
+{
+	if (k->count)
+		fetch_add_relaxed(k->count, n);
+}
+
+/* The whole region's pages (a delivery may name fewer than it maps). */
+static uint64_t region_pages(const void *addr)
+{
+	struct pg_region *r;
+	size_t len;
+
+	pthread_mutex_lock(&mp_pg_lock);
+	r = mp_pg_find(addr);
+	len = r ? r->len : 0;
+	pthread_mutex_unlock(&mp_pg_lock);
+	return len / mp_page_size();
+}
+
 void mp_kept_rx_install(struct mp_kept_rx *k, unsigned h, void *addr, uint64_t id)
 {
 	mp_kept_rx_drop(k, 1u << h);
 	k->addr[h] = addr;
 	k->id[h] = id;
+	k->npages[h] = k->count ? region_pages(addr) : 0;
+	count_pages(k, k->npages[h]);
 }
 
 int mp_kept_rx_use(struct mp_kept_rx *k, unsigned h, size_t size, void **addr, uint64_t *id)
@@ -81,7 +105,9 @@ void mp_kept_rx_drop(struct mp_kept_rx *k, uint32_t mask)
 		if (!(mask & (1u << h)) || !k->id[h])
 			continue;
 		mp_pages_kept_forget(k->addr[h], k->id[h]);
+		count_pages(k, -k->npages[h]);
 		k->addr[h] = NULL;
 		k->id[h] = 0;
+		k->npages[h] = 0;
 	}
 }

@@ -29,6 +29,7 @@
 #ifndef MP_KEPT_H
 #define MP_KEPT_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,11 @@ static inline void mp_kept_tx_sent(struct mp_kept_tx *k, uint32_t mask)
 struct mp_kept_rx {
 	void *addr[MP_SLOT_PAGES_SLOTS];
 	uint64_t id[MP_SLOT_PAGES_SLOTS];	/* the region in pages.c's table; 0: empty */
+	uint64_t npages[MP_SLOT_PAGES_SLOTS];	/* its length in pages */
+	/* Pages kept, counted for mp_stat() (the port's, conn/stats.h; NULL:
+	 * not counted).  Several connections share it: RMW, but only when a
+	 * region is kept or forgotten, never per message. */
+	_Atomic uint64_t *count;
 };
 
 /* Keep received shared pages (mapped with MP_PAGES_RX_KEPT) in slot h. */

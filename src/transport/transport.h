@@ -179,6 +179,7 @@ struct mp_attach {
 	int epfd;		/* the port's epoll set: the doorbell goes there */
 	int page_fd;		/* the port page (mem/portpage.h), handed to the client */
 	uint64_t doorbell_key;	/* epoll key of this connection's doorbell */
+	_Atomic uint64_t *kept_pages;	/* the port's count of kept pages (mem/kept.h), or NULL */
 };
 
 struct mp_transport {

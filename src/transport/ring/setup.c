@@ -291,6 +291,7 @@ static int srv_attach(struct mp_sconn *c, struct mp_rx *hello, const struct mp_a
 	rs = srv_alloc(at->epfd);
 	if (!rs)
 		return -ENOMEM;
+	rs->kept.count = at->kept_pages;
 	rs->r = region_map_peer(hello->fds[0]);
 	if (!rs->r) {
 		err = -EPROTO;
