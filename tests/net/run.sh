@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Tests of msgport-net (docs/net.md): nats-server on loopback at free
 # ports, "hosts" as gateways with MSGPORT_ROOT directories of their own,
-# test servers and clients from tests/net/nettool.c.  Every process it
-# starts is stopped and every directory removed, also on failure.
+# test servers and clients from tests/net/nettool.c; then (tests/net/netns.sh,
+# as root) hosts in network namespaces of their own, links cut with `ip link`.
+# Every process it starts is stopped and every directory, namespace and
+# link removed, also on failure.
 # Usage: tests/net/run.sh BUILD_DIR   (ends with "N passed, N failed")
 set -uo pipefail
 B=$(realpath "$1")
@@ -15,6 +17,7 @@ cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
+	declare -F netns_cleanup >/dev/null && netns_cleanup
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -189,6 +192,9 @@ serve pc /dev/echo pc
 check other_hosts_name_unreachable "$(at pa "$NT" lookup /net/pc/dev/echo)" '^lookup=-2$'
 grep -qiE 'subscription violation|permissions violation' "$T/n4.log" && ok permissions_violation_logged ||
 	bad permissions_violation_logged "no violation in the server's log"
+
+# Hosts as network namespaces, links cut with `ip link set down` (root).
+. "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
