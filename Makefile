@@ -9,7 +9,8 @@
 #   make bench-net  a remote call over the gateways against raw NATS (docs/net.md)
 #   make check      the layering rule of src/ (scripts/check-layers.sh) and its test
 #   make demo       echo server, calls through the tool and a C client
-#   make install PREFIX=/usr/local   (manual pages into $(MANDIR): man/README.md)
+#   make install PREFIX=/usr/local   (manual pages into $(MANDIR): man/README.md;
+#                   the Python package into $(PYDIR): python/README.md)
 
 CC      ?= cc
 PREFIX  ?= /usr/local
@@ -239,7 +240,21 @@ fuzz:
 model:
 	bash scripts/model.sh
 
+# The Python package goes where Debian's python3 of that version looks, for
+# PREFIX /usr and /usr/local alike: PREFIX/lib/python3.N/dist-packages
+# (msgport/ and the extension _msgport_cffi beside it).  The extension is
+# compiled again for the install, its rpath $(LIBDIR) (not $(B)).  Skipped,
+# and said so, when $(PYTHON) has no cffi (scripts/deps.sh installs it).
+PY_VER = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PYDIR ?= $(PREFIX)/lib/python$(PY_VER)/dist-packages
 install: all
+	@if $(PYTHON) -c 'import cffi' 2>/dev/null; then \
+		rm -rf $(B)/python-inst && \
+		$(PYTHON) python/build_msgport.py . $(B) $(LIBDIR) $(B)/python-inst && \
+		install -d $(DESTDIR)$(PYDIR)/msgport && \
+		install -m 644 $(B)/python-inst/_msgport_cffi*.so $(DESTDIR)$(PYDIR)/ && \
+		install -m 644 python/msgport/*.py $(DESTDIR)$(PYDIR)/msgport/; \
+	else echo "install: $(PYTHON) has no cffi: the Python package not installed"; fi
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR) $(DESTDIR)$(BINDIR)
 	install -m 644 $(B)/libmsgport.a $(DESTDIR)$(LIBDIR)/
 	install -m 755 $(B)/libmsgport.so.$(SOVER) $(DESTDIR)$(LIBDIR)/

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 """Build msgport's Python extension, _msgport_cffi, with cffi in API mode.
 
-Usage: python3 build_msgport.py SRC_DIR BUILD_DIR
+Usage: python3 build_msgport.py SRC_DIR BUILD_DIR [RPATH OUT_DIR]
   SRC_DIR    the source tree (its include/ holds msgport.h)
   BUILD_DIR  where libmsgport.so is (make's $(B)); the extension is
-             written to BUILD_DIR/python/.
+             written to BUILD_DIR/python/, its rpath BUILD_DIR.
+  RPATH      instead: the rpath, where libmsgport.so will be installed
+             (make install's $(LIBDIR)), and OUT_DIR where the
+             extension is written (linked still against BUILD_DIR).
 
 API mode: the extension is C compiled against include/msgport.h, so the
 compiler, not this file, decides every struct's layout and every
@@ -140,21 +143,23 @@ _Static_assert(offsetof(msg_t, o.lookup) == offsetof(msg_t, o.raw), "o.raw");
 """
 
 
-def builder(src, build):
+def builder(src, build, rpath=None):
     lib_dir = os.path.abspath(build)
     ffi = cffi.FFI()
     ffi.cdef(CDEF)
     ffi.set_source("_msgport_cffi", SOURCE,
                    include_dirs=[os.path.join(os.path.abspath(src), "include")],
                    library_dirs=[lib_dir], libraries=["msgport"],
-                   runtime_library_dirs=[lib_dir],
+                   runtime_library_dirs=[rpath or lib_dir],
                    extra_compile_args=["-std=gnu11", "-D_GNU_SOURCE", "-Wall", "-Werror=implicit-function-declaration",
                                        "-Werror=incompatible-pointer-types"])
     return ffi
 
 
 if __name__ == "__main__":
+    if len(sys.argv) not in (3, 5):
+        sys.exit(__doc__)
     src, build = sys.argv[1], sys.argv[2]
-    out = os.path.join(build, "python")
+    rpath, out = sys.argv[3:5] if len(sys.argv) == 5 else (None, os.path.join(build, "python"))
     os.makedirs(out, exist_ok=True)
-    builder(src, build).compile(tmpdir=out, verbose=False)
+    builder(src, build, rpath).compile(tmpdir=out, verbose=False)

@@ -50,6 +50,14 @@ if [ $# -eq 0 ]; then
 		passed=$((passed + ${p:-0}))
 		failed=$((failed + ${f:-0}))
 		[ -z "$p" ] && [ -z "$f" ] && { echo "pytest: no summary"; failed=$((failed + 1)); }
+		# The package as `make install` puts it (tests/python-install.sh),
+		# counted as one test.
+		if out=$(./tests/python-install.sh "$build" 2>&1); then
+			passed=$((passed + 1))
+		else
+			failed=$((failed + 1))
+		fi
+		printf '%s\n' "$out" | tail -n 30
 	fi
 	# The NATS gateway's tests (tests/net/run.sh), where msgport-net was
 	# built (libnats installed), counted the same way.

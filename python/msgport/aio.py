@@ -12,7 +12,10 @@ aio.Port asks for the descriptor when it is made (the library then has
 clients ring it).
 Calls: the C library has no non-blocking call yet, so call() and send()
 wait in the loop's default executor (a worker thread per call in
-flight, not per port; cffi releases the GIL while it waits).
+flight, not per port; cffi releases the GIL while it waits).  mp_send()
+blocks until the answer and mp_send_async() is one-way; a thread-free
+call needs one the library lacks: start a call, learn of its answer on a
+descriptor, then collect it (or cancel it).
 """
 import asyncio
 import functools
