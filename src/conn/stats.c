@@ -117,7 +117,6 @@ static void entry_write(struct mp_stats_client *e, int32_t pid, uint32_t uid, ui
 
 void mp_stats_client_add(struct mp_stats_page *s, uint32_t slot, int32_t pid, uint32_t uid)
 {
-	store_relaxed(&s->shm_nclients, load_relaxed(&s->shm_nclients) + 1);
 	if (slot >= MP_STATS_CLIENTS) {
 		store_relaxed(&s->shm_over, load_relaxed(&s->shm_over) + 1);
 		return;
@@ -137,7 +136,6 @@ void mp_stats_client_transport(struct mp_stats_page *s, uint32_t slot, const cha
 
 void mp_stats_client_gone(struct mp_stats_page *s, uint32_t slot)
 {
-	store_relaxed(&s->shm_nclients, load_relaxed(&s->shm_nclients) - 1);
 	if (slot >= MP_STATS_CLIENTS) {
 		store_relaxed(&s->shm_over, load_relaxed(&s->shm_over) - 1);
 		return;

@@ -34,7 +34,7 @@
 #include "os/shm.h"
 
 #define MP_STATS_MAGIC 0x4d505354u	/* "MPST" */
-#define MP_STATS_VERSION 1u
+#define MP_STATS_VERSION 2u	/* 2: queued, kept pages; clients counted by the reader */
 #define MP_STATS_SIZE 4096
 #define MP_STATS_CLIENTS 128	/* entries in the table (by connection slot) */
 
@@ -68,16 +68,15 @@ struct mp_stats_page {
 	_Atomic uint64_t shm_bytes_out;
 	_Atomic uint64_t shm_kept_pages;	/* shared pages kept mapped (mem/kept.h) */
 	uint8_t pad2[40];
-	_Atomic uint32_t shm_nclients;	/* connected now */
-	_Atomic uint32_t shm_over;	/* of them, without a table entry */
-	uint8_t pad3[56];
+	_Atomic uint32_t shm_over;	/* connections without a table entry */
+	uint8_t pad3[60];
 	struct mp_stats_client clients[MP_STATS_CLIENTS];
 };
 _Static_assert(sizeof(struct mp_stats_page) == 256 + 16 * MP_STATS_CLIENTS, "stats layout");
 _Static_assert(sizeof(struct mp_stats_page) <= MP_STATS_SIZE, "stats fit the file");
 _Static_assert(__builtin_offsetof(struct mp_stats_page, shm_count) == 64, "recv line");
 _Static_assert(__builtin_offsetof(struct mp_stats_page, shm_answered) == 128, "answer line");
-_Static_assert(__builtin_offsetof(struct mp_stats_page, shm_nclients) == 192, "table line");
+_Static_assert(__builtin_offsetof(struct mp_stats_page, shm_over) == 192, "table line");
 
 /* Make the stats of port (token: its port file's): the file when it can
  * be made, else private memory (counting goes on, nobody sees it).
