@@ -93,11 +93,21 @@ int soak_check(const void *buf, size_t len, uint32_t sender, uint64_t seq, uint3
 	return memcmp(p + k, &w, len - k) ? -1 : 0;
 }
 
-/* Of 128 messages: mostly small ones (the rate), the rest every path. */
+/*
+ * Of 128 messages: mostly small ones (the rate), the rest every path.
+ * With cfg.heavy > 1, only 1 in heavy messages (drawn from other bits of
+ * the same hash) takes that mix and the rest are small calls and one-ways
+ * in its proportion (80:24): for long runs, whose rate the long data and
+ * pages bound.
+ */
 enum soak_kind soak_pick(uint32_t sender, uint64_t seq)
 {
-	unsigned r = (unsigned)(soak_rand(sender, seq) >> 57);	/* 0..127 */
+	uint64_t h = soak_rand(sender, seq);
+	unsigned r = (unsigned)(h >> 57);	/* 0..127 */
+	unsigned heavy = soak_sh->cfg.heavy;
 
+	if (heavy > 1 && (uint32_t)(h >> 24) % heavy != 0)
+		r = r % 104;			/* K_CALL or K_ASYNC */
 	if (r < 80)
 		return K_CALL;
 	if (r < 104)

@@ -193,6 +193,7 @@ int main(void)
 		.procs = (unsigned)env_num("SOAK_PROCS", 3),
 		.threads = (unsigned)env_num("SOAK_THREADS", 2),
 		.ports = (unsigned)env_num("SOAK_PORTS", 2),
+		.heavy = (unsigned)env_num("SOAK_HEAVY", 1),
 	};
 	unsigned ntrans = 0, senders;
 	uint64_t msgs = 0;
@@ -204,7 +205,8 @@ int main(void)
 		ntrans += (*t != ' ') && (t == tbuf || t[-1] == ' ');
 	senders = cfg.procs * cfg.threads;
 	if (!ntrans || !cfg.procs || !cfg.threads || !cfg.ports || senders > SOAK_MAX_SENDERS ||
-	    cfg.ports > SOAK_MAX_PORTS || cfg.ports > senders || (!messages && !seconds)) {
+	    cfg.ports > SOAK_MAX_PORTS || cfg.ports > senders || (!messages && !seconds) ||
+	    !cfg.heavy) {
 		fprintf(stderr, "soak: bad parameters (see tests/soak/soak.c)\n");
 		return 2;
 	}
@@ -214,9 +216,10 @@ int main(void)
 	soak_sh = mmap(NULL, sizeof *soak_sh, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	SOAK_CHECK(soak_sh != MAP_FAILED, "mmap");
-	printf("soak: %u client processes x %u threads, %u server ports, %llu messages per "
+	printf("soak: %u client processes x %u threads, %u server ports, 1 in %u messages "
+	       "of the whole mix, %llu messages per "
 	       "sender per transport%s, %llu s per transport%s\n", cfg.procs, cfg.threads,
-	       cfg.ports, (unsigned long long)cfg.quota, cfg.quota ? "" : " (no limit)",
+	       cfg.ports, cfg.heavy, (unsigned long long)cfg.quota, cfg.quota ? "" : " (no limit)",
 	       (unsigned long long)(cfg.deadline_ns / 1000000000), seconds ? "" : " (no limit)");
 	fflush(stdout);
 	for (t = strtok_r(tbuf, " ", &save); t; t = strtok_r(NULL, " ", &save))

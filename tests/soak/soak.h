@@ -69,6 +69,8 @@ _Static_assert(sizeof(struct soak_hdr) <= MP_RAW_SIZE, "soak header fits raw");
 struct soak_cfg {
 	unsigned procs, threads, ports;	/* client processes, threads each, server ports */
 	uint64_t quota;			/* messages per sender, 0: no limit */
+	unsigned heavy;			/* 1 in heavy messages takes the whole mix,
+					 * the others are small (SOAK_HEAVY, 1) */
 	int64_t deadline_ns;		/* CLOCK_MONOTONIC end, 0: none */
 };
 
