@@ -404,7 +404,7 @@ static int wait_depth(const char *path, pid_t pid, mp_stat_t *st)
 static void check_depth(const mp_stat_t *st, int k, int64_t n, int64_t data)
 {
 	if (st->clients[k].transport == MP_TRANSPORT_SOCK) {
-		CHECK_EQ(st->depth[k], n ? -1 : 0);
+		CHECK_EQ(st->depth[k], (n ? -1 : 0));
 		CHECK_GE(st->depth_bytes[k], data);
 		if (!n)
 			CHECK_EQ(st->depth_bytes[k], 0);
