@@ -366,9 +366,17 @@ typedef struct mp_stat {
 	mp_stat_client_t clients[MP_STAT_CLIENTS_MAX];
 	/* appended (the fields above keep their offsets) */
 	uint64_t queued;	/* pulses pending in the port as its last receive
-				 * left them; calls and one-way messages still in
-				 * clients' rings or sockets are not seen, not counted */
+				 * left them (calls and one-ways: waiting, below) */
 	uint64_t kept_pages;	/* clients' shared pages the server keeps mapped */
+	/* appended (the fields above keep their offsets) */
+	int64_t waiting;	/* calls and one-ways sent and not taken yet: the sum
+				 * of depth[], -1 when one of them is not known */
+	int64_t waiting_bytes;	/* the sum of depth_bytes[], -1 likewise */
+	int64_t depth[MP_STAT_CLIENTS_MAX];	/* clients[k]'s calls and one-ways
+						 * waiting in its ring or socket;
+						 * -1 not known (mp_stat(3)) */
+	int64_t depth_bytes[MP_STAT_CLIENTS_MAX];	/* the bytes they take there, -1
+							 * not known */
 } mp_stat_t;
 
 /*

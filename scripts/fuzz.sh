@@ -18,7 +18,7 @@ esac
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 out=build/fuzz
-targets=(frame slot phxrec pulse pulse_fd net)
+targets=(frame slot phxrec pulse pulse_fd net stats_ring)
 mkdir -p "$out" fuzz/crashes
 
 # ---------------------------------------------------------------- toolchain
@@ -87,6 +87,7 @@ target_srcs() {
 	done
 	case "$t" in
 	pulse_fd) echo src/api/pulse_fd.c; echo src/conn/pulse_fd.c ;;
+	stats_ring) echo src/conn/stats_depth.c ;;
 	esac
 }
 for t in "${targets[@]}"; do
@@ -97,7 +98,7 @@ done
 
 # Seeds: regenerated from the current layouts (deterministic, so the
 # committed files change only when a layout does).
-mkdir -p fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-phxrec fuzz/corpus-pulse fuzz/corpus-pulse_fd fuzz/corpus-net	# phxrec, pulse, net: committed seeds only
+mkdir -p fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-phxrec fuzz/corpus-pulse fuzz/corpus-pulse_fd fuzz/corpus-net fuzz/corpus-stats_ring	# phxrec, pulse, net, stats_ring: committed seeds only
 "$out/seedgen" fuzz/corpus-frame fuzz/corpus-slot fuzz/corpus-pulse_fd
 
 # ---------------------------------------------------------------------- run

@@ -336,6 +336,144 @@ TEST(stat_bad_input)
 	free(st);
 }
 
+#define D_ONEWAYS 5	/* the tool's check below says 5 */
+
+static int tool(const char *args);
+
+/* Connected (its first call answered), then, when told, D_ONEWAYS
+ * one-ways that the server does not take yet. */
+static void depth_oneway_client(void *arg)
+{
+	struct shared *s = arg;
+	char buf[ONEWAY_LEN] = "depth";
+	mp_msg_t m;
+
+	one_call(s->port, 8);
+	atomic_store(&s->step, 1);
+	CHECK(h_wait_ge(&s->step, 2, h_test_timeout_ms()));
+	for (int k = 0; k < D_ONEWAYS; k++) {
+		h_msg_init(&m);
+		m.type = H_T_ECHO;
+		m.oid.port = s->port;
+		m.i.data = buf;
+		m.i.size = sizeof(buf);
+		CHECK(mp_send_async(s->port, &m, MP_FOREVER) >= 0);
+	}
+	atomic_store(&s->step, 3);
+	CHECK(h_wait_ge(&s->step, 4, h_test_timeout_ms()));
+}
+
+/* Connected, then, when told, a call that blocks until the server takes it. */
+static void depth_call_client(void *arg)
+{
+	struct shared *s = arg;
+
+	one_call(s->port, 8);
+	atomic_store(&s->step, 1);
+	CHECK(h_wait_ge(&s->step, 2, h_test_timeout_ms()));
+	one_call(s->port, 8);
+	CHECK(h_wait_ge(&s->step, 4, h_test_timeout_ms()));	/* still connected */
+}
+
+static int listed(const mp_stat_t *st, pid_t pid)
+{
+	for (uint32_t k = 0; k < st->nlisted; k++)
+		if (st->clients[k].pid == pid)
+			return (int)k;
+	return -1;
+}
+
+/* Until pid's queue holds something (its call is sent). */
+static int wait_depth(const char *path, pid_t pid, mp_stat_t *st)
+{
+	int64_t end = h_now_ms() + h_test_timeout_ms() / 2;	/* then fail, not time out */
+	int k;
+
+	for (;;) {
+		CHECK_OK(mp_stat(path, st));
+		k = listed(st, pid);
+		CHECK_GE(k, 0);
+		if (st->depth_bytes[k] > 0 || h_now_ms() > end)
+			return k;
+		h_sleep_ms(1);
+	}
+}
+
+/* What a client's queue must show: n messages on a ring; on a socket the
+ * kernel gives bytes only (at least the data's), the count not known. */
+static void check_depth(const mp_stat_t *st, int k, int64_t n, int64_t data)
+{
+	if (st->clients[k].transport == MP_TRANSPORT_SOCK) {
+		CHECK_EQ(st->depth[k], (n ? -1 : 0));
+		CHECK_GE(st->depth_bytes[k], data);
+		if (!n)
+			CHECK_EQ(st->depth_bytes[k], 0);
+	} else {
+		CHECK_EQ(st->depth[k], n);
+		CHECK_GE(st->depth_bytes[k], n * 64);	/* whole slots */
+		if (!n)
+			CHECK_EQ(st->depth_bytes[k], 0);
+	}
+}
+
+TEST(stat_depth_of_calls_and_oneways_not_taken)
+{
+	struct shared *a = h_shared(sizeof(*a)), *b = h_shared(sizeof(*b));
+	mp_stat_t *st = malloc(sizeof(*st));
+	pid_t pa, pb;
+	int ka, kb;
+
+	CHECK(st != NULL);
+	CHECK_OK(mp_port_create(&a->port));
+	b->port = a->port;
+	CHECK_OK(mp_port_register(a->port, "/stat/depth", 0600));
+	CHECK_OK(mp_stat("/stat/depth", st));
+	CHECK_EQ(st->waiting, 0);
+	CHECK_EQ(st->waiting_bytes, 0);
+	pa = h_fork(depth_oneway_client, a);
+	pb = h_fork(depth_call_client, b);
+	serve(a->port, 2, 0, 0);	/* both connected, on their transport */
+	CHECK(h_wait_ge(&a->step, 1, h_test_timeout_ms()));
+	CHECK(h_wait_ge(&b->step, 1, h_test_timeout_ms()));
+	atomic_store(&a->step, 2);	/* now the server stops receiving */
+	CHECK(h_wait_ge(&a->step, 3, h_test_timeout_ms()));	/* all sent, none taken */
+	atomic_store(&b->step, 2);
+	kb = wait_depth("/stat/depth", pb, st);	/* its second call waits */
+	ka = listed(st, pa);
+	CHECK_GE(ka, 0);
+	check_depth(st, ka, D_ONEWAYS, D_ONEWAYS * ONEWAY_LEN);
+	check_depth(st, kb, 1, 8);
+	if (st->clients[ka].transport != MP_TRANSPORT_SOCK &&
+	    st->clients[kb].transport != MP_TRANSPORT_SOCK) {
+		CHECK_EQ(st->waiting, D_ONEWAYS + 1);
+		CHECK_EQ(st->waiting_bytes, st->depth_bytes[ka] + st->depth_bytes[kb]);
+	} else {
+		CHECK_EQ(st->waiting, -1);	/* a socket's count is not known */
+	}
+	CHECK_EQ(st->queued, 0);	/* pulses only */
+	/* another process sees the same (the tool, not the server) */
+	if (st->clients[ka].transport == MP_TRANSPORT_SOCK)
+		CHECK_EQ(tool("stat /stat/depth --json | grep -q '\"depth\": -1, '"), 0);
+	else
+		CHECK_EQ(tool("stat /stat/depth --json | grep -q '\"depth\": 5, '"), 0);
+	serve(a->port, 1, D_ONEWAYS, 0);
+	CHECK_OK(mp_stat("/stat/depth", st));
+	ka = listed(st, pa);
+	kb = listed(st, pb);
+	CHECK_GE(ka, 0);
+	CHECK_GE(kb, 0);
+	check_depth(st, ka, 0, 0);
+	check_depth(st, kb, 0, 0);
+	CHECK_EQ(st->waiting, 0);
+	CHECK_EQ(st->waiting_bytes, 0);
+	atomic_store(&a->step, 4);
+	atomic_store(&b->step, 4);
+	CHECK_EQ(h_reap(pa, h_test_timeout_ms()), 0);
+	CHECK_EQ(h_reap(pb, h_test_timeout_ms()), 0);
+	CHECK_OK(mp_port_destroy(a->port));
+	free(st);
+}
+
 /* ------------------------------------------------------------- the tool */
 
 static int tool(const char *args)
@@ -364,7 +502,9 @@ TEST(stat_tool_json)
 	CHECK_EQ(tool("stat /stat/tool | grep -q '^queued  *0$'"), 0);
 	CHECK_EQ(tool("stat /stat/tool | grep -q '^kept pages 0$'"), 0);
 	CHECK_EQ(tool("stat /stat/tool --json | python3 -c 'import json,sys; o=json.load(sys.stdin); "
-		      "sys.exit(0 if o[\"queued\"] == 0 and o[\"kept_pages\"] == 0 else 1)'"), 0);
+		      "sys.exit(0 if o[\"queued\"] == 0 and o[\"kept_pages\"] == 0 and "
+		      "o[\"waiting\"] == 0 and o[\"waiting_bytes\"] == 0 else 1)'"), 0);
+	CHECK_EQ(tool("stat /stat/tool | grep -q '^waiting    0 (0 bytes)$'"), 0);
 	CHECK_EQ(tool("top -n 2 --json " JSON_LINES), 0);
 	CHECK_EQ(tool("top -n 2 --json | grep -c '\"path\": \"/stat/tool\"' | grep -qx 2"), 0);
 	CHECK_EQ(tool("stat /stat/none 2>/dev/null"), 1);

@@ -23,15 +23,19 @@ static const char stat_help[] =
 	"Print the live statistics of the port PATH names: owner pid and uid,\n"
 	"transport, calls, one-way messages and pulses received, bytes in and\n"
 	"out, held rids (calls received, not answered yet), queued (pulses\n"
-	"pending; calls and one-ways still in clients' rings or sockets are not\n"
-	"seen), kept shared pages and the connected clients (pid, uid,\n"
-	"transport; one per process).  Counters count since the port was made.\n";
+	"pending), waiting (calls and one-ways sent and not taken yet, and the\n"
+	"bytes they take), kept shared pages and the connected clients (pid,\n"
+	"uid, transport, depth: what waits in each one's ring or socket; one per\n"
+	"process).  A depth not known (another user's server; a socket, whose\n"
+	"kernel counts bytes only) shows as ?, -1 in JSON.  Counters count since\n"
+	"the port was made.\n";
 
 static const char top_help[] =
 	"usage: msgport top [-n N] [--json]\n"
 	"Every second, for each live port in the namespace: calls/s, one-ways/s,\n"
-	"pulses/s (from two snapshots a second apart), held rids, queued, kept\n"
-	"pages, clients, bytes.\n"
+	"pulses/s (from two snapshots a second apart), held rids, queued,\n"
+	"waiting (calls and one-ways not taken yet; ? not known), kept pages,\n"
+	"clients, bytes.\n"
 	"-n N stops after N refreshes; --json prints one JSON object a refresh.\n";
 
 static const char *tp_name(uint32_t t)
@@ -65,30 +69,51 @@ static void json_stat(const char *path, const mp_stat_t *st)
 	printf(", \"port\": %" PRIu32 ", \"pid\": %" PRId32 ", \"uid\": %" PRIu32
 	       ", \"transport\": \"%s\", \"calls\": %" PRIu64 ", \"oneways\": %" PRIu64
 	       ", \"pulses\": %" PRIu64 ", \"bytes_in\": %" PRIu64 ", \"bytes_out\": %" PRIu64
-	       ", \"held\": %" PRIu64 ", \"queued\": %" PRIu64 ", \"kept_pages\": %" PRIu64
+	       ", \"held\": %" PRIu64 ", \"queued\": %" PRIu64 ", \"waiting\": %" PRId64
+	       ", \"waiting_bytes\": %" PRId64 ", \"kept_pages\": %" PRIu64
 	       ", \"nclients\": %" PRIu32 ", \"clients\": [",
 	       st->port, st->pid, st->uid, tp_name(st->transport), st->calls, st->oneways,
-	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->queued, st->kept_pages,
-	       st->nclients);
+	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->queued, st->waiting,
+	       st->waiting_bytes, st->kept_pages, st->nclients);
 	for (uint32_t k = 0; k < st->nlisted; k++)
-		printf("%s{\"pid\": %" PRId32 ", \"uid\": %" PRIu32 ", \"transport\": \"%s\"}",
+		printf("%s{\"pid\": %" PRId32 ", \"uid\": %" PRIu32 ", \"transport\": \"%s\""
+		       ", \"depth\": %" PRId64 ", \"depth_bytes\": %" PRId64 "}",
 		       k ? ", " : "", st->clients[k].pid, st->clients[k].uid,
-		       tp_name(st->clients[k].transport));
+		       tp_name(st->clients[k].transport), st->depth[k], st->depth_bytes[k]);
 	printf("]");	/* the object stays open: top adds its rates */
+}
+
+/* A depth as text: "5 (320 bytes)", "? (120 bytes)" (a socket's count is
+ * not known, its bytes are), "?". */
+static const char *depth_str(char *buf, size_t len, int64_t n, int64_t bytes)
+{
+	char c[24] = "?";
+
+	if (n >= 0)
+		snprintf(c, sizeof(c), "%" PRId64, n);
+	if (bytes >= 0)
+		snprintf(buf, len, "%s (%" PRId64 " bytes)", c, bytes);
+	else
+		snprintf(buf, len, "%s", c);
+	return buf;
 }
 
 static void text_stat(const char *path, const mp_stat_t *st)
 {
+	char d[64];
+
 	printf("path       %s\nport       %" PRIu32 "\nowner      pid %" PRId32 " uid %" PRIu32
 	       "\ntransport  %s\ncalls      %" PRIu64 "\none-ways   %" PRIu64 "\npulses     %" PRIu64
 	       "\nbytes in   %" PRIu64 "\nbytes out  %" PRIu64 "\nheld rids  %" PRIu64
-	       "\nqueued     %" PRIu64 "\nkept pages %" PRIu64 "\nclients    %" PRIu32 "\n",
-	       path, st->port, st->pid, st->uid, tp_name(st->transport), st->calls, st->oneways,
-	       st->pulses, st->bytes_in, st->bytes_out, st->held, st->queued, st->kept_pages,
+	       "\nqueued     %" PRIu64 "\nwaiting    %s\nkept pages %" PRIu64 "\nclients    %" PRIu32
+	       "\n", path, st->port, st->pid, st->uid, tp_name(st->transport), st->calls,
+	       st->oneways, st->pulses, st->bytes_in, st->bytes_out, st->held, st->queued,
+	       depth_str(d, sizeof(d), st->waiting, st->waiting_bytes), st->kept_pages,
 	       st->nclients);
 	for (uint32_t k = 0; k < st->nlisted; k++)
-		printf("  pid %-8" PRId32 " uid %-6" PRIu32 " %s\n", st->clients[k].pid,
-		       st->clients[k].uid, tp_name(st->clients[k].transport));
+		printf("  pid %-8" PRId32 " uid %-6" PRIu32 " %-6s depth %s\n", st->clients[k].pid,
+		       st->clients[k].uid, tp_name(st->clients[k].transport),
+		       depth_str(d, sizeof(d), st->depth[k], st->depth_bytes[k]));
 }
 
 /* Options: --json and --help anywhere, -n N (top), one PATH (stat). */
@@ -230,9 +255,9 @@ static void top_print(const struct top_snap *a, const struct top_snap *b, int js
 	if (json)
 		printf("{\"interval_s\": %.3f, \"ports\": [", dt);
 	else
-		printf("%6s %-24s %8s %7s %10s %10s %10s %6s %6s %6s %12s %12s\n", "PORT", "PATH",
-		       "PID", "CLIENTS", "CALLS/S", "ONEWAYS/S", "PULSES/S", "HELD", "QUEUED", "KEPT",
-		       "BYTES_IN", "BYTES_OUT");
+		printf("%6s %-24s %8s %7s %10s %10s %10s %6s %6s %7s %6s %12s %12s\n", "PORT",
+		       "PATH", "PID", "CLIENTS", "CALLS/S", "ONEWAYS/S", "PULSES/S", "HELD", "QUEUED",
+		       "WAITING", "KEPT", "BYTES_IN", "BYTES_OUT");
 	for (size_t k = 0; k < b->n; k++) {
 		const mp_stat_t *st = &b->v[k].st, *was = top_find(a, st);
 		double c = rate(st->calls, was, offsetof(mp_stat_t, calls), dt);
@@ -245,9 +270,13 @@ static void top_print(const struct top_snap *a, const struct top_snap *b, int js
 			printf(", \"calls_per_s\": %.1f, \"oneways_per_s\": %.1f, \"pulses_per_s\": %.1f}",
 			       c, o, p);
 		} else {
+			char w[24] = "?";
+
+			if (st->waiting >= 0)
+				snprintf(w, sizeof(w), "%" PRId64, st->waiting);
 			printf("%6" PRIu32 " %-24s %8" PRId32 " %7" PRIu32 " %10.1f %10.1f %10.1f %6" PRIu64
-			       " %6" PRIu64 " %6" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n", st->port,
-			       b->v[k].path, st->pid, st->nclients, c, o, p, st->held, st->queued,
+			       " %6" PRIu64 " %7s %6" PRIu64 " %12" PRIu64 " %12" PRIu64 "\n", st->port,
+			       b->v[k].path, st->pid, st->nclients, c, o, p, st->held, st->queued, w,
 			       st->kept_pages, st->bytes_in, st->bytes_out);
 		}
 	}

@@ -220,9 +220,13 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 	err = c->dead ? -EPIPE : mp_port_poll_reserve_locked(p);
 	if (!err)
 		err = mp_transport_attach(c, rx, &at);
-	if (!err)
+	if (!err) {
 		mp_port_poll_add_locked(p, c);
-	else
+		if (rx->nfds > 0) {	/* the ring's memfd: kept for readers (conn/stats.h) */
+			mp_stats_client_ring(p->stats, c->idx, rx->fds[0]);
+			rx->fds[0] = -1;
+		}
+	} else
 		mp_sconn_kill_locked(p, c);
 out:
 	c->reading = false;

@@ -78,17 +78,32 @@ struct mp_stats_page *mp_stats_open(const char *root, mp_port_t port, uint64_t t
 	return s;
 }
 
+/* Close the memfd an entry keeps (a fork child: its copy). */
+static void entry_close_fd(struct mp_stats_client *e)
+{
+	int32_t fd1 = load_relaxed(&e->shm_fd1);
+
+	if (fd1 > 0)
+		close(fd1 - 1);
+}
+
 void mp_stats_detach(struct mp_stats_page *s)
 {
+	if (!s)
+		return;
+	for (unsigned k = 0; k < MP_STATS_CLIENTS; k++)
+		entry_close_fd(&s->clients[k]);	/* our copies of the parent's */
 	/* private zeroes in place: pointers into it (a kept-pages count) stay valid */
-	if (s)
-		mmap(s, MP_STATS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	mmap(s, MP_STATS_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
 
 void mp_stats_close(struct mp_stats_page *s)
 {
-	if (s)
-		munmap(s, MP_STATS_SIZE);	/* the file stays, like the port file: its token is stale */
+	if (!s)
+		return;
+	for (unsigned k = 0; k < MP_STATS_CLIENTS; k++)
+		entry_close_fd(&s->clients[k]);	/* clients not gone (none: all were killed) */
+	munmap(s, MP_STATS_SIZE);	/* the file stays, like the port file: its token is stale */
 }
 
 /* ------------------------------------------------------------ clients */
@@ -102,51 +117,106 @@ static uint32_t tp_code(const char *name)
 	return MP_TRANSPORT_SOCK;
 }
 
+/* An entry's fields, in private memory. */
+struct entry_val {
+	int32_t pid;
+	uint32_t uid, transport;
+	int32_t fd1;
+	uint32_t size;
+	uint64_t ino;
+};
+
 /* [S2] the writer's half: one writer (the port's lock). */
-static void entry_write(struct mp_stats_client *e, int32_t pid, uint32_t uid, uint32_t tp)
+static void entry_write(struct mp_stats_client *e, const struct entry_val *v)
 {
 	uint32_t seq = load_relaxed(&e->shm_seq);
 
 	store_relaxed(&e->shm_seq, seq + 1);
 	atomic_thread_fence(memory_order_release);	/* [S2] odd before the fields */
-	store_relaxed(&e->shm_pid, pid);
-	store_relaxed(&e->shm_uid, uid);
-	store_relaxed(&e->shm_transport, tp);
+	store_relaxed(&e->shm_pid, v->pid);
+	store_relaxed(&e->shm_uid, v->uid);
+	store_relaxed(&e->shm_transport, v->transport);
+	store_relaxed(&e->shm_fd1, v->fd1);	/* [S5] */
+	store_relaxed(&e->shm_size, v->size);
+	store_relaxed(&e->shm_ino, v->ino);
 	store_release(&e->shm_seq, seq + 2);	/* [S2] pairs with the reader's fence */
 }
 
-void mp_stats_client_add(struct mp_stats_page *s, uint32_t slot, int32_t pid, uint32_t uid)
+/* The entry's fields as they are (ours: only we write them). */
+static void entry_get(const struct mp_stats_client *e, struct entry_val *v)
 {
+	v->pid = load_relaxed(&e->shm_pid);
+	v->uid = load_relaxed(&e->shm_uid);
+	v->transport = load_relaxed(&e->shm_transport);
+	v->fd1 = load_relaxed(&e->shm_fd1);
+	v->size = load_relaxed(&e->shm_size);
+	v->ino = load_relaxed(&e->shm_ino);
+}
+
+void mp_stats_client_add(struct mp_stats_page *s, uint32_t slot, int32_t pid, uint32_t uid,
+			 int sock_fd)
+{
+	struct entry_val v = { .pid = pid, .uid = uid, .transport = MP_TRANSPORT_SOCK };
+	struct stat sb;
+
 	if (slot >= MP_STATS_CLIENTS) {
 		store_relaxed(&s->shm_over, load_relaxed(&s->shm_over) + 1);
 		return;
 	}
-	entry_write(&s->clients[slot], pid, uid, MP_TRANSPORT_SOCK);
+	if (fstat(sock_fd, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		v.ino = sb.st_ino;
+	entry_close_fd(&s->clients[slot]);	/* none: gone closed it */
+	entry_write(&s->clients[slot], &v);
 }
 
 void mp_stats_client_transport(struct mp_stats_page *s, uint32_t slot, const char *tp_name)
 {
-	struct mp_stats_client *e;
+	struct entry_val v;
 
 	if (slot >= MP_STATS_CLIENTS)
 		return;
-	e = &s->clients[slot];
-	entry_write(e, load_relaxed(&e->shm_pid), load_relaxed(&e->shm_uid), tp_code(tp_name));
+	entry_get(&s->clients[slot], &v);
+	v.transport = tp_code(tp_name);
+	entry_write(&s->clients[slot], &v);
+}
+
+void mp_stats_client_ring(struct mp_stats_page *s, uint32_t slot, int memfd)
+{
+	struct entry_val v;
+	struct stat sb;
+
+	if (memfd < 0)
+		return;
+	if (slot >= MP_STATS_CLIENTS || fstat(memfd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_size <= 0 || sb.st_size > UINT32_MAX || memfd == INT32_MAX) {
+		close(memfd);	/* no entry to say where it is */
+		return;
+	}
+	entry_close_fd(&s->clients[slot]);	/* a second HELLO is refused; in case */
+	entry_get(&s->clients[slot], &v);
+	v.fd1 = memfd + 1;
+	v.size = (uint32_t)sb.st_size;
+	v.ino = sb.st_ino;
+	entry_write(&s->clients[slot], &v);
 }
 
 void mp_stats_client_gone(struct mp_stats_page *s, uint32_t slot)
 {
+	static const struct entry_val none;
+
 	if (slot >= MP_STATS_CLIENTS) {
 		store_relaxed(&s->shm_over, load_relaxed(&s->shm_over) - 1);
 		return;
 	}
-	entry_write(&s->clients[slot], 0, 0, 0);
+	entry_close_fd(&s->clients[slot]);
+	entry_write(&s->clients[slot], &none);
 }
 
 /* ------------------------------------------------------------- reader */
 
 /* [S2] the reader's half: 1 a stable, used entry copied, else 0. */
-static int entry_read(const struct mp_stats_client *e, mp_stat_client_t *out)
+static int entry_read(const struct mp_stats_client *e, mp_stat_client_t *out,
+		      struct mp_stats_where *w)
 {
 	for (int t = 0; t < SEQ_TRIES; t++) {
 		uint32_t s1 = load_acquire(&e->shm_seq);	/* pairs with the final release */
@@ -154,19 +224,31 @@ static int entry_read(const struct mp_stats_client *e, mp_stat_client_t *out)
 		out->pid = load_relaxed(&e->shm_pid);
 		out->uid = load_relaxed(&e->shm_uid);
 		out->transport = load_relaxed(&e->shm_transport);
+		w->fd = load_relaxed(&e->shm_fd1) - 1;	/* [S5] */
+		w->size = load_relaxed(&e->shm_size);
+		w->ino = load_relaxed(&e->shm_ino);
 		atomic_thread_fence(memory_order_acquire);	/* the fields before the re-check */
-		if (!(s1 & 1) && load_relaxed(&e->shm_seq) == s1)
+		if (!(s1 & 1) && load_relaxed(&e->shm_seq) == s1) {
+			w->transport = out->transport;
 			return out->pid > 0 && out->transport >= MP_TRANSPORT_SOCK &&
 			       out->transport <= MP_TRANSPORT_HYBRID;
+		}
 	}
 	return 0;
 }
 
+/* Depths add up, each -1 (not known) making the sum so. */
+static void depth_add(int64_t *sum, int64_t v)
+{
+	*sum = *sum < 0 || v < 0 ? -1 : *sum + v;
+}
+
 /* One entry per client process: a client that pulses has a second
  * connection (its pulse board, a socket), so entries are merged by pid;
- * the merged one names the calls' transport (a board's is the socket).
- * 1 when e was merged into an entry listed already. */
-static int client_merge(mp_stat_t *st, const mp_stat_client_t *e)
+ * the merged one names the calls' transport (a board's is the socket)
+ * and the sum of the depths.  1 when e was merged into an entry listed
+ * already. */
+static int client_merge(mp_stat_t *st, const mp_stat_client_t *e, int64_t depth, int64_t bytes)
 {
 	for (uint32_t k = 0; k < st->nlisted; k++) {
 		mp_stat_client_t *o = &st->clients[k];
@@ -175,6 +257,8 @@ static int client_merge(mp_stat_t *st, const mp_stat_client_t *e)
 			continue;
 		if (e->transport != MP_TRANSPORT_SOCK)
 			o->transport = e->transport;
+		depth_add(&st->depth[k], depth);
+		depth_add(&st->depth_bytes[k], bytes);
 		return 1;
 	}
 	return 0;
@@ -183,13 +267,32 @@ static int client_merge(mp_stat_t *st, const mp_stat_client_t *e)
 static void clients_read(const struct mp_stats_page *s, mp_stat_t *st)
 {
 	uint32_t over = load_relaxed(&s->shm_over);
+	struct mp_stats_depth_ctx x;
+	struct mp_stats_where w;
 	mp_stat_client_t e;
 
-	for (unsigned k = 0; k < MP_STATS_CLIENTS; k++)
-		if (entry_read(&s->clients[k], &e) && !client_merge(st, &e))
-			st->clients[st->nlisted++] = e;
+	mp_stats_depth_begin(&x, st->pid, st->uid);
+	for (unsigned k = 0; k < MP_STATS_CLIENTS; k++) {
+		int64_t depth, bytes;
+
+		if (!entry_read(&s->clients[k], &e, &w))
+			continue;
+		depth = mp_stats_depth(&x, &w, &bytes);
+		if (client_merge(st, &e, depth, bytes))
+			continue;
+		st->depth[st->nlisted] = depth;
+		st->depth_bytes[st->nlisted] = bytes;
+		st->clients[st->nlisted++] = e;
+	}
+	mp_stats_depth_end(&x);
 	/* connections beyond the table cannot be merged: each counts */
 	st->nclients = st->nlisted + over;
+	for (uint32_t k = 0; k < st->nlisted; k++) {
+		depth_add(&st->waiting, st->depth[k]);
+		depth_add(&st->waiting_bytes, st->depth_bytes[k]);
+	}
+	if (over)	/* their queues are not known */
+		st->waiting = st->waiting_bytes = -1;
 }
 
 static void counters_read(const struct mp_stats_page *s, mp_stat_t *st)
