@@ -177,7 +177,8 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 		}
 		if (c->port == port) {
 			*out = c;
-			mp_cconn_last = c->deadlines ? NULL : c;	/* never the fast path's */
+			if (!c->deadlines)	/* never the fast path's */
+				mp_cconn_last = c;
 			*fresh = 0;
 			return 0;
 		}
@@ -189,7 +190,8 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 	if (err)
 		goto err;
 	*out = c;
-	mp_cconn_last = c->deadlines ? NULL : c;
+	if (!c->deadlines)
+		mp_cconn_last = c;
 	*fresh = 1;
 	return 0;
 err:
