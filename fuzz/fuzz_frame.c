@@ -171,6 +171,11 @@ static void check_ok(const uint8_t *buf, size_t len, unsigned nfds, unsigned exp
 		      f->priority <= MP_PRIO_MAX);
 	else
 		CHECK(f->priority == 0);
+	/* a deadline: on calls, flagged exactly when set, > 0 */
+	if (f->flags & MP_FRAME_DEADLINE)
+		CHECK(f->kind == MP_FRAME_CALL && f->deadline_ns > 0);
+	else
+		CHECK(f->deadline_ns == 0);
 	/* a refusal: a reply with an errno and nothing else */
 	if (f->flags & MP_FRAME_REFUSED)
 		CHECK(f->kind == MP_FRAME_REPLY && f->flags == MP_FRAME_REFUSED && f->nfds == 0 &&

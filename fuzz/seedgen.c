@@ -91,6 +91,11 @@ static void frames(const char *dir)
 	f.in_addr = f.out_addr = 0;
 	f.data_size = 5;
 	frame_seed(dir, "seed-call-outpages", 1, &f, 5);
+
+	f.flags = MP_FRAME_DEADLINE;	/* the caller's time left: 5 s */
+	f.deadline_ns = 5000000000ll;
+	frame_seed(dir, "seed-call-deadline", 0, &f, 5);
+	f.deadline_ns = 0;
 	f.flags = 0;
 	f.data_size = 0;
 #endif

@@ -501,6 +501,35 @@ MP_API int mp_recv(mp_port_t port, mp_msg_t *msg, mp_rid_t *rid, int64_t timeout
  */
 MP_API int mp_respond(mp_port_t port, mp_msg_t *msg, mp_rid_t rid);
 
+/*
+ * Deadlines (MP_PORT_DEADLINES, below): the time left of call rid's
+ * caller, in ns, into *remaining_ns: >= 0 (0 once it has passed: the
+ * caller has given up or is about to), or MP_FOREVER when the caller gave
+ * no timeout, or the port was created without MP_PORT_DEADLINES (its
+ * clients do not send one).  The caller's timeout travels relative (the
+ * time left when it sent, so clocks of other time namespaces do not
+ * matter) and becomes this process's deadline when the call arrives: the
+ * value shrinks as time passes; a peer's value too large for the clock
+ * is clamped to MP_FOREVER's meaning (none).  Any thread, any number of
+ * times, until the rid is answered.
+ * Errors: -EINVAL port 0 or remaining_ns NULL; -ENOENT no such port of
+ * this process, or no such rid (answered, or never issued).
+ */
+MP_API int mp_recv_deadline(mp_port_t port, mp_rid_t rid, int64_t *remaining_ns);
+
+/*
+ * Fail the call rid as the library would: its caller's mp_send() returns
+ * err, with nothing else (its o.err says err too; no data, no fds); the
+ * rid is used up and the connection goes on (the caller's next
+ * call works), as for mp_respond().  For servers that stand in for
+ * another (a gateway whose remote server died: -EPIPE).  err is one of
+ * -EPIPE, -EHOSTDOWN, -ETIMEDOUT, -ENOENT, -ECONNREFUSED, -EOPNOTSUPP,
+ * -EMSGSIZE, -EACCES, -EAGAIN.
+ * Errors: -EINVAL port 0 or err not in that set (the rid unchanged);
+ * -ENOENT no such port or rid; -EPIPE the caller died or gave up.
+ */
+MP_API int mp_respond_error(mp_port_t port, mp_rid_t rid, int err);
+
 /* Text for a negative msgport error code (never NULL). */
 MP_API const char *mp_strerror(int err);
 
@@ -710,6 +739,16 @@ MP_API int mp_pulse(mp_port_t port, uint32_t code, uint64_t value);
  * is put back at its own next mp_recv().
  */
 #define MP_PORT_PRIO_INHERIT 0x4u
+
+/*
+ * MP_PORT_DEADLINES (mp_port_opts_t.flags): the port's clients send each
+ * call's remaining timeout with it, which the server reads with
+ * mp_recv_deadline() (a gateway passes it on, a server gives up work its
+ * caller no longer waits for).  Clients learn it at connect; their calls
+ * to such a port take the library's general path (a few microseconds
+ * more than the fast path of other ports, which is unchanged).
+ */
+#define MP_PORT_DEADLINES 0x8u
 
 /* Watches on one notify port at most. */
 #define MP_WATCH_MAX 256

@@ -6,7 +6,11 @@
  * receive loop.  Its answer comes back in NET_REPLY chunks; while the
  * remote server works, NET_PROGRESS beats.  A call that hears nothing
  * for NET_SILENCE_NS (its remote gateway, host or network is gone) is
- * answered -EHOSTDOWN; no responders at all, at once.
+ * answered -EHOSTDOWN; no responders at all, at once.  Such failures of
+ * the remote hop fail the caller's mp_send() itself (mp_respond_error()),
+ * while the remote server's own o.err comes back in o.err.  Each call
+ * carries its caller's time left (our import ports ask for it,
+ * MP_PORT_DEADLINES), at most --call-timeout.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -40,6 +44,27 @@ void net_respond_err(struct gw *g, mp_port_t port, mp_msg_t *msg, mp_rid_t rid, 
 	(void)g;
 }
 
+/* A failure of the remote hop: the caller's mp_send() returns it, as a
+ * local one would; errors of no such meaning (-EPROTO, -ENOMEM) in o.err. */
+static void fail_call(struct gw *g, mp_port_t port, mp_msg_t *msg, mp_rid_t rid, int err)
+{
+	if (mp_respond_error(port, rid, err) == -EINVAL)
+		net_respond_err(g, port, msg, rid, err);
+}
+
+/* The call's deadline, relative: its caller's time left, at most
+ * --call-timeout; 0 none; -ETIMEDOUT it has passed. */
+static int64_t call_deadline(const struct gw *g, mp_port_t port, mp_rid_t rid)
+{
+	int64_t left = MP_FOREVER, cap = g->o.call_timeout_ns;
+
+	if (mp_recv_deadline(port, rid, &left) != 0 || left == MP_FOREVER)
+		return cap;
+	if (left == 0)
+		return -ETIMEDOUT;
+	return cap && cap < left ? cap : left;
+}
+
 /* Fill the call's frame; -EOPNOTSUPP for what cannot cross hosts. */
 static int frame_call(struct gw *g, const struct import *im, const mp_msg_t *msg, struct net_frame *f)
 {
@@ -49,7 +74,6 @@ static int frame_call(struct gw *g, const struct import *im, const mp_msg_t *msg
 	f->port = im->rport;
 	f->id = im->rid;
 	f->uid = msg->uid;
-	f->deadline_ns = (uint64_t)g->o.call_timeout_ns;
 	f->total = msg->o.size > NET_REPLY_MAX ? NET_REPLY_MAX : msg->o.size;
 	memcpy(f->raw, msg->i.raw, MP_RAW_SIZE);
 	snprintf(f->from, sizeof(f->from), "%s", g->o.host);
@@ -67,24 +91,28 @@ static void close_fds(mp_msg_t *msg)
 void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_rid_t rid)
 {
 	struct pending *p = calloc(1, sizeof(*p));
+	int64_t dl = call_deadline(g, im->port, rid);
 	char reply[96];
 	struct net_frame f;
 	int err = frame_call(g, im, msg, &f);
 
 	close_fds(msg);	/* refused, not sent: they stay the caller's */
+	if (!err && dl < 0)
+		err = (int)dl;	/* its caller has given up already */
 	if (!err && !p)
 		err = -ENOMEM;
 	if (err) {
 		free(p);
-		net_respond_err(g, im->port, msg, rid, err);
+		fail_call(g, im->port, msg, rid, err);
 		return;
 	}
+	f.deadline_ns = (uint64_t)dl;
 	f.kind = NET_CALL;
 	p->port = im->port;
 	p->rid = rid;
 	p->msg = *msg;
 	p->heard_ns = net_now_ns();
-	p->deadline_ns = g->o.call_timeout_ns ? p->heard_ns + g->o.call_timeout_ns + NET_SILENCE_NS : 0;
+	p->deadline_ns = dl ? p->heard_ns + dl + NET_SILENCE_NS : 0;
 	pthread_mutex_lock(&g->lock);
 	p->seq = ++g->seq;
 	p->next = g->pending;
@@ -99,7 +127,7 @@ void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_r
 			if (*pp == p) {
 				*pp = p->next;
 				pthread_mutex_unlock(&g->lock);
-				net_respond_err(g, p->port, &p->msg, p->rid, err);
+				fail_call(g, p->port, &p->msg, p->rid, err);
 				free(p);
 				return;
 			}
@@ -188,7 +216,7 @@ static int chunk(struct pending *p, const struct net_frame *f)
 static void finish(struct gw *g, struct pending *p, int err)
 {
 	if (err < 0) {
-		net_respond_err(g, p->port, &p->msg, p->rid, err);
+		fail_call(g, p->port, &p->msg, p->rid, err);
 	} else {
 		p->msg.o.size = p->got;
 		p->msg.o.nfds = 0;

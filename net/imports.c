@@ -31,8 +31,10 @@ static int same(const struct import *a, const struct import *b)
 /* A new port for im, watched by the receive loop.  Under g->lock. */
 static int import_new(struct gw *g, struct import *im)
 {
+	/* its callers send their time left: NET_CALL passes it on */
+	mp_port_opts_t o = { .sz = sizeof(o), .flags = MP_PORT_DEADLINES };
 	struct epoll_event ev = { .events = EPOLLIN };
-	int err = mp_port_create(&im->port), fd;
+	int err = mp_port_create_opts(&im->port, &o), fd;
 
 	if (err)
 		return err;

@@ -2,7 +2,8 @@
 /*
  * Calls other hosts make on our exports (docs/net.md, "Calls"): each on
  * a thread of its own (NET_SERVE_MAX at once, -EAGAIN beyond) that
- * mp_send()s the real server with the caller's deadline, while net_beat()
+ * mp_send()s the real server with the caller's deadline (at most our
+ * --call-timeout), while net_beat()
  * tells the caller's gateway every NET_BEAT_NS that the call is alive.
  * The answer goes back in chunks that fit NATS's max_payload.  One-way
  * sends and pulses are made in their order, on NATS's delivery thread.
@@ -75,12 +76,24 @@ static void unlist(struct gw *g, struct serving *s)
 	pthread_mutex_unlock(&g->lock);
 }
 
+/* The caller's deadline (NET_CALL's, relative; 0 none), at most our own
+ * --call-timeout: the remote call never outlives its caller. */
+static int64_t call_timeout(const struct gw *g, const struct net_frame *f)
+{
+	int64_t dl = f->deadline_ns > INT64_MAX ? INT64_MAX : (int64_t)f->deadline_ns;
+	int64_t cap = g->o.call_timeout_ns;
+
+	if (dl && cap)
+		return dl < cap ? dl : cap;
+	return dl ? dl : cap ? cap : MP_FOREVER;
+}
+
 static void *serve_main(void *arg)
 {
 	struct serving *s = arg;
 	struct gw *g = s->g;
 	mp_msg_t msg = { .type = s->f.type, .priority = s->f.priority };
-	int64_t timeout = s->f.deadline_ns ? (int64_t)s->f.deadline_ns : MP_FOREVER;
+	int64_t timeout = call_timeout(g, &s->f);
 	int err = net_resolve(g, &s->f, &msg.oid);
 
 	msg.i.data = s->in;

@@ -53,7 +53,7 @@ TEST(badinput_port_options)
 	o.transport = MP_TRANSPORT_HYBRID + 1;
 	CHECK_ERR(mp_port_create_opts(&port, &o), -EINVAL);
 	o.transport = 0;
-	o.flags = MP_PORT_PRIO_INHERIT << 1;	/* the first unknown bit */
+	o.flags = MP_PORT_DEADLINES << 1;	/* the first unknown bit */
 	CHECK_ERR(mp_port_create_opts(&port, &o), -EINVAL);
 	o.flags = 0x80000000u;
 	CHECK_ERR(mp_port_create_opts(&port, &o), -EINVAL);

@@ -29,7 +29,8 @@ static int opts_check(const mp_port_opts_t *opts)
 {
 	if (!opts)
 		return 0;
-	if (opts->sz < sizeof(*opts) || (opts->flags & ~(MP_PORT_INPUT_IN_PLACE | MP_PORT_DISCONNECT_PULSES | MP_PORT_PRIO_INHERIT)) ||
+	if (opts->sz < sizeof(*opts) || (opts->flags & ~(MP_PORT_INPUT_IN_PLACE | MP_PORT_DISCONNECT_PULSES | MP_PORT_PRIO_INHERIT |
+								   MP_PORT_DEADLINES)) ||
 	    opts->transport > MP_TRANSPORT_HYBRID)
 		return -EINVAL;
 	return 0;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/deadline.h"
 #include "api/pulse_fd.h"
 #include "api/prio_inherit.h"
 #include "conn/fastpath.h"
@@ -218,6 +219,7 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 		.in_kind = rx->data_kind, .in_id = rx->pages_id,
 		.out_cap = rx->hdr.out_capacity, .out_addr = rx->hdr.out_addr,
 		.t_recv = mp_ticks(),
+		.deadline_at = mp_call_deadline_at(p, &rx->hdr),	/* api/deadline.h */
 	};
 	mp_rid_t r = 0;
 	bool dead;

@@ -105,6 +105,9 @@ static int xfer_prepare(struct mp_cconn *c, const mp_msg_t *msg, int how, struct
 	 * call off the transports' fast paths, which have no room for them */
 	x->fflags = (msg->priority ? MP_FRAME_PRIO : 0) |
 		    (how == SEND_CALL && (msg->flags & MP_OUT_INOUT) && msg->o.size ? MP_FRAME_INOUT : 0);
+	/* a port that asks for deadlines gets the time left (the frame's) */
+	if (how == SEND_CALL && c->deadlines && !mp_deadline_forever(d))
+		x->fflags |= MP_FRAME_DEADLINE;
 	r = xfer_pages_in(msg, mode, x);
 	if (r || how != SEND_CALL)
 		return r;
@@ -180,6 +183,11 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 		if (err)
 			return err;
 		err = send_via(c, how, msg, d, &x);
+		if (c->call_refused) {	/* the server failed the call: c goes on */
+			c->call_refused = false;
+			xfer_end(&x, err);
+			return send_errno(err);
+		}
 		err = mp_cconn_refusal(c, err);	/* refused at accept: say why */
 		xfer_end(&x, c->refused ? -ECONNRESET : err);	/* never taken */
 		if (err == -ECONNRESET && attempt == 0) {
@@ -269,6 +277,10 @@ static inline __attribute__((always_inline)) int send_fast(mp_port_t port, mp_ms
 	if (err == -ECONNRESET) {
 		mp_cconn_drop(mp_tls_get(), c);
 		return SEND_SLOW;
+	}
+	if (c->call_refused) {	/* the server failed the call: c goes on */
+		c->call_refused = false;
+		return send_errno(err);
 	}
 	if (err == -EPIPE || err == -ETIME || err == -EPROTO)
 		mp_cconn_drop(mp_tls_get(), c);

@@ -134,6 +134,7 @@ static int cconn_open(mp_port_t port, struct mp_cconn **out)
 	if (err)
 		goto err;
 	c->copy_max = copy_max(c->tp);
+	c->deadlines = mp_portfile_flags(c->portfd) > 0;	/* MP_PORTFILE_F_DEADLINES */
 	*out = c;
 	return 0;
 err:
@@ -175,7 +176,9 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 			continue;
 		}
 		if (c->port == port) {
-			*out = mp_cconn_last = c;
+			*out = c;
+			if (!c->deadlines)	/* never the fast path's */
+				mp_cconn_last = c;
 			*fresh = 0;
 			return 0;
 		}
@@ -186,7 +189,9 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 	err = cache_add(tls, c);
 	if (err)
 		goto err;
-	*out = mp_cconn_last = c;
+	*out = c;
+	if (!c->deadlines)
+		mp_cconn_last = c;
 	*fresh = 1;
 	return 0;
 err:
@@ -202,7 +207,7 @@ struct mp_cconn *mp_cconn_find(mp_port_t port)
 		struct mp_cconn *c = tls->conns[k];
 
 		if (c->port == port && c->fork_gen == mp_fork_gen)
-			return mp_cconn_last = c;
+			return c->deadlines ? NULL : (mp_cconn_last = c);	/* calls carry deadlines */
 	}
 	return NULL;
 }

@@ -21,7 +21,9 @@ struct mp_cconn *mp_cconn_find(mp_port_t port);
 
 /* This thread's connection to port if it has one already (the one it
  * used last, else a look through the others), else NULL: the fast path's
- * lookup, which opens nothing and drops nothing. */
+ * lookup, which opens nothing and drops nothing.  A connection to a port
+ * with MP_PORT_DEADLINES is never found here (nor the last): its calls
+ * carry their deadline, which the fast path has no room for. */
 static inline struct mp_cconn *mp_cconn_cached(mp_port_t port)
 {
 	struct mp_cconn *c = mp_cconn_last;

@@ -138,6 +138,11 @@ static int fast_answer(struct mp_port_obj *p, mp_rid_t rid, mp_msg_t *msg, struc
 	return err ? -EPIPE : 0;
 }
 
+int mp_fast_answer(struct mp_port_obj *p, mp_rid_t rid, mp_msg_t *msg, struct mp_xfer *x)
+{
+	return fast_answer(p, rid, msg, x);
+}
+
 /* A fast rid with an answer that moves pages or fds, or that is wrong:
  * mp_respond()'s checks and its pages, then the same answer. */
 static MP_COLD int respond_fast_general(mp_port_t port, mp_msg_t *msg, mp_rid_t rid)

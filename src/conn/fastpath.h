@@ -28,6 +28,11 @@ struct mp_port_obj;
 int mp_fast_take_locked(struct mp_port_obj *p, struct mp_sconn *c, mp_msg_t *msg, mp_rid_t *rid,
 			void *buf, size_t buflen);
 
+/* Answer the fast rid with msg as x says (p held; api/respond_error.c:
+ * a REFUSED reply): 0, -ENOENT no such call, -EPIPE not sent. */
+struct mp_xfer;
+int mp_fast_answer(struct mp_port_obj *p, mp_rid_t rid, mp_msg_t *msg, struct mp_xfer *x);
+
 /* mp_respond() for a fast rid, whatever the answer. */
 int mp_respond_fast(mp_port_t port, mp_msg_t *msg, mp_rid_t rid);
 

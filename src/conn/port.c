@@ -254,8 +254,7 @@ int mp_port_build(const mp_port_opts_t *opts, struct mp_port_obj **out)
 	if (err)
 		goto err;
 	/* Before the socket listens: a client that connects reads it [I3]. */
-	if (opts)
-		store_relaxed(&p->pf.page->shm_transport, opts->transport);
+	mp_portfile_set_opts(&p->pf, opts);
 	err = port_listen(p);
 	if (err)
 		goto err;

@@ -27,6 +27,7 @@ struct mp_call {
 	uint64_t out_id;	/* MP_BUF_PAGES: the region */
 	uint64_t out_addr;	/* OUT_VM: the caller's output buffer; 0: not offered */
 	uint64_t t_recv;	/* mp_ticks() when it was received */
+	int64_t deadline_at;	/* the caller's (MP_FRAME_DEADLINE), CLOCK_MONOTONIC ns; 0 none */
 	bool inl;		/* holds conn->inl: cleared under the port lock when done */
 };
 

@@ -223,3 +223,19 @@ int mp_portfile_transport(int fd)
 
 	return err ? err : (int)load_relaxed(&pg.shm_transport);
 }
+
+void mp_portfile_set_opts(struct mp_portfile *pf, const mp_port_opts_t *opts)
+{
+	/* always: the file may hold an earlier incarnation's page */
+	store_relaxed(&pf->page->shm_transport, opts ? opts->transport : 0);
+	store_relaxed(&pf->page->shm_flags,
+		      opts && (opts->flags & MP_PORT_DEADLINES) ? MP_PORTFILE_F_DEADLINES : 0);
+}
+
+int mp_portfile_flags(int fd)
+{
+	struct mp_portfile_page pg;
+	int err = page_read(fd, &pg);
+
+	return err ? err : (int)(load_relaxed(&pg.shm_flags) & MP_PORTFILE_F_DEADLINES);
+}

@@ -28,8 +28,10 @@ struct mp_portfile_page {
 	_Atomic int32_t shm_pid;
 	_Atomic uint32_t shm_transport;	/* MP_TRANSPORT_* clients must use, 0 any */
 	_Atomic uint32_t shm_waiting;	/* receivers blocked in mp_recv() [W1] */
-	uint32_t reserved2;
+	_Atomic uint32_t shm_flags;	/* MP_PORTFILE_F_*: what clients are asked, before [I3] */
 };
+/* Clients send each call's time left (MP_PORT_DEADLINES, proto/wire.h). */
+#define MP_PORTFILE_F_DEADLINES 0x1u
 _Static_assert(sizeof(struct mp_portfile_page) == 32, "portfile page layout");
 _Static_assert(__builtin_offsetof(struct mp_portfile_page, shm_token) == 8, "token offset");
 _Static_assert(__builtin_offsetof(struct mp_portfile_page, shm_waiting) == 24, "waiting offset");
@@ -53,6 +55,12 @@ int mp_portfile_probe(const char *root, mp_port_t port, uint64_t *token, int32_t
 
 /* The transport the port's owner asks for (0 any), read through its file. */
 int mp_portfile_transport(int fd);
+
+/* Before the port listens: the transport and flags its clients read at
+ * connect (MP_PORT_DEADLINES); opts may be NULL. */
+void mp_portfile_set_opts(struct mp_portfile *pf, const mp_port_opts_t *opts);
+/* The port's MP_PORTFILE_F_* flags, read through its file (>= 0). */
+int mp_portfile_flags(int fd);
 
 /* Receivers waiting, read through a descriptor of the port file (>= 0). */
 int mp_portfile_waiting(int fd);

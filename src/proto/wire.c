@@ -47,6 +47,14 @@ static int prio_ok(const struct mp_frame *f)
 	       f->priority <= MP_PRIO_MAX;
 }
 
+/* A deadline travels with a call, flagged exactly when set, and > 0. */
+static int deadline_ok(const struct mp_frame *f)
+{
+	if (!(f->flags & MP_FRAME_DEADLINE))
+		return f->deadline_ns == 0;
+	return f->kind == MP_FRAME_CALL && f->deadline_ns > 0;
+}
+
 /* At most one place for the data, and each flag on the kinds it belongs to. */
 static int flags_ok(const struct mp_frame *f)
 {
@@ -89,7 +97,7 @@ static int flags_ok(const struct mp_frame *f)
 		return 0;	/* an errno, and nothing else */
 	if ((fl & MP_FRAME_INOUT) && ((fl & MP_FRAME_DATA_PAGES) || f->data_size < f->out_capacity))
 		return 0;	/* the output's bytes are in ordinary data */
-	if (!prio_ok(f))
+	if (!prio_ok(f) || !deadline_ok(f))
 		return 0;
 	return addr_ok(f->in_addr, f->data_size, fl & MP_FRAME_DATA_VM) &&
 	       addr_ok(f->out_addr, f->out_capacity, fl & MP_FRAME_OUT_VM);

@@ -43,7 +43,16 @@
  *                        travels, the caller's call fails with err.
  *                        seq 0 (no call has it): the server refused the
  *                        connection at accept (-EACCES, -EUSERS) and
- *                        closes it (transport/refuse.h).
+ *                        closes it (transport/refuse.h).  api/respond_error.c
+ *                        sends it too: the server's user failed the call
+ *                        (mp_respond_error(), one of its documented errors).
+ *   MP_FRAME_DEADLINE    (call) deadline_ns is set: the caller's time left at
+ *                        send, in ns, > 0 (relative: the peers' monotonic
+ *                        clocks may differ); sent to ports that ask for it
+ *                        (MP_PORT_DEADLINES), whose server makes it its own
+ *                        absolute deadline at receipt (api/deadline.c, which
+ *                        clamps a value too large for its clock).  Without
+ *                        the flag deadline_ns is 0: no deadline.
  * Descriptors: the user's nfds, then the data memfd (DATA_MEMFD or
  * DATA_PAGES), then the lent output memfd (OUT_PAGES).
  * The frame comes from a peer: mp_frame_decode() reads it once into
@@ -85,8 +94,9 @@ enum mp_frame_flags {
 	MP_FRAME_INOUT = 1u << 10,	/* call: data = input, then the output buffer's bytes */
 	MP_FRAME_PRIO = 1u << 11,	/* priority is not 0 */
 	MP_FRAME_REFUSED = 1u << 12,	/* reply: the call was refused, err says why */
+	MP_FRAME_DEADLINE = 1u << 13,	/* call: deadline_ns is the caller's time left */
 };
-#define MP_FRAME_FLAGS_KNOWN 0x1fffu
+#define MP_FRAME_FLAGS_KNOWN 0x3fffu
 /* Kept shared pages per connection (MP_SLOT_PAGES_SLOTS on the ring). */
 #define MP_FRAME_PAGES_SLOTS 16u
 /* Flags that say where the data is; at most one is set (none: inline). */
@@ -111,13 +121,15 @@ struct mp_frame {
 	uint8_t raw[MP_RAW_SIZE];
 	uint64_t in_addr;	/* DATA_VM: the input's address in the caller, else 0 */
 	uint64_t out_addr;	/* OUT_VM: the output buffer's address in the caller, else 0 */
+	int64_t deadline_ns;	/* DEADLINE: the caller's time left at send, > 0, else 0 */
 };
-_Static_assert(sizeof(struct mp_frame) == 136, "frame layout is wire ABI");
+_Static_assert(sizeof(struct mp_frame) == 144, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, seq) == 16, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, raw) == 56, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, priority) == 37, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, in_addr) == 120, "frame layout is wire ABI");
 _Static_assert(offsetof(struct mp_frame, out_addr) == 128, "frame layout is wire ABI");
+_Static_assert(offsetof(struct mp_frame, deadline_ns) == 136, "frame layout is wire ABI");
 
 /* Descriptors a frame carries beyond the user's: data memfd, lent output. */
 static inline unsigned mp_frame_extra_fds(const struct mp_frame *f)
@@ -142,7 +154,8 @@ static inline uint64_t mp_frame_inline_len(const struct mp_frame *f)
  * flag is set and [addr, addr + size) does not wrap, descriptors and
  * inline bytes account exactly for what arrived, INOUT data holds the
  * output buffer's bytes (data_size >= out_capacity), PRIO exactly when the
- * priority is 1 .. MP_PRIO_MAX.  What the addresses and
+ * priority is 1 .. MP_PRIO_MAX, DEADLINE only on calls and exactly when
+ * deadline_ns > 0 (zero or negative: refused).  What the addresses and
  * memfds contain is checked where they are used (pages.c).
  */
 int mp_frame_decode(const void *buf, size_t len, unsigned nfds, unsigned expect_kind,

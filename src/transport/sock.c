@@ -149,6 +149,11 @@ int mp_sockt_send(int fd, unsigned kind, uint64_t seq, const mp_msg_t *msg, stru
 	struct mp_frame f;
 
 	frame_from_msg(&f, kind, seq, msg, x);
+	if (x && (x->fflags & MP_FRAME_DEADLINE)) {	/* the time left, now (never 0) */
+		int64_t left = d.at_ns - mp_now_ns();
+
+		f.deadline_ns = left > 0 ? left : 1;
+	}
 	return frame_send(fd, &f, msg->i.data, msg->i.fds, msg->i.nfds, d, x);
 }
 
@@ -271,8 +276,10 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, st
 		r = mp_sockt_recv_reply(c->fd, c->seq, msg, x);
 		if (r == 1)
 			return 0;
-		if (r == 3)
+		if (r == 3) {
+			c->call_refused = true;	/* api/send.c: keep the connection */
 			return msg->o.err;	/* refused: the connection goes on */
+		}
 		if (r == 4) {
 			c->refused = msg->o.err;	/* api/send.c says it */
 			return -EPIPE;

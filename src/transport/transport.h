@@ -63,6 +63,8 @@ struct mp_cconn {
 	uint64_t seq;		/* last call number */
 	unsigned fork_gen;	/* process generation that opened it */
 	bool vm_denied;		/* the server may not read our memory */
+	bool deadlines;		/* MP_PORT_DEADLINES: calls carry their time left */
+	bool call_refused;	/* the last call was answered MP_FRAME_REFUSED */
 	int refused;		/* <0: the server refused us at accept, why */
 	/* Data up to this many bytes either way is always copied, never left
 	 * in our memory for the server (no MP_FRAME_DATA_VM / OUT_VM): the

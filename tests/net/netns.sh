@@ -85,7 +85,7 @@ link_cut() {
 	wait "$c"
 	t1=${EPOCHREALTIME/./}
 	check "${name}_ehostdown" "$(cat "$T/$name.out") after_cut_ms=$(((t1 - t0) / 1000))" \
-		'^err=-(112|32) size=0 ok=[01] ms=([0-9]{1,3}|[1-7][0-9]{3}) after_cut_ms=([0-9]{1,3}|1[0-9]{3}|2[0-4][0-9]{2})$'
+		'^send=-(112|32) ms=([0-9]{1,3}|[1-7][0-9]{3}) after_cut_ms=([0-9]{1,3}|1[0-9]{3}|2[0-4][0-9]{2})$'
 	if [ "${3:-}" = during ]; then
 		during=$(nsat "$ns_a" na "$NT" lookup /net/nb/dev/echo)
 		check "${name}_lookup_ehostdown" "$during" '^lookup=-112$'

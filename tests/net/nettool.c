@@ -5,7 +5,11 @@
  *                              bytes of a pattern; 3 sleep raw[0..3] ms then
  *                              echo; 4 die mid-call; 5 one-way order check;
  *                              6 last pulse value; 7 NAME and caller uid
+ *                              Each call logs "deadline=NS" (mp_recv_deadline:
+ *                              the caller's time left, -1 none) on stdout.
  *   nettool call PATH TYPE ARG [DATA]   print "err=E size=N ok=1|0 ms=T"
+ *                              ("send=E ms=T" when mp_send() fails); the
+ *                              timeout is $NETTOOL_TIMEOUT_MS, else none
  *   nettool fds PATH           a call carrying an fd: print "err=E"
  *   nettool oneway PATH N      N numbered one-way sends, then type 5
  *   nettool pulse PATH V       pulse code 1 value V, then wait to see it
@@ -42,7 +46,12 @@ static uint32_t arg_of(const uint8_t *raw)
 static void answer(mp_port_t port, mp_msg_t *m, mp_rid_t rid, const char *name)
 {
 	uint32_t a = arg_of(m->i.raw);
+	int64_t left = -2;
 	size_t n = 0;
+
+	mp_recv_deadline(port, rid, &left);
+	printf("deadline=%lld\n", (long long)left);
+	fflush(stdout);
 
 	m->o.err = 0;
 	if (m->type == 2 && a <= m->o.size) {
@@ -102,7 +111,8 @@ static int serve(const char *path, const char *name, int threads)
 {
 	static struct server sv;
 	pthread_t t;
-	int err = mp_port_create(&sv.port);
+	mp_port_opts_t o = { .sz = sizeof(o), .flags = MP_PORT_DEADLINES };
+	int err = mp_port_create_opts(&sv.port, &o);
 
 	sv.name = name;
 	if (!err)
@@ -135,7 +145,8 @@ static int call(const char *path, uint32_t type, uint32_t a, const char *data)
 	m.i.size = data ? strlen(data) : 0;
 	m.o.data = out;
 	m.o.size = sizeof(out);
-	err = mp_send(m.oid.port, &m, MP_FOREVER);
+	err = mp_send(m.oid.port, &m, getenv("NETTOOL_TIMEOUT_MS") ?
+				      atoll(getenv("NETTOOL_TIMEOUT_MS")) * 1000000 : MP_FOREVER);
 	if (err) {
 		printf("send=%d ms=%lld\n", err, (long long)(now_ms() - t0));
 		return 1;

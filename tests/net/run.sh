@@ -88,17 +88,17 @@ wait_log srv_b_slow '^ready' || exit 1
 check call "$(at a "$NT" call /net/b/dev/echo 1 0 hello-over-nats)" '^err=0 size=15 ok=1 '
 check reply_chunked "$(at a "$NT" call /net/b/dev/echo 2 300000)" '^err=0 size=300000 ok=1 '
 big=$(head -c 100000 /dev/zero | tr '\0' x)
-check input_over_payload_emsgsize "$(at a "$NT" call /net/b/dev/echo 1 0 "$big")" '^err=-90 size=0 '
+check input_over_payload_emsgsize "$(at a "$NT" call /net/b/dev/echo 1 0 "$big")" '^send=-90 '
 check identity_is_gateway "$(at a "$NT" call /net/b/dev/echo 7 0)" "who=b uid=$(id -u) pid=$gw_b_pid\$"
 check tool_call "$(at a "$MP" call /net/b/dev/echo --type 1 --data via-tool)" '^via-tool$'
 check no_host_enoent "$(at a "$NT" lookup /net/nosuch/dev/echo)" '^lookup=-2$'
 check no_export_enoent "$(at b "$MP" echo /srv/x >/dev/null & sleep 0.3; at a "$NT" lookup /net/b/srv/x)" '^lookup=-2$'
 check no_object_enoent "$(at a "$NT" lookup /net/b/dev/none)" '^lookup=-2$'
 check host_alone_enoent "$(at a "$NT" lookup /net/b)" '^lookup=-2$'
-check fds_eopnotsupp "$(at a "$NT" fds /net/b/dev/echo)" '^send=0 err=-95$'
+check fds_eopnotsupp "$(at a "$NT" fds /net/b/dev/echo)" '^send=-95 err=-95$'
 check oneway_order "$(at a "$NT" oneway /net/b/dev/echo 300)" '^send=0 count=300$'
 check pulse "$(at a "$NT" pulse /net/b/dev/echo 4242)" '^pulse=ok$'
-check server_dies_epipe "$(at a "$NT" call /net/b/dev/die 4 0)" '^err=-32 size=0 '
+check server_dies_epipe "$(at a "$NT" call /net/b/dev/die 4 0)" '^send=-32 '
 # Many calls at once, and lookups and calls meanwhile are not held up.
 many=()
 for k in $(seq 8); do (at a "$NT" call /net/b/dev/slow 3 3000 slow-$k >"$T/many.$k") & many+=($!); done
@@ -109,7 +109,15 @@ many=$(cat "$T"/many.* | grep -c '^err=0 size=6 ok=1 ms=[3-9][0-9]\{3\}$')
 check calls_at_once "$many of 8" '^8 of 8$'
 # --call-timeout: the remote call is given that deadline.
 host a2 "$n1_url" --call-timeout 500
-check call_timeout_etimedout "$(at a2 "$NT" call /net/b/dev/echo 3 4000 slow)" '^err=-110 size=0 '
+check call_timeout_etimedout "$(at a2 "$NT" call /net/b/dev/echo 3 4000 slow)" '^send=-110 '
+# The caller's own deadline travels: a 200 ms call on a server that sleeps
+# 2 s fails -ETIMEDOUT, and the remote server saw at most 200 ms left.
+check caller_deadline_etimedout "$(at a env NETTOOL_TIMEOUT_MS=200 "$NT" call /net/b/dev/slow 3 2000 slow)" \
+	'^send=-110 ms=([0-9]{1,3}|1[0-9]{3})$'
+left=$(grep -oE '^deadline=-?[0-9]+' "$T/srv_b_slow.log" | tail -n 1 | cut -d= -f2)
+check caller_deadline_seen_remotely "$left" '^[0-9]+$'
+(( ${left:-0} > 0 && ${left:-0} <= 200000000 )) && ok "caller_deadline_at_most_200ms ($left ns)" ||
+	bad caller_deadline_at_most_200ms "the remote server saw $left ns" 
 ls_out=$(at a "$MP" ls /net | tr '\n' ';')
 check ls_net "$ls_out" '(^|;)b /dev;'
 
@@ -120,7 +128,7 @@ sleep 1
 kill -STOP "$n1_pid"
 wait "$cut"
 kill -CONT "$n1_pid"
-check network_cut_ehostdown "$(cat "$T/cut.out")" '^err=-112 size=0 ok=[01] ms=([0-9]{1,3}|[1-4][0-9]{3})$'
+check network_cut_ehostdown "$(cat "$T/cut.out")" '^send=-112 ms=([0-9]{1,3}|[1-4][0-9]{3})$'
 # NATS reconnects: calls go through again.
 for _ in $(seq 50); do
 	out=$(at a "$NT" call /net/b/dev/echo 1 0 again)
@@ -135,7 +143,7 @@ call=$!
 sleep 1
 kill -9 "$gw_b_pid"
 wait "$call"
-check gateway_killed_ehostdown "$(cat "$T/kill.out")" '^err=-112 size=0 ok=[01] ms=([0-9]{1,3}|[1-4][0-9]{3})$'
+check gateway_killed_ehostdown "$(cat "$T/kill.out")" '^send=-112 ms=([0-9]{1,3}|[1-4][0-9]{3})$'
 check dead_host_lookup_enoent "$(at a "$NT" lookup /net/b/dev/echo)" '^lookup=-2$'
 
 # A queue group: two hosts serve /dev/g; one dies, the other takes over.

@@ -482,8 +482,10 @@ int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct
 			r = cli_send(c, rc, MP_SLOT_CALL, msg, d, x);
 			continue;
 		}
-		if (r == 3)
+		if (r == 3) {
+			c->call_refused = true;	/* api/send.c: keep the connection */
 			return msg->o.err;	/* refused: the connection goes on */
+		}
 		if (r)
 			return r < 0 ? r : 0;
 	}

@@ -266,7 +266,8 @@ static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx 
 	void *data = NULL;
 	int oneway = m->kind != MP_SLOT_CALL;
 
-	_Static_assert(sizeof(*f) == 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 4 + 1 + 1 + 2 + 8 + 8 + MP_RAW_SIZE + 8 + 8,
+	/* + 8: deadline_ns, read only under MP_FRAME_DEADLINE (flags 0 here) */
+	_Static_assert(sizeof(*f) == 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 4 + 1 + 1 + 2 + 8 + 8 + MP_RAW_SIZE + 8 + 8 + 8,
 		       "every field of the frame is set here (raw by mp_slot_call_copy())");
 
 	srv_cpu_publish(c, rs);
