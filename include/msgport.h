@@ -665,11 +665,8 @@ MP_API int mp_pages_keep(void *addr, size_t len);
  * sends: every thread's pulses to one port coalesce together, a fork
  * child gets a board of its own.  A pulse writes the slot of its code
  * and wakes the server only when it had taken everything already: a
- * flood costs the server one wake-up per time it catches up, and the
- * sender a liveness check (poll) per pulse and, for a pulse that merges
- * into ones the server has not taken yet, one sched_yield(): a sender
- * that outpaces its server gives its CPU to the server and the server's
- * other clients rather than competing with them (it never blocks).  Bounds (memory stays flat):
+ * flood costs the sender no system call but a liveness check, and the
+ * server one wake-up per time it catches up.  Bounds (memory stays flat):
  * MP_PULSE_CODES distinct codes per (process, port) (-ENOSPC beyond);
  * the server holds at most MP_PULSE_PENDING_MAX (4096) pending pulses
  * of all its senders together (about 200 KiB); when that is full, client

@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -251,10 +250,8 @@ static void pboard_ring(struct pboard *b)
 	}
 }
 
-/* [B1] then [B3]: write the slot, count the pulse, wake a caught-up server;
- * false when the server had not caught up (the pulse merges into pending
- * ones). */
-static bool pboard_write(struct pboard *b, unsigned k, uint32_t code, uint64_t value)
+/* [B1] then [B3]: write the slot, count the pulse, wake a caught-up server. */
+static void pboard_write(struct pboard *b, unsigned k, uint32_t code, uint64_t value)
 {
 	struct mp_pulse_slot *s = &b->map->slot[k];
 	uint64_t g;
@@ -268,16 +265,13 @@ static bool pboard_write(struct pboard *b, unsigned k, uint32_t code, uint64_t v
 	g = ++b->gen;
 	fetch_add_fence(&b->map->shm_gen, 1);	/* [B3] publish, pairs with the drain's acquire */
 	full_fence();	/* [B3] Dekker: gen before seen */
-	if (load_relaxed(&b->map->shm_seen) != g - 1)
-		return false;
-	pboard_ring(b);
-	return true;
+	if (load_relaxed(&b->map->shm_seen) == g - 1)
+		pboard_ring(b);
 }
 
 int mp_pulse(mp_port_t port, uint32_t code, uint64_t value)
 {
 	struct pboard *b;
-	bool behind = false;
 	int k, err;
 
 	if (port == 0 || code >= MP_PULSE_DISCONNECT)
@@ -299,15 +293,9 @@ int mp_pulse(mp_port_t port, uint32_t code, uint64_t value)
 		err = k;
 		goto out;
 	}
-	behind = !pboard_write(b, (unsigned)k, code, value);
+	pboard_write(b, (unsigned)k, code, value);
 out:
 	pthread_mutex_unlock(&pulse_lock);
-	/* The server has not taken our last pulse yet: this one only merges.
-	 * Give the processor away once, so that a sender that outpaces its
-	 * server does not also take the CPU the server (or its other
-	 * clients) would run on; alone on its CPU it comes straight back. */
-	if (behind)
-		sched_yield();
 	return err;
 }
 
