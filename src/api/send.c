@@ -162,7 +162,7 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 	if (!tls)
 		return -ENOMEM;
 	for (int attempt = 0;; attempt++) {
-		err = mp_cconn_get(tls, port, &c, &fresh);
+		err = mp_cconn_get(tls, port, d, &c, &fresh);
 		if (err == -ECONNRESET && attempt == 0)
 			continue;	/* dropped while connecting */
 		if (err == -ENOENT && attempt > 0)
