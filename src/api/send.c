@@ -191,7 +191,8 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 	(void)fresh;	/* new or cached: either may be dropped once */
 	/* After a broken or abandoned call the connection is unusable; its
 	 * server sees the hang-up, and its respond then fails. */
-	if (err == -ECONNRESET || err == -EPIPE || err == -ETIME || err == -EPROTO || c->refused)
+	if (err == -ECONNRESET || err == -EPIPE || err == -ETIME || err == -EPROTO || c->refused ||
+	    c->broken)
 		mp_cconn_drop(tls, c);
 	return send_errno(err);
 }
@@ -270,7 +271,7 @@ static inline __attribute__((always_inline)) int send_fast(mp_port_t port, mp_ms
 		mp_cconn_drop(mp_tls_get(), c);
 		return SEND_SLOW;
 	}
-	if (err == -EPIPE || err == -ETIME || err == -EPROTO)
+	if (err == -EPIPE || err == -ETIME || err == -EPROTO || c->broken)
 		mp_cconn_drop(mp_tls_get(), c);
 	return send_errno(err);
 }

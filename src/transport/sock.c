@@ -287,6 +287,7 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, st
 			 * lands in the next call's buffer before its seq is
 			 * seen: no next call on this connection. */
 			shutdown(c->fd, SHUT_RDWR);
+			c->broken = true;
 			return r;
 		}
 	}

@@ -64,6 +64,9 @@ struct mp_cconn {
 	unsigned fork_gen;	/* process generation that opened it */
 	bool vm_denied;		/* the server may not read our memory */
 	int refused;		/* <0: the server refused us at accept, why */
+	bool broken;		/* a reply not read whole (short of memory or
+				 * descriptors here): out of step, api/send.c
+				 * drops it after this call */
 	/* Data up to this many bytes either way is always copied, never left
 	 * in our memory for the server (no MP_FRAME_DATA_VM / OUT_VM): the
 	 * fast path's size limit (api/send.c), set when it opens. */

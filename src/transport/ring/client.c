@@ -435,9 +435,18 @@ static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *m
 		return -EPROTO;	/* one call in flight: any other reply is a lie */
 	if (m.kind == MP_SLOT_REPLY)
 		return cli_reply_fill(rc, &m, msg, x) ? -EPROTO : 1;
-	if (!rc->page && (r = mp_ring_take_welcome(c, rc)) <= 0)
+	if (!rc->page && (r = mp_ring_take_welcome(c, rc)) <= 0) {
+		if (r < 0 && r != -EPROTO && r != -EPIPE) {
+			c->broken = true;	/* our own lack: say it */
+			return r;
+		}
 		return -EPROTO;
+	}
 	r = mp_sockt_recv_reply(c->fd, (uint16_t)c->seq, msg, x);	/* the ring carries 16 bits */
+	if (r < 0 && r != -EPROTO && r != -EPIPE) {
+		c->broken = true;	/* our own lack (-ENOMEM, -EMFILE): say it */
+		return r;
+	}
 	return r >= 1 && r <= 3 ? r : -EPROTO;
 }
 

@@ -209,8 +209,10 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 	rc->page = mp_portpage_map(fds[0]);
 	close(fds[0]);
 	rc->wake_epfd = fds[1];
-	if (!rc->page)
-		return -EPROTO;
+	if (!rc->page) {
+		c->broken = true;	/* our mmap failed: the WELCOME is gone */
+		return -ENOMEM;
+	}
 	rc->wake_sock = cli_wake_sock_add(c, rc);
 	return 1;
 }
