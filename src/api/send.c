@@ -271,7 +271,8 @@ static inline __attribute__((always_inline)) int send_fast(mp_port_t port, mp_ms
 		mp_cconn_drop(mp_tls_get(), c);
 		return SEND_SLOW;
 	}
-	if (err == -EPIPE || err == -ETIME || err == -EPROTO || c->broken)
+	err = mp_cconn_refusal(c, err);	/* refused at accept: say why */
+	if (err == -EPIPE || err == -ETIME || err == -EPROTO || c->refused || c->broken)
 		mp_cconn_drop(mp_tls_get(), c);
 	return send_errno(err);
 }

@@ -71,6 +71,10 @@ int mp_refusal_take(int fd)
 	ssize_t n = mp_sock_recv(fd, &iov, 1, fds, &nfds);
 	int err;
 
+	/* A server that closed with our messages unread leaves us its
+	 * ECONNRESET (read as 0) before the frames it sent: look once more. */
+	if (n == 0)
+		n = mp_sock_recv(fd, &iov, 1, fds, &nfds);
 	if (n <= 0)
 		return 0;
 	err = mp_refusal_of(&f, (size_t)n, nfds);

@@ -282,6 +282,8 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, st
 			err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
 			continue;
 		}
+		if (r == -EPIPE)
+			return r;	/* hung up: what it sent before (a refusal) stays readable */
 		if (r < 0 && r != -EAGAIN) {
 			/* Its answer may still come, and a stale reply's data
 			 * lands in the next call's buffer before its seq is
