@@ -427,6 +427,8 @@ static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *m
 
 	if (n <= 0)
 		return n;
+	if (unlikely(c->broken))
+		return -ENOMEM;	/* a WELCOME or side frame we could not take: out of step */
 	r = mp_slot_decode(rc->buf, (size_t)n * MP_SLOT_SIZE, &m);
 	ring_consume(&rc->rx, (uint64_t)n);	/* [R3] */
 	if (r || (m.kind != MP_SLOT_REPLY && m.kind != MP_SLOT_SIDE))
@@ -498,7 +500,7 @@ int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct
 	}
 	if (r == -EPIPE && !cli_taken(rc, rc->sent_at))
 		return -ECONNRESET;	/* died before taking it: try a new connection */
-	return r;
+	return r == -EPROTO && c->broken ? -ENOMEM : r;	/* our lack put us out of step */
 }
 
 int mp_ring_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
