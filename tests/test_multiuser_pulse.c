@@ -108,3 +108,30 @@ TEST(multiuser_pulse_accept_checks_peer)
 	mu_srv_stop(s, pid);
 	CHECK_EQ(atomic_load(&s->calls), 0);
 }
+
+/* Pulses are never waited for, so the first ones into a connection the
+ * server refuses at accept look sent; once the refusal has come, the next
+ * pulse says why (-EACCES), as mp_send() would, not -EPIPE or 0. */
+static void pulse_told(void *arg)
+{
+	const struct mu_srv *s = arg;
+	int r;
+
+	for (int k = 0; k < 800; k++) {	/* until the refusal came: at most 8 s */
+		r = mp_pulse(s->port, 1, 1);
+		if (r != 0)
+			break;
+		h_sleep_ms(10);
+	}
+	CHECK_ERR(r, -EACCES);
+}
+
+TEST(multiuser_pulse_refused_says_eacces)
+{
+	pid_t pid;
+	struct mu_srv *s = mu_srv_start_sock_open(g_root, &pid);
+
+	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, pulse_told, s);
+	mu_srv_stop(s, pid);
+	CHECK_EQ(atomic_load(&s->calls), 0);
+}

@@ -106,7 +106,8 @@ static void hit_native(struct hit *h, const struct mp_ns_record *r)
 	h->mount = r->flags & MP_NS_REC_MOUNT;
 }
 
-/* The native entry at path (NUL-terminated): 0, -ENOENT, -EACCES. */
+/* The native entry at path (NUL-terminated): 0, -ENOENT, -EACCES, or a
+ * resource error (the entry could not be read: not "no entry"). */
 static int native_at(struct walk *w, const char *path, bool exact, struct hit *h)
 {
 	struct mp_ns_record r;
@@ -121,29 +122,30 @@ static int native_at(struct walk *w, const char *path, bool exact, struct hit *h
 		w->native = false;	/* a directory of entries: none above */
 	if (err == 0)
 		hit_native(h, &r);
-	return err == 0 || err == -EACCES ? err : -ENOENT;
+	return err == 0 || err == -EACCES || mp_ns_err_resource(err) ? err : -ENOENT;
 }
 
-/* The Phoenix name of len bytes at name: 0 or -ENOENT. */
+/* The Phoenix name of len bytes at name: 0, -ENOENT or a resource error. */
 static int phx_at(struct walk *w, const char *name, size_t len, struct hit *h)
 {
 	struct mp_phx_rec r;
+	int err = w->phx < 0 ? -ENOENT : mp_ns_phx_get(w->phx, name, len, &w->buf, &r);
 
-	if (w->phx < 0 || mp_ns_phx_get(w->phx, name, len, &w->buf, &r) != 0)
-		return -ENOENT;
+	if (err)
+		return mp_ns_err_resource(err) ? err : -ENOENT;
 	h->oid = (mp_oid_t){ .port = r.port, .id = r.id };
 	h->mount = true;	/* every Phoenix name is one */
 	return 0;
 }
 
-/* The candidate name[0..len): 0 found, -ENOENT, -EACCES. */
+/* The candidate name[0..len): 0 found, -ENOENT, -EACCES, a resource error. */
 static int candidate(struct walk *w, const char *name, size_t len, bool exact, struct hit *h)
 {
 	char path[MP_PATH_MAX];
 	int err = -ENOENT;
 
-	if (w->phoenix && phx_at(w, name, len, h) == 0)
-		return 0;
+	if (w->phoenix && (err = phx_at(w, name, len, h)) != -ENOENT)
+		return err;
 	if (w->native && len < sizeof(path)) {
 		memcpy(path, name, len);
 		path[len] = '\0';
@@ -155,20 +157,20 @@ static int candidate(struct walk *w, const char *name, size_t len, bool exact, s
 	return w->phoenix ? -ENOENT : phx_at(w, name, len, h);
 }
 
-/* The root mount point: 0, -ENOENT, -EACCES. */
+/* The root mount point: 0, -ENOENT, -EACCES, a resource error. */
 static int root_at(struct walk *w, struct hit *h)
 {
 	struct mp_ns_record r;
 	int err;
 
-	if (w->phoenix && phx_at(w, "/", 1, h) == 0)
-		return 0;
+	if (w->phoenix && (err = phx_at(w, "/", 1, h)) != -ENOENT)
+		return err;
 	err = mp_ns_entry_get(w->root, "/", &r);
 	if (err == 0 && (r.flags & MP_NS_REC_MOUNT)) {
 		hit_native(h, &r);
 		return 0;
 	}
-	if (err == -EACCES)
+	if (err == -EACCES || mp_ns_err_resource(err))
 		return err;
 	return w->phoenix ? -ENOENT : phx_at(w, "/", 1, h);
 }
@@ -231,7 +233,9 @@ int mp_lookup_walk(const char *name, bool phoenix, mp_oid_t *file, mp_oid_t *dev
 	/* Native callers' names are checked: every prefix is a native path. */
 	*w = (struct walk){ .root = root, .phoenix = phoenix, .phx = mp_ns_phx_dir(root, 0),
 		.native = true };
-	err = walk_run(w, name, len, file, dev);
+	/* No Phoenix directory is no Phoenix name; one we could not open
+	 * might hold the answer. */
+	err = mp_ns_err_resource(w->phx) ? w->phx : walk_run(w, name, len, file, dev);
 	if (w->phx >= 0)
 		close(w->phx);
 	free(w);

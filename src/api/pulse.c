@@ -23,6 +23,7 @@
 #include "os/sockio.h"
 #include "proto/pulse.h"
 #include "proto/wire.h"
+#include "transport/refuse.h"
 
 /* This process's board for one port.  What we wrote is kept privately:
  * the server maps the board too, so nothing is read back from it but the
@@ -162,6 +163,11 @@ static int pboard_open(mp_port_t port, struct pboard **out)
 	store_relaxed(&b->map->shm_magic, MP_PULSE_BOARD_MAGIC);
 	err = pboard_hello(b, memfd);
 	close(memfd);
+	if (err == -EPIPE || err == -ECONNRESET) {
+		int refused = mp_refusal_take(b->fd);	/* refused at accept already? */
+
+		err = refused ? refused : err;
+	}
 	if (err)
 		goto err;
 	*out = b;
@@ -280,11 +286,14 @@ int mp_pulse(mp_port_t port, uint32_t code, uint64_t value)
 	pthread_mutex_lock(&pulse_lock);
 	err = pboard_get(port, &b);
 	if (!err && !pboard_alive(b)) {
-		/* its server has gone since the last pulse: connect anew, as
-		 * mp_send() does, for the port that may have the number now;
-		 * none: -EPIPE from pboard_open() */
+		/* its server refused the board at accept (transport/refuse.h):
+		 * that error, as mp_send() says it; or it has gone since the
+		 * last pulse: connect anew, as mp_send() does, for the port
+		 * that may have the number now; none: -EPIPE from pboard_open() */
+		int refused = mp_refusal_take(b->fd);
+
 		pboard_drop(b);
-		err = pboard_get(port, &b);
+		err = refused ? refused : pboard_get(port, &b);
 	}
 	if (err)
 		goto out;

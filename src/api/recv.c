@@ -21,6 +21,7 @@
 #include "os/compiler.h"
 #include "os/shm.h"
 #include "os/sockio.h"
+#include "transport/refuse.h"
 
 /* Release what rx holds; the connection's call buffers it holds (rx->inl)
  * stay claimed until the port lock is taken (rx_inl_drop_locked). */
@@ -110,7 +111,8 @@ static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_r
 		err = mp_vm_read(c->pid, f->in_addr, buf, f->data_size);
 		if (err) {
 			mp_buf_put(buf, f->data_size);
-			return err == -EPERM ? 0 : err == -ESRCH ? -EPIPE : -EPROTO;
+			return err == -EPERM ? 0 : err == -ESRCH ? -EPIPE :
+			       mp_err_resource(err) ? err : -EPROTO;
 		}
 		rx->data = buf;
 		rx->data_kind = MP_BUF_CACHE;
@@ -274,7 +276,7 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		refuse_vm(p, c, rx);
 	if (r <= 0) {
 		if (r == -EPROTO || r == -EPIPE || (r < 0 && rx->hdr.kind == MP_FRAME_CALL))
-			mp_sconn_kill(p, c);	/* it lied, it is gone, or its call is lost */
+			mp_port_refuse(p, c, &rx->hdr, r);	/* our lack: refused; else a lie, gone */
 		r = r == -ENOMEM ? r : DELIVER_SKIP;
 		rx_release(rx);
 		goto put;
@@ -290,7 +292,7 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		return r;	/* the rid keeps the connection reference */
 	if (r < 0) {
 		if (r == -EPROTO || rx->hdr.kind == MP_FRAME_CALL)
-			mp_sconn_kill(p, c);	/* a lie, or a call lost: -EPIPE, not a hang */
+			mp_port_refuse(p, c, &rx->hdr, r);	/* refused, or a lie: never a hang */
 		if (r == -EPROTO)
 			r = DELIVER_SKIP;
 		mp_fds_close(msg->i.fds, msg->i.nfds);

@@ -17,6 +17,7 @@
 #include "mem/pages.h"
 #include "os/deadline.h"
 #include "os/shm.h"
+#include "transport/refuse.h"
 
 /* Take the call rid out of the table if msg fits it; p->lock held. */
 static int call_take_locked(struct mp_port_obj *p, mp_rid_t rid, const mp_msg_t *msg,
@@ -56,6 +57,17 @@ static unsigned reply_flags(const struct mp_call *call)
 static bool reply_lost(int err)
 {
 	return err && err != -EPIPE && err != -ECONNRESET;
+}
+
+/* An answer we could not send for our own lack (-ENOMEM, -EMFILE) is
+ * refused instead when that short frame goes: the caller gets the error,
+ * the connection goes on, and so does our mp_respond()'s.  Else the
+ * connection is dropped (-EPIPE). */
+static int reply_failed(struct mp_sconn *c, uint64_t seq, int err)
+{
+	if (mp_err_resource(err) && mp_refuse_call(c, seq, err) == 0)
+		return err;
+	return reply_lost(err) ? -ECONNRESET : -EPIPE;
 }
 
 /* The client hung up (it died, or dropped the connection). */
@@ -111,13 +123,15 @@ static int reply_send(struct mp_port_obj *p, struct mp_call *call, const mp_msg_
 	if (!x->fflags)
 		reply_placed(call, msg, x);
 	err = call->conn->tp->srv_reply(call->conn, call->seq, msg, flags, x);
-	if (reply_lost(err))
+	if (err)
+		err = reply_failed(call->conn, call->seq, err);
+	if (err == -ECONNRESET)
 		mp_sconn_kill(p, call->conn);
 	mp_call_free_buffers(call);
 	mp_lock(&p->lock);
 	call_done_locked(p, call);
 	mp_unlock(&p->lock);
-	return err ? -EPIPE : 0;
+	return err == -ECONNRESET ? -EPIPE : err;
 }
 
 /*
@@ -136,10 +150,12 @@ static int reply_short_locked(struct mp_port_obj *p, struct mp_call *call, const
 {
 	int err = call->conn->tp->srv_reply(call->conn, call->seq, msg, reply_flags(call), x);
 
-	if (reply_lost(err))
+	if (err)
+		err = reply_failed(call->conn, call->seq, err);
+	if (err == -ECONNRESET)
 		mp_sconn_kill_locked(p, call->conn);
 	call_done_locked(p, call);
-	return err ? -EPIPE : 0;
+	return err == -ECONNRESET ? -EPIPE : err;
 }
 
 static inline __attribute__((always_inline)) int respond_any(mp_port_t port, mp_msg_t *msg,

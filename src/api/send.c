@@ -165,7 +165,7 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 	if (!tls)
 		return -ENOMEM;
 	for (int attempt = 0;; attempt++) {
-		err = mp_cconn_get(tls, port, &c, &fresh);
+		err = mp_cconn_get(tls, port, d, &c, &fresh);
 		if (err == -ECONNRESET && attempt == 0)
 			continue;	/* dropped while connecting */
 		if (err == -ENOENT && attempt > 0)
@@ -199,7 +199,8 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 	(void)fresh;	/* new or cached: either may be dropped once */
 	/* After a broken or abandoned call the connection is unusable; its
 	 * server sees the hang-up, and its respond then fails. */
-	if (err == -ECONNRESET || err == -EPIPE || err == -ETIME || err == -EPROTO || c->refused)
+	if (err == -ECONNRESET || err == -EPIPE || err == -ETIME || err == -EPROTO || c->refused ||
+	    c->broken)
 		mp_cconn_drop(tls, c);
 	return send_errno(err);
 }
@@ -282,7 +283,8 @@ static inline __attribute__((always_inline)) int send_fast(mp_port_t port, mp_ms
 		c->call_refused = false;
 		return send_errno(err);
 	}
-	if (err == -EPIPE || err == -ETIME || err == -EPROTO)
+	err = mp_cconn_refusal(c, err);	/* refused at accept: say why */
+	if (err == -EPIPE || err == -ETIME || err == -EPROTO || c->refused || c->broken)
 		mp_cconn_drop(mp_tls_get(), c);
 	return send_errno(err);
 }

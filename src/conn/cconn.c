@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "os/compiler.h"
@@ -59,8 +60,46 @@ static int connect_errno(int err)
 	return err;
 }
 
+/* Before connecting again to a full backlog: the wait doubles from
+ * 1 ms to 64 ms, within d.  0 to try again, -EAGAIN past d. */
+static int backlog_wait(struct mp_deadline d, int64_t *wait_ns)
+{
+	int64_t left = mp_deadline_forever(d) ? INT64_MAX : d.at_ns - mp_now_ns();
+	struct timespec ts;
+
+	if (left <= 0)
+		return -EAGAIN;
+	*wait_ns = *wait_ns ? (*wait_ns < 64000000 ? *wait_ns * 2 : *wait_ns) : 1000000;
+	if (*wait_ns > left)
+		*wait_ns = left;
+	ts.tv_sec = *wait_ns / 1000000000;
+	ts.tv_nsec = *wait_ns % 1000000000;
+	nanosleep(&ts, NULL);
+	return 0;
+}
+
+/* Connect fd to the port's socket at path; the server's accept drains a
+ * full backlog (EAGAIN), so that is waited for until d. */
+static int connect_wait(int fd, const char *path, struct mp_deadline d)
+{
+	int64_t wait_ns = 0;
+	int err;
+
+	while ((err = mp_sock_connect_path(fd, path)) == -EAGAIN)
+		if (backlog_wait(d, &wait_ns))
+			break;
+	return connect_errno(err);
+}
+
+/* The port file could not be opened: gone (-ENOENT), or we are short of
+ * descriptors or memory, which is no news of the port. */
+static int portfile_errno(int err)
+{
+	return err == -EMFILE || err == -ENFILE || err == -ENOMEM ? err : -ENOENT;
+}
+
 /* Connect the bootstrap socket to the port's and open its port file. */
-static int cconn_connect(struct mp_cconn *c)
+static int cconn_connect(struct mp_cconn *c, struct mp_deadline d)
 {
 	char root[MP_ROOT_MAX], path[MP_ROOT_PATH_MAX];
 	int err;
@@ -74,14 +113,14 @@ static int cconn_connect(struct mp_cconn *c)
 	err = mp_portfile_path(path, sizeof(path), root, c->port, ".sock");
 	if (err)
 		return err;
-	err = connect_errno(mp_sock_connect_path(c->fd, path));
+	err = connect_wait(c->fd, path, d);
 	if (err)
 		return err;
 	err = mp_portfile_path(path, sizeof(path), root, c->port, "");
 	if (err)
 		return err;
 	c->portfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	return c->portfd < 0 ? -ENOENT : 0;
+	return c->portfd < 0 ? portfile_errno(-errno) : 0;
 }
 
 int mp_cconn_refusal(struct mp_cconn *c, int err)
@@ -111,7 +150,7 @@ static size_t copy_max(const struct mp_transport *tp)
 	return (tp->flags & MP_TP_BULK) ? MP_BULK_MAX : vmin;
 }
 
-static int cconn_open(mp_port_t port, struct mp_cconn **out)
+static int cconn_open(mp_port_t port, struct mp_deadline d, struct mp_cconn **out)
 {
 	struct mp_cconn *c = calloc(1, sizeof(*c));
 	int err;
@@ -125,7 +164,7 @@ static int cconn_open(mp_port_t port, struct mp_cconn **out)
 	c->fork_gen = mp_fork_gen;
 	c->tp = mp_transport_bootstrap();
 	c->fd = c->portfd = -1;
-	err = cconn_connect(c);
+	err = cconn_connect(c, d);
 	if (err)
 		goto err;
 	err = transport_open(c, mp_transport_for(c->portfd));
@@ -164,7 +203,8 @@ static void cache_drop(struct mp_tls *tls, unsigned k)
 }
 
 /* This thread's connection to port, opened on first use. *fresh says so. */
-int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int *fresh)
+int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_deadline d,
+		 struct mp_cconn **out, int *fresh)
 {
 	struct mp_cconn *c;
 	int err;
@@ -183,7 +223,7 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int 
 			return 0;
 		}
 	}
-	err = cconn_open(port, &c);
+	err = cconn_open(port, d, &c);
 	if (err)
 		return err;
 	err = cache_add(tls, c);

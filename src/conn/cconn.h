@@ -11,8 +11,10 @@
 #include "os/compiler.h"
 
 /* This thread's connection to port, opened on first use; *fresh is 1
- * when it was opened now. */
-int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_cconn **out, int *fresh);
+ * when it was opened now.  A full listen backlog (connect() says EAGAIN)
+ * is waited out, backing off, until d: then -EAGAIN. */
+int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_deadline d,
+		 struct mp_cconn **out, int *fresh);
 /* The connection this thread used last (initial-exec: no call to find
  * it, in the shared library too). */
 extern __thread struct mp_cconn *mp_cconn_last MP_HIDDEN __attribute__((tls_model("initial-exec")));

@@ -525,8 +525,7 @@ int mp_port_accept(struct mp_port_obj *p)
 	}
 	if (!err)
 		return 0;
-	if (err == -EACCES || err == -EUSERS)
-		mp_refuse_accept(fd, err);	/* its call says why, not -EPIPE */
+	mp_refuse_accept(fd, err);	/* its call says why (-EACCES, -EUSERS, -ENOMEM), not -EPIPE */
 	close(fd);
 	mp_peer_drop(c);
 	free(c);

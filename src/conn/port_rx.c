@@ -24,6 +24,7 @@
 #include "os/compiler.h"
 #include "os/shm.h"
 #include "os/wait.h"
+#include "transport/refuse.h"
 
 /* Receivers inside mp_recv(): counted in the port file for sock clients
  * and in the port page for ring clients.  [W1] relaxed: hints that order
@@ -201,8 +202,15 @@ static void conn_read_done(struct mp_port_obj *p, struct mp_sconn *c)
 	mp_unlock(&p->lock);
 }
 
+void mp_port_refuse(struct mp_port_obj *p, struct mp_sconn *c, const struct mp_frame *f, int err)
+{
+	if (!mp_err_resource(err) || mp_refuse_frame(c, f, err) != 0)
+		mp_sconn_kill(p, c);
+}
+
 /* A HELLO turns a socket connection into one of the transport it names
- * (a polled one: ring or hybrid). */
+ * (a polled one: ring or hybrid); one we cannot attach for our own lack
+ * is refused as at accept (its client's call gets the error, not -EPIPE). */
 static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
 {
 	struct mp_attach at;
@@ -226,7 +234,10 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 			mp_stats_client_ring(p->stats, c->idx, rx->fds[0]);
 			rx->fds[0] = -1;
 		}
-	} else
+	}
+	if (err && mp_err_resource(err))
+		mp_refuse_accept(c->fd, err);
+	if (err)
 		mp_sconn_kill_locked(p, c);
 out:
 	c->reading = false;

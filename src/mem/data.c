@@ -451,7 +451,7 @@ static int vm_copy(pid_t pid, uint64_t remote, void *local, size_t len, bool wri
 			continue;
 		if (n < 0)
 			return errno == EPERM || errno == EACCES || errno == ENOSYS ? -EPERM
-			       : errno == ESRCH ? -ESRCH : -EFAULT;
+			       : errno == ESRCH ? -ESRCH : errno == ENOMEM ? -ENOMEM : -EFAULT;
 		if (n == 0)
 			return -EFAULT;
 		done += (size_t)n;

@@ -301,12 +301,15 @@ int mp_pages_lend_map(int fd, size_t cap, void **addr)
 {
 	size_t len = mp_pg_round(cap);
 	void *p = MAP_FAILED;
+	int err = -EPROTO;
 
-	if (memfd_fits(fd, len) >= 0)
+	if (memfd_fits(fd, len) >= 0) {
 		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		err = errno == ENOMEM ? -ENOMEM : -EPROTO;	/* ours, or its pages' fault */
+	}
 	close(fd);
 	if (p == MAP_FAILED)
-		return -EPROTO;
+		return err;
 	*addr = p;
 	return 0;
 }

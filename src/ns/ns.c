@@ -115,13 +115,15 @@ out:
 	return err;
 }
 
-/* 1 when the record's port incarnation is alive. */
+/* 1 when the record's port incarnation is alive, 0 when not, or the
+ * resource error that kept its port file from being read. */
 static int record_live(const char *root, const struct mp_ns_record *r)
 {
 	uint64_t token;
+	int live = mp_portfile_probe(root, r->port, &token, NULL);
 
-	if (mp_portfile_probe(root, r->port, &token, NULL) != 1)
-		return 0;
+	if (live != 1)
+		return mp_ns_err_resource(live) ? live : 0;
 	return token == r->token;
 }
 
@@ -233,8 +235,10 @@ static int link_entry(const char *root, const char *tmp, char *epath, size_t roo
 		if (errno != EEXIST)
 			return errno == ENOTDIR ? -EEXIST : -errno;
 		err = record_load(epath, &old, &st);
-		if (err == 0 && record_live(root, &old))
-			return -EEXIST;
+		if (err == 0 && (err = record_live(root, &old)) >= 0)
+			err = err ? -EEXIST : 0;
+		if (err == -EEXIST || mp_ns_err_resource(err))
+			return err;	/* live, or unknown: never remove it */
 		if (err == -EISDIR || err == -EACCES)
 			return -EEXIST;	/* a directory, or another user's closed entry */
 		/* Stale: its owner is gone.  In a shared root only its user (or
@@ -320,7 +324,8 @@ int mp_ns_entry_get(const char *root, const char *path, struct mp_ns_record *r)
 		return err;
 	if (!mode_allows(&st, r, 4))
 		return -EACCES;
-	return record_live(root, r) ? 0 : -ENOENT;
+	err = record_live(root, r);
+	return err < 0 ? err : err ? 0 : -ENOENT;
 }
 
 /*
@@ -383,8 +388,9 @@ static int unregister_locked(const char *root, char *epath, const char *path)
 	if (err)
 		return err;
 	ours = mp_ns_owner_has(r.port, r.token);
-	if (record_live(root, &r) && !ours)
-		return -EPERM;
+	err = ours ? 0 : record_live(root, &r);
+	if (err)
+		return err < 0 ? err : -EPERM;
 	if (unlink(epath) != 0)
 		return -errno;
 	mp_ns_owner_path_forget(r.token, path);	/* when it was ours */
@@ -456,7 +462,7 @@ static int list_entry(struct ns_walk *w, const char *epath, const char *path)
 	int err = record_load(epath, &r, &st);
 
 	/* Out of descriptors or memory: the list would be short, say so. */
-	if (err == -EMFILE || err == -ENFILE || err == -ENOMEM)
+	if (mp_ns_err_resource(err))
 		return err;
 	if (err)
 		return 0;	/* unreadable or half-written: not listed */
@@ -466,7 +472,10 @@ static int list_entry(struct ns_walk *w, const char *epath, const char *path)
 	e.oid.id = r.id;
 	e.owner_pid = r.pid;
 	e.mode = r.mode & 0777;
-	e.live = (uint32_t)record_live(w->root, &r);
+	err = record_live(w->root, &r);
+	if (err < 0)
+		return err;
+	e.live = (uint32_t)err;
 	e.flags = (r.flags & MP_NS_REC_MOUNT) ? MP_NS_ENTRY_MOUNT : 0;
 	return w->fn(&e, w->arg);
 }

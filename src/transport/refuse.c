@@ -17,21 +17,26 @@ static bool frame_refusable(const struct mp_frame *f)
 	return !(f->flags & (MP_FRAME_PAGES_KEEP | MP_FRAME_OUT_KEEP));
 }
 
-int mp_refuse_frame(struct mp_sconn *c, const struct mp_frame *f, int err)
+int mp_refuse_call(struct mp_sconn *c, uint64_t seq, int err)
 {
 	struct mp_xfer x;
 	mp_msg_t m;
 
+	memset(&m, 0, sizeof(m));
+	m.o.err = err;
+	mp_xfer_init(&x);
+	x.fflags = MP_FRAME_REFUSED;	/* ring transports: a frame, not a slot */
+	return c->tp->srv_reply(c, seq, &m, 0, &x);
+}
+
+int mp_refuse_frame(struct mp_sconn *c, const struct mp_frame *f, int err)
+{
 	if (!frame_refusable(f))
 		return -EPROTO;
 	c->refused++;
 	if (f->kind == MP_FRAME_ONEWAY)
 		return 0;	/* dropped: a one-way has no one to tell */
-	memset(&m, 0, sizeof(m));
-	m.o.err = err;
-	mp_xfer_init(&x);
-	x.fflags = MP_FRAME_REFUSED;	/* ring transports: a frame, not a slot */
-	return c->tp->srv_reply(c, f->seq, &m, 0, &x);
+	return mp_refuse_call(c, f->seq, err);
 }
 
 int mp_refuse_accept(int fd, int err)
@@ -66,6 +71,10 @@ int mp_refusal_take(int fd)
 	ssize_t n = mp_sock_recv(fd, &iov, 1, fds, &nfds);
 	int err;
 
+	/* A server that closed with our messages unread leaves us its
+	 * ECONNRESET (read as 0) before the frames it sent: look once more. */
+	if (n == 0)
+		n = mp_sock_recv(fd, &iov, 1, fds, &nfds);
 	if (n <= 0)
 		return 0;
 	err = mp_refusal_of(&f, (size_t)n, nfds);

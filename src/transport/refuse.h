@@ -16,11 +16,24 @@
 #ifndef MP_REFUSE_H
 #define MP_REFUSE_H
 
+#include <errno.h>
+#include <stdbool.h>
+
 #include "transport/transport.h"
 
-/* What mp_sockt_srv_recv() returns for such a frame: rx->hdr holds its
- * validated header, nothing else is held. */
+/* What mp_sockt_srv_recv() returns for such a frame, or for one it could
+ * not take for want of memory or descriptors of its own (read and thrown
+ * away, its descriptors closed by the kernel): rx->hdr holds its
+ * validated header and rx->hdr.err why (-EMFILE, -ENOMEM), nothing else
+ * is held. */
 #define MP_RX_FDS_LOST 3
+
+/* Out of memory or descriptors: the server's lack, to be reported as
+ * such (a refusal), never as the client's fault (-EPROTO). */
+static inline bool mp_err_resource(int err)
+{
+	return err == -ENOMEM || err == -EMFILE || err == -ENFILE;
+}
 
 /*
  * Refuse the message whose header is f on c with err (negative): a call
@@ -29,6 +42,10 @@
  * (HELLO, BULK, kept pages): drop the connection.
  */
 int mp_refuse_frame(struct mp_sconn *c, const struct mp_frame *f, int err);
+
+/* Refuse call seq on c with err after all (its answer could not be
+ * sent): 0 the caller was told, <0 not. */
+int mp_refuse_call(struct mp_sconn *c, uint64_t seq, int err);
 
 /* Server: tell the peer of the accepted socket fd, which is about to be
  * closed, why (err negative).  Best effort, never blocks: 0 or -errno. */

@@ -289,11 +289,14 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, st
 			err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
 			continue;
 		}
+		if (r == -EPIPE)
+			return r;	/* hung up: what it sent before (a refusal) stays readable */
 		if (r < 0 && r != -EAGAIN) {
 			/* Its answer may still come, and a stale reply's data
 			 * lands in the next call's buffer before its seq is
 			 * seen: no next call on this connection. */
 			shutdown(c->fd, SHUT_RDWR);
+			c->broken = true;
 			return r;
 		}
 	}
@@ -340,9 +343,32 @@ static int rx_take_data(struct mp_rx *rx, const void *inline_data)
 	return 0;
 }
 
+/* The frame's descriptors are closed (or never came): only its header,
+ * checked against the count it claims, is left to refuse it with err. */
+static int rx_lost(struct mp_rx *rx, const void *buf, size_t n, int err)
+{
+	if (frame_decode_lost(buf, n, 0, &rx->hdr))
+		return -EPROTO;
+	rx->hdr.err = err;	/* (a call's own err is 0: the field is free) */
+	return MP_RX_FDS_LOST;
+}
+
+/* recvmsg() failed for our own lack (err): the frame is still queued.
+ * Take it without its descriptors (the kernel closes them: no control
+ * buffer), so that it can be refused and the connection stays in step. */
+static int rx_discard(int fd, struct mp_rx *rx, void *buf, size_t buflen, int err)
+{
+	ssize_t n = recv(fd, buf, buflen, MSG_DONTWAIT);
+
+	if (n <= 0)
+		return err;
+	return rx_lost(rx, buf, (size_t)n, err);
+}
+
 int mp_sockt_srv_recv(int fd, struct mp_rx *rx, void *buf, size_t buflen)
 {
 	struct iovec iov = { buf, buflen };
+	struct mp_frame hdr;
 	bool lost;
 	ssize_t n;
 	int err;
@@ -350,10 +376,12 @@ int mp_sockt_srv_recv(int fd, struct mp_rx *rx, void *buf, size_t buflen)
 	memset(rx, 0, sizeof(*rx));
 	rx->pages_fd = rx->out_fd = -1;
 	n = mp_sock_recv_ex(fd, &iov, 1, rx->fds, &rx->nfds, &lost);
+	if (n < 0 && mp_err_resource((int)n))
+		return rx_discard(fd, rx, buf, buflen, (int)n);
 	if (n <= 0)
 		return (int)n;
 	if (lost)	/* the descriptors are closed: only the header is left */
-		return frame_decode_lost(buf, (size_t)n, 0, &rx->hdr) ? -EPROTO : MP_RX_FDS_LOST;
+		return rx_lost(rx, buf, (size_t)n, -EMFILE);
 	err = mp_frame_decode(buf, (size_t)n, rx->nfds, 0, &rx->hdr);
 	if (err)
 		goto err;
@@ -362,9 +390,15 @@ int mp_sockt_srv_recv(int fd, struct mp_rx *rx, void *buf, size_t buflen)
 		goto err;
 	return 1;
 err:
+	hdr = rx->hdr;
 	rx->hdr.data_size = 0;
 	mp_rx_release(rx);
-	return err;
+	if (!mp_err_resource(err))
+		return err;
+	rx->hdr = hdr;	/* refused for our lack, not the peer's fault */
+	rx->hdr.err = err;
+	rx->pages_fd = rx->out_fd = -1;
+	return MP_RX_FDS_LOST;
 }
 
 static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t buflen)
@@ -375,7 +409,7 @@ static int sock_srv_recv(struct mp_sconn *c, struct mp_rx *rx, void *buf, size_t
 		return r;
 	/* refused: nothing for the user now; the socket stays readable for
 	 * the next frame */
-	return mp_refuse_frame(c, &rx->hdr, -EMFILE) ? -EPROTO : -EAGAIN;
+	return mp_refuse_frame(c, &rx->hdr, rx->hdr.err) ? -EPROTO : -EAGAIN;
 }
 
 /* The next frame's header, peeked (a hint: the read checks it again). */

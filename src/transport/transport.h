@@ -66,6 +66,9 @@ struct mp_cconn {
 	bool deadlines;		/* MP_PORT_DEADLINES: calls carry their time left */
 	bool call_refused;	/* the last call was answered MP_FRAME_REFUSED */
 	int refused;		/* <0: the server refused us at accept, why */
+	bool broken;		/* a reply not read whole (short of memory or
+				 * descriptors here): out of step, api/send.c
+				 * drops it after this call */
 	/* Data up to this many bytes either way is always copied, never left
 	 * in our memory for the server (no MP_FRAME_DATA_VM / OUT_VM): the
 	 * fast path's size limit (api/send.c), set when it opens. */

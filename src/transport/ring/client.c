@@ -427,6 +427,8 @@ static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *m
 
 	if (n <= 0)
 		return n;
+	if (unlikely(c->broken))
+		return -ENOMEM;	/* a WELCOME or side frame we could not take: out of step */
 	r = mp_slot_decode(rc->buf, (size_t)n * MP_SLOT_SIZE, &m);
 	ring_consume(&rc->rx, (uint64_t)n);	/* [R3] */
 	if (r || (m.kind != MP_SLOT_REPLY && m.kind != MP_SLOT_SIDE))
@@ -435,9 +437,18 @@ static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *m
 		return -EPROTO;	/* one call in flight: any other reply is a lie */
 	if (m.kind == MP_SLOT_REPLY)
 		return cli_reply_fill(rc, &m, msg, x) ? -EPROTO : 1;
-	if (!rc->page && (r = mp_ring_take_welcome(c, rc)) <= 0)
+	if (!rc->page && (r = mp_ring_take_welcome(c, rc)) <= 0) {
+		if (r < 0 && r != -EPROTO && r != -EPIPE) {
+			c->broken = true;	/* our own lack: say it */
+			return r;
+		}
 		return -EPROTO;
+	}
 	r = mp_sockt_recv_reply(c->fd, (uint16_t)c->seq, msg, x);	/* the ring carries 16 bits */
+	if (r < 0 && r != -EPROTO && r != -EPIPE) {
+		c->broken = true;	/* our own lack (-ENOMEM, -EMFILE): say it */
+		return r;
+	}
 	return r >= 1 && r <= 3 ? r : -EPROTO;
 }
 
@@ -491,7 +502,7 @@ int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct
 	}
 	if (r == -EPIPE && !cli_taken(rc, rc->sent_at))
 		return -ECONNRESET;	/* died before taking it: try a new connection */
-	return r;
+	return r == -EPROTO && c->broken ? -ENOMEM : r;	/* our lack put us out of step */
 }
 
 int mp_ring_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,

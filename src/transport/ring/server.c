@@ -136,7 +136,7 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 	int r = mp_sockt_srv_recv(c->fd, rx, buf, len);
 
 	if (r == MP_RX_FDS_LOST)	/* refused (its fds are closed): take the next */
-		return (uint16_t)rx->hdr.seq == seq && !mp_refuse_frame(c, &rx->hdr, -EMFILE) ? 2 : -EPROTO;
+		return (uint16_t)rx->hdr.seq == seq && !mp_refuse_frame(c, &rx->hdr, rx->hdr.err) ? 2 : -EPROTO;
 	if (r != 1)
 		return -EPROTO;	/* the frame is sent before its marker */
 	if ((uint16_t)rx->hdr.seq != seq || rx->hdr.kind == MP_FRAME_HELLO) {

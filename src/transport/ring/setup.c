@@ -199,6 +199,8 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 	ssize_t n;
 
 	n = mp_sock_recv(c->fd, &iov, 1, fds, &nfds);
+	if (n < 0 && n != -EAGAIN && n != -EPROTO)
+		c->broken = true;	/* our own lack (recvmsg): this call says it */
 	if (n <= 0)
 		return n == 0 ? -EPIPE : (n == -EAGAIN ? 0 : (int)n);
 	if (mp_frame_decode(&f, (size_t)n, nfds, MP_FRAME_WELCOME, &f) || nfds != 2) {
@@ -209,8 +211,10 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 	rc->page = mp_portpage_map(fds[0]);
 	close(fds[0]);
 	rc->wake_epfd = fds[1];
-	if (!rc->page)
-		return -EPROTO;
+	if (!rc->page) {
+		c->broken = true;	/* our mmap failed: the WELCOME is gone */
+		return -ENOMEM;
+	}
 	rc->wake_sock = cli_wake_sock_add(c, rc);
 	return 1;
 }
