@@ -213,6 +213,11 @@ int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct
 int mp_ring_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
 		   struct mp_xfer *x);
 void mp_ring_pages_freed(struct mp_cconn *c);
+/* Started calls (transport.h call_start, call_take, call_wake_fd). */
+int mp_ring_call_start(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d,
+		       struct mp_xfer *x);
+int mp_ring_call_take(struct mp_cconn *c, mp_msg_t *msg, struct mp_xfer *x);
+int mp_ring_call_wake_fd(struct mp_cconn *c);
 int mp_ring_receiver_waiting(struct mp_cconn *c);
 /* Room for n slots, waiting until d when there is none: 0, -EAGAIN
  * (polling), -ETIMEDOUT, -EPROTO (the server wrote an impossible head). */
