@@ -492,7 +492,9 @@ MP_API int mp_call_start(mp_port_t port, mp_msg_t *msg, mp_call_t **call);
  * The call's wait descriptor: readable (POLLIN) once its answer is there,
  * or its server died; for poll(), epoll or an event loop's add_reader.
  * Owned by the call: never close it; it stays the same until the call is
- * finished or cancelled.  -EINVAL call NULL.
+ * finished or cancelled.  It may turn readable a moment before the answer
+ * can be collected (mp_call_finish(call, 0) then gives -EAGAIN: wait on
+ * it again).  -EINVAL call NULL.
  */
 MP_API int mp_call_fd(const mp_call_t *call);
 
