@@ -10,7 +10,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <sys/epoll.h>
 
 #include "ns/portfile.h"
@@ -391,7 +390,8 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
 
 /* Copy a ring reply into the caller's output part.  An answer the server
  * says it placed must be one we let it place (lent pages, our memory). */
-static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t *msg,
+static inline __attribute__((always_inline)) int
+cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t *msg,
 			  const struct mp_xfer *x)
 {
 	const void *src = m->data;
@@ -419,8 +419,9 @@ static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m
 	return 0;
 }
 
-/* A reply that is not plain inline data: copied out, decoded, checked. */
-static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
+/* A reply that is not plain inline data: copied out, decoded, checked.
+ * Inlined into mp_ring_call() as when it was its only caller. */
+static inline __attribute__((always_inline)) int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
 			    const struct mp_xfer *x)
 {
 	struct mp_slot_msg m;
@@ -533,66 +534,15 @@ int mp_ring_receiver_waiting(struct mp_cconn *c)
 	return (int)load_relaxed(&rc->page->shm_waiting);	/* [W2] a hint */
 }
 
-/* Our socket: 2 hung up, 1 a frame waits, 0 neither. */
-static int cli_sock_state(struct mp_cconn *c)
-{
-	struct pollfd p = { .fd = c->fd, .events = POLLIN };
-
-	if (poll(&p, 1, 0) != 1)
-		return 0;
-	return (p.revents & (POLLHUP | POLLERR)) ? 2 : 1;
-}
-
-/* A started call (api/call_async.c): sent, its answer taken later by
- * mp_ring_call_take(). */
-int mp_ring_call_start(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d,
-		       struct mp_xfer *x)
+/* For started calls (client_async.c): the slow send of a call, and the
+ * decode of a reply that is not plain inline data. */
+int mp_ring_send_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x)
 {
 	c->seq++;
 	return cli_send(c, c->tp_priv, MP_SLOT_CALL, msg, d, x);
 }
 
-/*
- * Its answer if it is there, else -EAGAIN with client.shm_sleeping left
- * set: we "sleep" on the wake-up epoll fd (mp_ring_call_wake_fd()), which
- * the server's answer then makes readable [S1]/[S2]; its hang-up makes
- * our socket readable.  The edge a former wake-up left is taken first.
- */
-int mp_ring_call_take(struct mp_cconn *c, mp_msg_t *msg, struct mp_xfer *x)
+int mp_ring_reply_decode(struct mp_cconn *c, mp_msg_t *msg, const struct mp_xfer *x)
 {
-	struct ring_cli *rc = c->tp_priv;
-	struct epoll_event ev[2];
-	int r, s = 0;
-
-	if (!rc->page && (r = mp_ring_take_welcome(c, rc)) < 0)
-		return r;
-	if (rc->wake_epfd >= 0)
-		epoll_wait(rc->wake_epfd, ev, 2, 0);	/* consume the edge */
-	store_relaxed(&rc->r->client.shm_sleeping, 1);	/* [S1] as cli_sleep() */
-	full_fence();
-	r = cli_reply_ready(rc, 0);
-	for (int k = 0; r == 0 && rc->page && (s = cli_sock_state(c)) == 1 && k < 64; k++) {
-		sched_yield();	/* a side frame: its marker follows at once */
-		r = cli_reply_ready(rc, 0);
-	}
-	if (r == 0 && s != 2)
-		return -EAGAIN;	/* the flag stays: the answer wakes us */
-	if (r == 0)
-		r = cli_reply_ready(rc, 0);	/* what came before the hang-up */
-	store_relaxed(&rc->r->client.shm_sleeping, 0);	/* [S3] */
-	if (r == 0)
-		return -EPIPE;
-	if (r < 0)
-		return -EPROTO;
-	r = cli_reply_take(c, rc, msg, x);
-	if (r == 3)
-		return msg->o.err;	/* refused: the connection goes on */
-	if (r == 0)
-		return -EAGAIN;	/* nothing for us yet (a stamp without a message) */
-	return r == 1 ? 0 : r < 0 ? r : -EPROTO;	/* 2: we never offered our memory */
-}
-
-int mp_ring_call_wake_fd(struct mp_cconn *c)
-{
-	return ((struct ring_cli *)c->tp_priv)->wake_epfd;
+	return cli_reply_decode(c, c->tp_priv, msg, x);
 }
