@@ -119,7 +119,9 @@ static int call_send(mp_port_t port, struct mp_call *call)
 		if (err)
 			return call_errno(err);
 		c = call->k->c;
-		err = c->tp->call_start(c, &call->m, mp_deadline_in(MP_FOREVER), &call->x);
+		err = -EOPNOTSUPP;	/* a transport without started calls */
+		if (c->tp->call_start && c->tp->call_take)
+			err = c->tp->call_start(c, &call->m, mp_deadline_in(MP_FOREVER), &call->x);
 		err = mp_cconn_refusal(c, err);
 		mp_callpool_drop(err ? call->k : NULL);
 		if (err)

@@ -392,7 +392,7 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
  * says it placed must be one we let it place (lent pages, our memory). */
 static inline __attribute__((always_inline)) int
 cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t *msg,
-			  const struct mp_xfer *x)
+	       const struct mp_xfer *x)
 {
 	const void *src = m->data;
 
@@ -421,8 +421,8 @@ cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t 
 
 /* A reply that is not plain inline data: copied out, decoded, checked.
  * Inlined into mp_ring_call() as when it was its only caller. */
-static inline __attribute__((always_inline)) int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
-			    const struct mp_xfer *x)
+static inline __attribute__((always_inline)) int
+cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg, const struct mp_xfer *x)
 {
 	struct mp_slot_msg m;
 	int n = ring_take(&rc->rx, rc->buf), r;	/* [R2] */
