@@ -473,6 +473,61 @@ MP_API int mp_send(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns);
 MP_API int mp_send_async(mp_port_t port, mp_msg_t *msg, int64_t timeout_ns);
 
 /*
+ * Started calls: a call sent without waiting for its answer, which an
+ * event loop learns of on a descriptor (several may be in flight from one
+ * thread, to one port or many).  Each has a connection of its own, taken
+ * from a small per-process free list of the port's.
+ *
+ * mp_call_start() checks msg and sends it as mp_send() does, returns
+ * without waiting for the answer and sets *call.  msg, its buffers and
+ * its descriptors must stay valid, and unchanged, until mp_call_finish()
+ * returned anything but -EAGAIN, or mp_call_cancel().  The answer goes to
+ * msg->o (o.size, o.raw, o.err, o.fds, o.nfds, as mp_send()) when
+ * mp_call_finish() returns 0; msg->o is untouched otherwise.  Long data
+ * (up to MP_DATA_MAX) and descriptors go either way, copied: the server
+ * never reads or writes this process's memory for a started call.
+ * Errors: mp_send()'s that come before sending (-EINVAL msg, call NULL,
+ * port 0, bad flags or fields; -EMSGSIZE, -ENOENT, -EACCES, -EUSERS,
+ * -EBADF), -EPIPE the server was gone before the call reached it,
+ * -ENOMEM, -EOPNOTSUPP i.data (or o.data with MP_SHARE) is pages of
+ * mp_pages_alloc() (MP_MOVE and MP_SHARE regions are not offered: use
+ * mp_send()).  On error *call is NULL.
+ */
+typedef struct mp_call mp_call_t;
+MP_API int mp_call_start(mp_port_t port, mp_msg_t *msg, mp_call_t **call);
+
+/*
+ * The call's wait descriptor: readable (POLLIN) once its answer is there,
+ * or its server died; for poll(), epoll or an event loop's add_reader.
+ * Owned by the call: never close it; it stays the same until the call is
+ * finished or cancelled.  It may turn readable a moment before the answer
+ * can be collected (mp_call_finish(call, 0) then gives -EAGAIN: wait on
+ * it again).  -EINVAL call NULL.
+ */
+MP_API int mp_call_fd(const mp_call_t *call);
+
+/*
+ * Collect the answer into the msg given to mp_call_start(), waiting up to
+ * timeout_ns (MP_FOREVER: without limit; 0 polls).  Returns 0 (the
+ * server's status in msg->o.err) or mp_send()'s errors for a call sent:
+ * -EPIPE the server died before answering, -EPROTO, -EMFILE, -EACCES; -ETIMEDOUT no
+ * answer within timeout_ns > 0 (the call is dropped, as a timed-out
+ * mp_send(): the server's later respond fails); -EAGAIN timeout 0 and no
+ * answer yet: the call is still live, wait on mp_call_fd() and call
+ * again.  Every result but -EAGAIN and -EINVAL (call NULL, a bad timeout)
+ * frees the call.
+ */
+MP_API int mp_call_finish(mp_call_t *call, int64_t timeout_ns);
+
+/*
+ * Abandon a started call and free it (NULL: nothing): its connection is
+ * dropped, as for a timed-out mp_send(), so the server's respond fails.
+ * msg->o is left as it was; descriptors of an answer already received
+ * are closed.
+ */
+MP_API void mp_call_cancel(mp_call_t *call);
+
+/*
  * Receive the next message on a port of this process into msg (see
  * mp_msg_t).  Returns 0 for a call (answer it with mp_respond(rid)), 1
  * for a one-way message and MP_RECV_PULSE (2) for a pulse or a notice

@@ -271,6 +271,16 @@ void mp_cconn_pages_freed(void)
 	}
 }
 
+int mp_cconn_open(mp_port_t port, struct mp_deadline d, struct mp_cconn **out)
+{
+	return cconn_open(port, d, out);
+}
+
+void mp_cconn_close(struct mp_cconn *c)
+{
+	cconn_free(c);
+}
+
 int mp_cconn_receivers_waiting(struct mp_cconn *c)
 {
 	if (c->tp->receiver_waiting)

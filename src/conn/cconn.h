@@ -45,6 +45,11 @@ int mp_cconn_refusal(struct mp_cconn *c, int err);
 /* Receivers waiting in mp_recv() at the port, as its server tells them. */
 int mp_cconn_receivers_waiting(struct mp_cconn *c);
 
+/* A connection to port of no thread's (conn/callpool.c), and its close;
+ * mp_cconn_close(NULL) does nothing. */
+int mp_cconn_open(mp_port_t port, struct mp_deadline d, struct mp_cconn **out);
+void mp_cconn_close(struct mp_cconn *c);
+
 /* Close every connection of a thread (at its exit). */
 void mp_cconn_close_all(struct mp_tls *tls);
 

@@ -303,6 +303,38 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, st
 	return err;
 }
 
+/* A started call (api/call_async.c): sent, its answer taken later. */
+static int sock_call_start(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d,
+			   struct mp_xfer *x)
+{
+	return mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
+}
+
+/* Its answer, if the socket holds it (stale replies skipped); the answer
+ * itself, or the hang-up, makes the socket readable. */
+static int sock_call_take(struct mp_cconn *c, mp_msg_t *msg, struct mp_xfer *x)
+{
+	for (;;) {
+		int r = mp_sockt_recv_reply(c->fd, c->seq, msg, x);
+
+		if (r == 1)
+			return 0;
+		if (r == 3)
+			return msg->o.err;	/* refused: the connection goes on */
+		if (r == 4) {
+			c->refused = msg->o.err;
+			return -EPIPE;
+		}
+		if (r == -EAGAIN)
+			return r;
+		if (r < 0 || r == 2) {
+			/* never offered our memory (2: a lie); no next call */
+			shutdown(c->fd, SHUT_RDWR);
+			return r < 0 ? r : -EPROTO;
+		}
+	}
+}
+
 static int sock_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
 		       struct mp_xfer *x)
 {
@@ -452,6 +484,8 @@ static int sock_srv_reply(struct mp_sconn *c, uint64_t seq, const mp_msg_t *msg,
 const struct mp_transport mp_transport_sock = {
 	.name = "sock",
 	.call = sock_call,
+	.call_start = sock_call_start,
+	.call_take = sock_call_take,
 	.oneway = sock_oneway,
 	.srv_recv = sock_srv_recv,
 	.srv_head_prio = sock_srv_head_prio,

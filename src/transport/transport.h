@@ -206,6 +206,19 @@ struct mp_transport {
 	 * sent in time; -ETIME: sent, but no answer in time.  A server that
 	 * refuses DATA_VM gets the call again without it (x updated). */
 	int (*call)(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x);
+	/* Client, started calls (api/call_async.c; NULL: not offered): send
+	 * a call as call() does, without waiting for its answer; results as
+	 * call()'s before it waits. */
+	int (*call_start)(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d,
+			  struct mp_xfer *x);
+	/* Client, started calls: the answer into msg->o if it is there,
+	 * never waiting: results as call()'s, -EAGAIN not yet (then the
+	 * answer, or the server's death, makes c->fd or call_wake_fd()
+	 * readable). */
+	int (*call_take)(struct mp_cconn *c, mp_msg_t *msg, struct mp_xfer *x);
+	/* Client, started calls (optional): a descriptor besides c->fd that
+	 * the answer makes readable, -1 none (yet). */
+	int (*call_wake_fd)(struct mp_cconn *c);
 	/* Client: send one-way. -ECONNRESET as for call. */
 	int (*oneway)(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
 		      struct mp_xfer *x);

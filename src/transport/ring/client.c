@@ -390,8 +390,9 @@ static int cli_send(struct mp_cconn *c, struct ring_cli *rc, unsigned kind, cons
 
 /* Copy a ring reply into the caller's output part.  An answer the server
  * says it placed must be one we let it place (lent pages, our memory). */
-static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t *msg,
-			  const struct mp_xfer *x)
+static inline __attribute__((always_inline)) int
+cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m, mp_msg_t *msg,
+	       const struct mp_xfer *x)
 {
 	const void *src = m->data;
 
@@ -418,9 +419,10 @@ static int cli_reply_fill(const struct ring_cli *rc, const struct mp_slot_msg *m
 	return 0;
 }
 
-/* A reply that is not plain inline data: copied out, decoded, checked. */
-static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg,
-			    const struct mp_xfer *x)
+/* A reply that is not plain inline data: copied out, decoded, checked.
+ * Inlined into mp_ring_call() as when it was its only caller. */
+static inline __attribute__((always_inline)) int
+cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg, const struct mp_xfer *x)
 {
 	struct mp_slot_msg m;
 	int n = ring_take(&rc->rx, rc->buf), r;	/* [R2] */
@@ -543,4 +545,17 @@ int mp_ring_receiver_waiting(struct mp_cconn *c)
 	if (!rc->page && mp_ring_take_welcome(c, rc) <= 0)
 		return mp_portfile_waiting(c->portfd);
 	return (int)load_relaxed(&rc->page->shm_waiting);	/* [W2] a hint */
+}
+
+/* For started calls (client_async.c): the slow send of a call, and the
+ * decode of a reply that is not plain inline data. */
+int mp_ring_send_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x)
+{
+	c->seq++;
+	return cli_send(c, c->tp_priv, MP_SLOT_CALL, msg, d, x);
+}
+
+int mp_ring_reply_decode(struct mp_cconn *c, mp_msg_t *msg, const struct mp_xfer *x)
+{
+	return cli_reply_decode(c, c->tp_priv, msg, x);
 }

@@ -213,6 +213,18 @@ int mp_ring_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct
 int mp_ring_oneway(struct mp_cconn *c, const mp_msg_t *msg, struct mp_deadline d,
 		   struct mp_xfer *x);
 void mp_ring_pages_freed(struct mp_cconn *c);
+/* For client_async.c: a call sent the slow way (cli_send(), seq
+ * advanced); a reply that is not plain inline data taken (as
+ * cli_reply_take(): 1 done, 3 refused, 0 none, <0 error). */
+int mp_ring_send_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x);
+int mp_ring_reply_decode(struct mp_cconn *c, mp_msg_t *msg, const struct mp_xfer *x);
+
+/* client_async.c: started calls (transport.h call_start, call_take,
+ * call_wake_fd). */
+int mp_ring_call_start(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d,
+		       struct mp_xfer *x);
+int mp_ring_call_take(struct mp_cconn *c, mp_msg_t *msg, struct mp_xfer *x);
+int mp_ring_call_wake_fd(struct mp_cconn *c);
 int mp_ring_receiver_waiting(struct mp_cconn *c);
 /* Room for n slots, waiting until d when there is none: 0, -EAGAIN
  * (polling), -ETIMEDOUT, -EPROTO (the server wrote an impossible head). */

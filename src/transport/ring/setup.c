@@ -353,6 +353,9 @@ static void ring_srv_release(struct mp_sconn *c)
 
 #define RING_TRANSPORT_OPS					\
 	.call = mp_ring_call,					\
+	.call_start = mp_ring_call_start,			\
+	.call_take = mp_ring_call_take,				\
+	.call_wake_fd = mp_ring_call_wake_fd,			\
 	.oneway = mp_ring_oneway,				\
 	.close = ring_close,					\
 	.receiver_waiting = mp_ring_receiver_waiting,		\
