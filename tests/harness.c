@@ -489,6 +489,12 @@ static void h_fd_compare(const struct h_test *t, const struct h_fdset *a,
 
 /* ------------------------------------------------------------- runner */
 
+/* The test's time limit, s. */
+static int h_limit_s(const struct h_test *t)
+{
+	return t->flags & H_LONG ? 4 * h_timeout_s : h_timeout_s;
+}
+
 static void h_run_child(const struct h_test *t, const char *root)
 {
 	struct h_fdset *before = malloc(sizeof(*before));
@@ -500,7 +506,7 @@ static void h_run_child(const struct h_test *t, const char *root)
 	setpgid(0, 0);
 	if (setenv("MSGPORT_ROOT", root, 1) != 0)
 		FAIL("setenv: %s", strerror(errno));
-	alarm((unsigned)h_timeout_s);
+	alarm((unsigned)h_limit_s(t));
 	if (!(t->flags & H_NO_WARMUP))
 		h_warmup();
 	h_fd_snapshot(before);
@@ -590,7 +596,7 @@ static bool h_run_one(const struct h_test *t, char *reason, size_t rlen)
 	if (WIFSIGNALED(st)) {
 		if (WTERMSIG(st) == SIGALRM)
 			snprintf(reason, rlen, "timed out after %d s",
-				 h_timeout_s);
+				 h_limit_s(t));
 		else
 			snprintf(reason, rlen, "killed by signal %d (%s)",
 				 WTERMSIG(st), strsignal(WTERMSIG(st)));

@@ -43,6 +43,8 @@ typedef void (*h_test_fn)(void);
 
 /* Test flags. */
 #define H_NO_WARMUP 1u		/* no library call before the "before" fd count */
+#define H_LONG 2u		/* many rounds of wake-ups: 4x the time limit (a
+				 * loaded machine slows them, not a bug) */
 
 /* Ports probed by the settle step before the "after" fd count. */
 #define H_SETTLE_PORTS 64

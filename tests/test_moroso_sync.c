@@ -259,7 +259,7 @@ static void race_waker(struct ms *s, int rounds)
 
 /* The race of issue 12: "the deschedule/make_runnable race run 100,000
  * times without a lost wake-up", between two threads of a process. */
-TEST(moroso_deschedule_make_runnable_race_threads)
+TEST_FLAGS(moroso_deschedule_make_runnable_race_threads, H_LONG)
 {
 	struct ms *s = ms_new();
 	pthread_t th;
@@ -274,7 +274,7 @@ TEST(moroso_deschedule_make_runnable_race_threads)
 
 /* The same race between processes (decision: make_runnable() works on a
  * thread of any process of the same user). */
-TEST(moroso_deschedule_make_runnable_race_processes)
+TEST_FLAGS(moroso_deschedule_make_runnable_race_processes, H_LONG)
 {
 	struct ms *s = ms_new();
 	pid_t pid = h_fork(race_waiter_child, s);
