@@ -20,6 +20,8 @@ pkg-config --exists libuv 2>/dev/null || need+=(libuv1-dev)
 # for its tests, the server.
 [ -e /usr/include/nats/nats.h ] || [ -e /usr/include/nats.h ] || need+=(libnats-dev)
 command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
+# openssl: tests/net/tls.sh makes a throwaway CA and server certificate.
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 # iproute2 (ip netns, veth): tests/net/netns.sh makes hosts as network namespaces.
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 

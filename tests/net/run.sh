@@ -201,6 +201,9 @@ check other_hosts_name_unreachable "$(at pa "$NT" lookup /net/pc/dev/echo)" '^lo
 grep -qiE 'subscription violation|permissions violation' "$T/n4.log" && ok permissions_violation_logged ||
 	bad permissions_violation_logged "no violation in the server's log"
 
+# TLS to NATS: the right CA connects, a wrong one or none does not.
+. "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
+
 # Hosts as network namespaces, links cut with `ip link set down` (root).
 . "$(dirname "${BASH_SOURCE[0]}")/netns.sh"
 
