@@ -28,6 +28,8 @@ struct mp_call {
 	uint64_t out_addr;	/* OUT_VM: the caller's output buffer; 0: not offered */
 	uint64_t t_recv;	/* mp_ticks() when it was received */
 	bool inl;		/* holds conn->inl: cleared under the port lock when done */
+	struct mp_memcap *cap;	/* a reference: the account charged for its buffers */
+	size_t charged;		/* bytes charged there, given back with them */
 };
 
 struct mp_rid_slot {

@@ -438,6 +438,10 @@ static int cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *m
 	if (!rc->page && (r = mp_ring_take_welcome(c, rc)) <= 0)
 		return -EPROTO;
 	r = mp_sockt_recv_reply(c->fd, (uint16_t)c->seq, msg, x);	/* the ring carries 16 bits */
+	if (r == 3 && (x->fflags & MP_FRAME_PAGES_KEEP))	/* refused: it keeps none */
+		mp_kept_tx_clear(&rc->kept, x->pages_slot);
+	if (r == 3 && (x->fflags & MP_FRAME_OUT_KEEP))
+		mp_kept_tx_clear(&rc->kept, x->out_slot);
 	return r >= 1 && r <= 3 ? r : -EPROTO;
 }
 
