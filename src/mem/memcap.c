@@ -2,34 +2,42 @@
 #include "mem/memcap.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "msgport.h"
 
-static size_t limit_env = MP_CONN_MEM_MAX;
-static pthread_once_t limit_once = PTHREAD_ONCE_INIT;
+/* The limit, and the process that read it: a fork child (a server forked
+ * by its test, say) reads the environment again, at its first connection. */
+static _Atomic size_t limit_val;
+static _Atomic pid_t limit_pid;
 
-static void limit_read(void)
+static size_t limit_read(void)
 {
 	const char *s = getenv("MSGPORT_CONN_MEM_MAX");
 	unsigned long long v;
 	char *end;
 
 	if (!s || !*s)
-		return;
+		return MP_CONN_MEM_MAX;
 	errno = 0;
 	v = strtoull(s, &end, 0);
 	if (errno || *end || v == 0 || v > SIZE_MAX)
-		return;	/* not a number of bytes: the default */
-	limit_env = (size_t)v;
+		return MP_CONN_MEM_MAX;	/* not a number of bytes: the default */
+	return (size_t)v;
 }
 
 size_t mp_memcap_limit(void)
 {
-	pthread_once(&limit_once, limit_read);
-	return limit_env;
+	pid_t me = getpid();
+
+	/* relaxed: two threads that race read the same value */
+	if (atomic_load_explicit(&limit_pid, memory_order_relaxed) != me) {
+		atomic_store_explicit(&limit_val, limit_read(), memory_order_relaxed);
+		atomic_store_explicit(&limit_pid, me, memory_order_relaxed);
+	}
+	return atomic_load_explicit(&limit_val, memory_order_relaxed);
 }
 
 struct mp_memcap *mp_memcap_new(size_t max)

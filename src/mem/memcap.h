@@ -25,7 +25,8 @@ struct mp_memcap {
 };
 
 /* The per-connection limit in bytes: MSGPORT_CONN_MEM_MAX when set to a
- * number (read once), else MP_CONN_MEM_MAX. */
+ * number (read once per process, at its first connection), else
+ * MP_CONN_MEM_MAX. */
 size_t mp_memcap_limit(void);
 
 /* A new account of max bytes, one reference: NULL out of memory. */

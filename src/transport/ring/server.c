@@ -108,7 +108,7 @@ static int srv_keep_one(struct mp_sconn *c, int fd, size_t size, unsigned h, voi
 /* Shared pages (in, lent out) to keep mapped: mapped here, not by
  * api/recv.c, so that the next message, which may name their slot, finds
  * them.  Over c's limit: refused with -ENOBUFS, the client forgets the slots. */
-static int srv_keep_pages(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx)
+static int srv_keep_pages(struct mp_sconn *c, struct mp_rx *rx)
 {
 	struct mp_frame f = rx->hdr;
 	int err;
@@ -151,7 +151,7 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 		return -EPROTO;
 	}
 	if (rx->hdr.flags & (MP_FRAME_PAGES_KEEP | MP_FRAME_OUT_KEEP))
-		return srv_keep_pages(c, rs, rx);
+		return srv_keep_pages(c, rx);
 	if (rx->hdr.kind == MP_FRAME_CALL && !(rx->hdr.flags & MP_FRAME_DATA_PAGES))
 		mp_ring_grant_offer(rs, rx->hdr.data_size);	/* the next one in one copy */
 	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
