@@ -87,11 +87,16 @@ static void msg_fill_extra(mp_msg_t *msg, const struct mp_sconn *c, const struct
 
 /* A library buffer of n bytes held for c, charged to its account (the
  * charge added to *charged): NULL and -ENOBUFS (over its limit) or
- * -ENOMEM in *err. */
+ * -ENOMEM in *err.  Short ones, as much as a connection's call buffers
+ * (one call in flight), are not charged: a short call does no new work. */
 static void *buf_get_charged(struct mp_sconn *c, size_t n, size_t *charged, int *err)
 {
 	void *buf;
 
+	if (likely(n <= MP_SCONN_INLINE)) {
+		*err = -ENOMEM;
+		return mp_buf_get(n);
+	}
 	*err = mp_memcap_charge(c->cap, n);
 	if (*err)
 		return NULL;
