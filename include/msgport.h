@@ -57,6 +57,16 @@ extern "C" {
  * opened it fails with -EUSERS.  Root and the server's own uid are not
  * counted. */
 #define MP_PORT_CONN_PER_UID_MAX 64
+/* Bytes a server holds for one client connection at most: its ring and
+ * bulk areas, received pages mapped in (moved, shared or kept), long
+ * input copied and answer buffers of its calls in progress.  A call that
+ * would go over is refused at once: the caller's mp_send() returns
+ * -ENOBUFS, the connection goes on and later calls work once the server
+ * released memory; a one-way over it is dropped.  Twice MP_DATA_MAX
+ * (half of that on 32-bit), so that no single call is refused for its
+ * size alone; a server may set less with the environment variable
+ * MSGPORT_CONN_MEM_MAX (bytes, read once at its first connection). */
+#define MP_CONN_MEM_MAX (sizeof(size_t) >= 8 ? (size_t)2 << 30 : (size_t)1 << 30)
 /* mp_msg_t.flags: what sending pages (mp_pages_alloc) does to the sender's
  * copy; see "Long data".  Neither: MP_MOVE.  Both: -EINVAL. */
 #define MP_MOVE 0x1u		/* the pages go to the receiver; the sender loses them */

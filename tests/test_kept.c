@@ -35,7 +35,7 @@ static int client_pages(size_t len)
 /* Map fd as a connection keeps it (the delivery counts as one use). */
 static void keep(struct mp_kept_rx *k, unsigned h, int fd, size_t size, void **addr, uint64_t *id)
 {
-	CHECK_OK(mp_pages_rx_map(fd, size, true, MP_PAGES_RX_AUTO | MP_PAGES_RX_KEPT, addr, id));
+	CHECK_OK(mp_pages_rx_map(fd, size, true, MP_PAGES_RX_AUTO | MP_PAGES_RX_KEPT, NULL, addr, id));
 	mp_kept_rx_install(k, h, *addr, *id);
 }
 

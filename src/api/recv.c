@@ -17,6 +17,7 @@
 #include "conn/pulse.h"
 #include "conn/tls.h"
 #include "mem/data.h"
+#include "mem/memcap.h"
 #include "mem/pages.h"
 #include "os/compiler.h"
 #include "os/shm.h"
@@ -85,13 +86,41 @@ static void msg_fill_extra(mp_msg_t *msg, const struct mp_sconn *c, const struct
 /* Nothing was delivered: wait for the next message (not MP_RECV_PULSE). */
 #define DELIVER_SKIP 4
 
+/* A library buffer of n bytes held for c, charged to its account (the
+ * charge added to *charged): NULL and -ENOBUFS (over its limit) or
+ * -ENOMEM in *err.  Short ones, as much as a connection's call buffers
+ * (one call in flight), are not charged: a short call does no new work. */
+static void *buf_get_charged(struct mp_sconn *c, size_t n, size_t *charged, int *err)
+{
+	void *buf;
+
+	if (likely(n <= MP_SCONN_INLINE)) {
+		*err = -ENOMEM;
+		return mp_buf_get(n);
+	}
+	*err = mp_memcap_charge(c->cap, n);
+	if (*err)
+		return NULL;
+	buf = mp_buf_get(n);
+	if (!buf) {
+		mp_memcap_uncharge(c->cap, n);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*charged += n;
+	return buf;
+}
+
 /*
  * Long data that is not in memory yet: map received pages, or read the
- * caller's buffer (it is blocked in its call) straight into ours.
- * 1 ready; 0 the kernel does not let us read the caller; <0 a bad
- * message or a caller that is gone (-EPROTO, -EPIPE), -ENOMEM.
+ * caller's buffer (it is blocked in its call) straight into ours.  What
+ * that holds is charged to c's account (pages: by their region; copies:
+ * added to *charged).  1 ready; 0 the kernel does not let us read the
+ * caller; <0 a bad message or a caller that is gone (-EPROTO, -EPIPE),
+ * -ENOMEM, -ENOBUFS over c's limit.
  */
-static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
+static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
+		    size_t *charged)
 {
 	const struct mp_frame *f = &rx->hdr;
 	void *buf;
@@ -99,18 +128,20 @@ static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_r
 
 	if ((f->flags & MP_FRAME_DATA_PAGES) && rx->data_kind != MP_BUF_PAGES) {
 		err = mp_pages_rx_map(rx->pages_fd, f->data_size, f->flags & MP_FRAME_PAGES_SHARE,
-				      MP_PAGES_RX_AUTO, &rx->data, &rx->pages_id);
+				      MP_PAGES_RX_AUTO, c->cap, &rx->data, &rx->pages_id);
 		rx->pages_fd = -1;
 		if (err)
 			return err;
 		rx->data_kind = MP_BUF_PAGES;
 	} else if (f->flags & MP_FRAME_DATA_VM) {
-		buf = mp_buf_get(f->data_size);
+		buf = buf_get_charged(c, f->data_size, charged, &err);
 		if (!buf)
-			return -ENOMEM;
+			return err;
 		err = mp_vm_read(c->pid, f->in_addr, buf, f->data_size);
 		if (err) {
 			mp_buf_put(buf, f->data_size);
+			mp_memcap_uncharge(c->cap, f->data_size);
+			*charged -= f->data_size;
 			return err == -EPERM ? 0 : err == -ESRCH ? -EPIPE :
 			       mp_err_resource(err) ? err : -EPROTO;
 		}
@@ -119,9 +150,9 @@ static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_r
 	} else if (rx->in_bulk == MP_RX_BULK_COPY && p->input_in_place) {
 		rx->in_bulk = MP_RX_BULK_SHARE;	/* the server asked for it in place */
 	} else if (rx->in_bulk == MP_RX_BULK_COPY && f->data_size) {
-		buf = mp_buf_get(f->data_size);
+		buf = buf_get_charged(c, f->data_size, charged, &err);
 		if (!buf)
-			return -ENOMEM;
+			return err;
 		memcpy(buf, rx->data, f->data_size);	/* read once: the caller can still write */
 		rx->data = buf;
 		rx->data_kind = MP_BUF_CACHE;
@@ -175,8 +206,10 @@ static int deliver_oneway(struct mp_rx *rx, mp_msg_t *msg, mp_rid_t *rid)
 }
 
 /* The buffer the server writes its answer into: the caller's lent pages,
- * the transport's shared memory, or one of ours. */
-static int call_out_buf(struct mp_sconn *c, struct mp_rx *rx, struct mp_call *call)
+ * the transport's shared memory, or one of ours (charged to c, added to
+ * *charged). */
+static int call_out_buf(struct mp_sconn *c, struct mp_rx *rx, struct mp_call *call,
+			size_t *charged)
 {
 	int err;
 
@@ -198,8 +231,8 @@ static int call_out_buf(struct mp_sconn *c, struct mp_rx *rx, struct mp_call *ca
 		return 0;
 	}
 	call->out_kind = MP_BUF_CACHE;
-	if (call->out_cap && !(call->out = mp_buf_get(call->out_cap)))
-		return -ENOMEM;
+	if (call->out_cap && !(call->out = buf_get_charged(c, call->out_cap, charged, &err)))
+		return err;
 	return 0;
 }
 
@@ -212,9 +245,13 @@ static void call_out_prefill(const struct mp_rx *rx, const mp_msg_t *msg, const 
 		memcpy(call->out, (const uint8_t *)rx->data + msg->i.size, call->out_cap);
 }
 
+/* A call: its rid, and the buffers it holds (charged: the bytes charged
+ * for them, which the call then gives back when they go; on failure,
+ * what is left for the caller to uncharge with the input). */
 static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
-			mp_msg_t *msg, mp_rid_t *rid)
+			mp_msg_t *msg, mp_rid_t *rid, size_t *charged)
 {
+	size_t in_charged = *charged;
 	struct mp_call call = {
 		.conn = c, .seq = rx->hdr.seq,
 		.in = rx->data, .in_size = rx->hdr.data_size,
@@ -233,10 +270,14 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 		call.out_kind = MP_BUF_SHARED;
 		call.inl = true;
 	} else {
-		err = call_out_buf(c, rx, &call);
+		err = call_out_buf(c, rx, &call, charged);
 		if (err)
 			return err;
 		call.inl = rx->inl;
+	}
+	if (*charged) {	/* given back with the call's buffers (conn/rid.c) */
+		call.cap = mp_memcap_ref(c->cap);
+		call.charged = *charged;
 	}
 	call_out_prefill(rx, msg, &call);
 	mp_lock(&p->lock);
@@ -248,12 +289,25 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 	mp_unlock(&p->lock);
 	if (!r) {
 		mp_buf_release(call.out, call.out_cap, call.out_kind, call.out_id);
+		mp_memcap_uncharge(c->cap, *charged - in_charged);
+		mp_memcap_unref(call.cap);
+		*charged = in_charged;	/* the input's: released by the caller */
 		return dead ? -EPIPE : -ENOMEM;
 	}
+	*charged = 0;
 	msg->o.data = call.out;
 	msg->o.size = call.out_cap;
 	*rid = r;
 	return 0;
+}
+
+/* A message over c's memory limit, its data released: a call is answered
+ * -ENOBUFS at once, a one-way dropped and counted (transport/refuse.c);
+ * a connection that cannot be answered is dropped. */
+static MP_COLD void refuse_nobufs(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
+{
+	if (mp_refuse_frame(c, &rx->hdr, -ENOBUFS) != 0)
+		mp_sconn_kill(p, c);
 }
 
 /* Hand the message over: 0 a call, 1 one-way, DELIVER_SKIP none (it was
@@ -261,6 +315,7 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		   mp_msg_t *msg, mp_rid_t *rid)
 {
+	size_t charged = 0;	/* copies of the input, charged to c */
 	int r;
 
 	if (likely(rx->rid)) {	/* a short call, registered by the scan */
@@ -270,13 +325,15 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		*rid = rx->rid;
 		return 0;
 	}
-	r = rx_fetch(p, c, rx);
+	r = rx_fetch(p, c, rx, &charged);
 
 	if (r == 0)
 		refuse_vm(p, c, rx);
+	if (r == -ENOBUFS)
+		refuse_nobufs(p, c, rx);
+	else if (r == -EPROTO || r == -EPIPE || (r < 0 && rx->hdr.kind == MP_FRAME_CALL))
+		mp_port_refuse(p, c, &rx->hdr, r);	/* our lack: refused; else a lie, gone */
 	if (r <= 0) {
-		if (r == -EPROTO || r == -EPIPE || (r < 0 && rx->hdr.kind == MP_FRAME_CALL))
-			mp_port_refuse(p, c, &rx->hdr, r);	/* our lack: refused; else a lie, gone */
 		r = r == -ENOMEM ? r : DELIVER_SKIP;
 		rx_release(rx);
 		goto put;
@@ -285,21 +342,24 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 	if (unlikely(rx->hdr.flags & (MP_FRAME_INOUT | MP_FRAME_PRIO)))
 		msg_fill_extra(msg, c, rx);
 	if (rx->hdr.kind == MP_FRAME_ONEWAY)
-		r = deliver_oneway(rx, msg, rid);
+		r = deliver_oneway(rx, msg, rid);	/* copies, when any, are released */
 	else
-		r = deliver_call(p, c, rx, msg, rid);
+		r = deliver_call(p, c, rx, msg, rid, &charged);
 	if (r >= 0 && rx->hdr.kind == MP_FRAME_CALL)
 		return r;	/* the rid keeps the connection reference */
 	if (r < 0) {
-		if (r == -EPROTO || rx->hdr.kind == MP_FRAME_CALL)
+		if (r == -ENOBUFS)
+			refuse_nobufs(p, c, rx);	/* its answer buffer: over the limit */
+		else if (r == -EPROTO || rx->hdr.kind == MP_FRAME_CALL)
 			mp_port_refuse(p, c, &rx->hdr, r);	/* refused, or a lie: never a hang */
-		if (r == -EPROTO)
+		if (r == -EPROTO || r == -ENOBUFS)
 			r = DELIVER_SKIP;
 		mp_fds_close(msg->i.fds, msg->i.nfds);
 		rx_release(rx);
 		memset(msg, 0, sizeof(*msg));
 	}
 put:
+	mp_memcap_uncharge(c->cap, charged);	/* the input's copy, when not the call's */
 	mp_lock(&p->lock);
 	rx_inl_drop_locked(c, rx);
 	mp_sconn_put_locked(p, c);

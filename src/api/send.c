@@ -134,7 +134,8 @@ err:
  * and back in place if it cannot (-ECONNRESET: it never took them). */
 static void xfer_end(struct mp_xfer *x, int err)
 {
-	mp_pages_tx_end(&x->in, x->sent && err != -ECONNRESET);
+	/* -ENOBUFS: refused over the server's memory limit, never taken */
+	mp_pages_tx_end(&x->in, x->sent && err != -ECONNRESET && err != -ENOBUFS);
 	mp_pages_tx_end(&x->out, true);
 }
 

@@ -8,8 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "mem/bulk.h"
+#include "mem/memcap.h"
 #include "ns/owner.h"
 #include "os/prio.h"
+#include "proto/ring.h"
 #include "transport/transport.h"
 
 #define PEER_GROUPS_FIRST 64	/* first guess; ERANGE tells the real need */
@@ -25,6 +28,12 @@ struct peer {
 	size_t ngroups;
 	char *label;		/* NULL: none known */
 };
+
+/* Charged to a connection's memory account (mem/memcap.h) from accept to
+ * close, whatever its transport: the ring (both directions), the call
+ * buffers and the first pair of bulk areas of a hybrid connection. */
+#define CONN_SETUP_BYTES (sizeof(struct mp_ring_region) + sizeof(struct mp_sconn_call) + \
+			  2 * MP_BULK_MIN)
 
 static pthread_mutex_t peer_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t peer_once = PTHREAD_ONCE_INIT;
@@ -175,6 +184,10 @@ void mp_peer_drop(const struct mp_sconn *c)
 
 	if (!c)
 		return;
+	if (c->cap) {	/* the connection's setup; regions may hold it longer */
+		mp_memcap_uncharge(c->cap, CONN_SETUP_BYTES);
+		mp_memcap_unref(c->cap);
+	}
 	pthread_mutex_lock(&peer_lock);
 	pp = peer_find(c->pid, c->uid, c->gid);
 	if (*pp && --(*pp)->refs == 0) {
@@ -184,6 +197,13 @@ void mp_peer_drop(const struct mp_sconn *c)
 	pthread_mutex_unlock(&peer_lock);
 	if (e)
 		peer_free(e);
+}
+
+void mp_peer_forget(struct mp_sconn *c)
+{
+	mp_memcap_unref(c->cap);	/* its regions may still hold the account */
+	free(c->inl);
+	free(c);
 }
 
 int mp_peer_with(const struct ucred *cred, mp_peer_fn fn, void *arg)
@@ -223,6 +243,23 @@ int mp_peer_label(const struct ucred *cred, char *buf, size_t len)
 
 /* ----------------------------------------------------------- accept */
 
+/* c's memory account, its setup charged: 0, -ENOMEM, or -ENOBUFS when
+ * the limit is below even that. */
+static int conn_cap_new(struct mp_sconn *c)
+{
+	int err;
+
+	c->cap = mp_memcap_new(mp_memcap_limit());
+	if (!c->cap)
+		return -ENOMEM;
+	err = mp_memcap_charge(c->cap, CONN_SETUP_BYTES);
+	if (err) {
+		mp_memcap_unref(c->cap);
+		c->cap = NULL;
+	}
+	return err;
+}
+
 int mp_peer_admit(int fd, uint64_t token, struct mp_sconn *c)
 {
 	struct ucred cred;
@@ -241,9 +278,17 @@ int mp_peer_admit(int fd, uint64_t token, struct mp_sconn *c)
 		free(groups);
 		return -EACCES;
 	}
-	err = peer_note(&cred, groups, ngroups, label_get(fd));
-	if (err)
+	err = conn_cap_new(c);
+	if (err) {
+		free(groups);
 		return err;
+	}
+	err = peer_note(&cred, groups, ngroups, label_get(fd));
+	if (err) {
+		mp_memcap_unref(c->cap);
+		c->cap = NULL;
+		return err;
+	}
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->gid = cred.gid;

@@ -37,6 +37,10 @@ bool mp_peer_uid_full(struct mp_sconn *const *conns, uint32_t n, uid_t uid);
 /* The admitted connection c (NULL: nothing) is gone. */
 void mp_peer_drop(const struct mp_sconn *c);
 
+/* Free c, forgotten without its peer entry (a fork child's copy, a port
+ * destroyed): its call buffers and its reference on its memory account. */
+void mp_peer_forget(struct mp_sconn *c);
+
 /* Decide with the peer's whole credentials: ids->groups are filled from
  * the table (while a connection of the peer lives) for the call to fn. */
 typedef int (*mp_peer_fn)(const struct mp_ids *ids, void *arg);

@@ -500,8 +500,7 @@ void mp_sconn_forget(struct mp_sconn *c)
 	if (c->tp->srv_release)
 		c->tp->srv_release(c);
 	close(c->fd);
-	free(c->inl);
-	free(c);
+	mp_peer_forget(c);	/* frees c */
 }
 
 int mp_port_accept(struct mp_port_obj *p)

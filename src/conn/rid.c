@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "mem/data.h"
+#include "mem/memcap.h"
 #include "mem/pages.h"
+#include "os/compiler.h"
 
 #define RID_NONE UINT32_MAX
 
@@ -117,4 +119,9 @@ void mp_call_free_buffers(struct mp_call *call)
 	mp_buf_release(call->out, call->out_cap, call->out_kind, call->out_id);
 	call->in = NULL;
 	call->out = NULL;
+	if (unlikely(call->cap)) {	/* copies held for the connection (api/recv.c) */
+		mp_memcap_uncharge(call->cap, call->charged);
+		mp_memcap_unref(call->cap);
+		call->cap = NULL;
+	}
 }

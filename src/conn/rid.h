@@ -29,6 +29,8 @@ struct mp_call {
 	uint64_t t_recv;	/* mp_ticks() when it was received */
 	int64_t deadline_at;	/* the caller's (MP_FRAME_DEADLINE), CLOCK_MONOTONIC ns; 0 none */
 	bool inl;		/* holds conn->inl: cleared under the port lock when done */
+	struct mp_memcap *cap;	/* a reference: the account charged for its buffers */
+	size_t charged;		/* bytes charged there, given back with them */
 };
 
 struct mp_rid_slot {

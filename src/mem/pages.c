@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "mem/data.h"
+#include "mem/memcap.h"
 #include "mem/pages_priv.h"
 #include "os/compiler.h"
 #include "os/shm.h"
@@ -142,11 +143,17 @@ static void tab_forget(struct pg_region *r)
 	store_release(&mp_pages_drops, load_relaxed(&mp_pages_drops) + 1);
 }
 
-/* Close and forget a region whose mapping is already dealt with. */
+/* Close and forget a region whose mapping is already dealt with; the
+ * memory it held for a connection is given back. */
 static void tab_remove(struct pg_region *r)
 {
+	struct mp_memcap *cap = r->cap;
+	size_t len = r->len;
+
 	close(r->fd);
 	tab_forget(r);
+	mp_memcap_uncharge(cap, len);
+	mp_memcap_unref(cap);
 }
 
 void mp_pg_drop(struct pg_region *r)

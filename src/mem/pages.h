@@ -163,10 +163,14 @@ static inline void mp_pages_tx_init(struct mp_pages_tx *tx)
 /*
  * Map a peer's pages memfd for size bytes (fd is consumed).  share:
  * MAP_SHARED read-write; else sealed and mapped privately (or copied).
- * The region is registered; *addr and *id name it.
- * Returns 0, -EPROTO (not a fitting memfd: the peer lied), -ENOMEM.
+ * The region is registered; *addr and *id name it.  Its length is charged
+ * to cap (mem/memcap.h; NULL: none), which it references until it is
+ * dropped.  Returns 0, -EPROTO (not a fitting memfd: the peer lied),
+ * -ENOMEM, -ENOBUFS (over cap's limit: nothing mapped).
  */
-int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **addr, uint64_t *id);
+struct mp_memcap;
+int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, struct mp_memcap *cap,
+		    void **addr, uint64_t *id);
 
 /* Release received pages that the library still holds (addr and id as
  * given by mp_pages_rx_map); pages kept, freed or sent on are left alone. */

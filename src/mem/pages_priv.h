@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct mp_memcap;
+
 enum pg_kind {
 	PG_SHARED,	/* MAP_SHARED read-write */
 	PG_PRIVATE,	/* write-sealed memfd, MAP_PRIVATE read-write */
@@ -34,6 +36,9 @@ struct pg_region {
 	uint32_t busy;		/* shares (and lends) in flight */
 	uint32_t uses;		/* kept: deliveries not yet released */
 	uint64_t id;
+	struct mp_memcap *cap;	/* received: the account its len is charged to,
+				 * a reference (mem/memcap.h); uncharged when it
+				 * leaves the table; NULL: none */
 };
 
 /* Guards the table and every region in it. */
@@ -52,7 +57,8 @@ struct pg_region *mp_pg_find(const void *p);
  * mp_pg_lock). */
 int mp_pg_insert(struct pg_region *r);
 
-/* Unmap, close and forget a region (under mp_pg_lock). */
+/* Unmap, close and forget a region, uncharging its account (under
+ * mp_pg_lock). */
 void mp_pg_drop(struct pg_region *r);
 
 /* The same for a region whose address holds the PROT_NONE reservation of

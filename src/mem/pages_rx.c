@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "mem/data.h"
+#include "mem/memcap.h"
 #include "mem/pages_priv.h"
 #include "proto/wire.h"
 
@@ -109,7 +110,8 @@ static int kept_len(int fd, size_t *len)
 	return 0;
 }
 
-int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **addr, uint64_t *id)
+int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, struct mp_memcap *cap,
+		    void **addr, uint64_t *id)
 {
 	bool kept = share && (rxflags & MP_PAGES_RX_KEPT);
 	struct pg_region r = { 0 };
@@ -124,6 +126,8 @@ int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **ad
 		goto err_fd;
 	}
 	err = kept ? kept_len(fd, &r.len) : 0;
+	if (!err)
+		err = mp_memcap_charge(cap, r.len);	/* before any memory is ours */
 	if (err)
 		goto err_fd;
 	if (share)
@@ -131,7 +135,8 @@ int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **ad
 	else
 		err = map_moved(&fd, seals, size, r.len, &r.kind, &p);
 	if (err)
-		goto err_fd;
+		goto err_cap;
+	r.cap = mp_memcap_ref(cap);	/* the region's own: it may outlive the connection */
 	r.addr = (uintptr_t)p;
 	r.fd = fd;
 	r.autofree = (rxflags & MP_PAGES_RX_AUTO) != 0;
@@ -146,7 +151,10 @@ int mp_pages_rx_map(int fd, size_t size, bool share, unsigned rxflags, void **ad
 	*addr = p;
 	return 0;
 err_map:
+	mp_memcap_unref(r.cap);
 	munmap(p, r.len);
+err_cap:
+	mp_memcap_uncharge(cap, r.len);
 err_fd:
 	close(fd);
 	return err;

@@ -23,6 +23,7 @@
 
 #include "os/deadline.h"
 #include "msgport.h"
+#include "mem/memcap.h"
 #include "mem/pages.h"
 #include "proto/wire.h"
 
@@ -115,6 +116,7 @@ struct mp_sconn {
 	struct mp_sconn_call *inl;	/* allocated by the first call that uses it */
 	uint32_t refused;	/* messages refused by transport/refuse.c (their
 				 * fds could not be received), under the reader */
+	struct mp_memcap *cap;	/* memory held for it (mem/memcap.h), set at accept */
 };
 
 /*

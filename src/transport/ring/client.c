@@ -451,6 +451,10 @@ cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg, const s
 		c->broken = true;	/* our own lack (-ENOMEM, -EMFILE): say it */
 		return r;
 	}
+	if (r == 3 && (x->fflags & MP_FRAME_PAGES_KEEP))	/* refused: it keeps none */
+		mp_kept_tx_clear(&rc->kept, x->pages_slot);
+	if (r == 3 && (x->fflags & MP_FRAME_OUT_KEEP))
+		mp_kept_tx_clear(&rc->kept, x->out_slot);
 	return r >= 1 && r <= 3 ? r : -EPROTO;
 }
 

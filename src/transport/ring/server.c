@@ -90,27 +90,31 @@ static int srv_take_bulk(struct ring_srv *rs, struct mp_rx *rx)
 	return err ? -EPROTO : 2;
 }
 
-/* Map a client's shared pages (fd, consumed) to keep in slot h. */
-static int srv_keep_one(struct ring_srv *rs, int fd, size_t size, unsigned h, void **addr,
+/* Map a client's shared pages (fd, consumed) to keep in slot h, charged
+ * to c (what h kept goes first: the client replaces it). */
+static int srv_keep_one(struct mp_sconn *c, int fd, size_t size, unsigned h, void **addr,
 			uint64_t *id)
 {
-	int err = mp_pages_rx_map(fd, size, true, MP_PAGES_RX_AUTO | MP_PAGES_RX_KEPT, addr, id);
+	struct ring_srv *rs = c->tp_priv;
+	int err;
 
-	if (err)
-		return err;
-	mp_kept_rx_install(&rs->kept, h, *addr, *id);
-	return 0;
+	mp_kept_rx_drop(&rs->kept, 1u << h);
+	err = mp_pages_rx_map(fd, size, true, MP_PAGES_RX_AUTO | MP_PAGES_RX_KEPT, c->cap, addr, id);
+	if (!err)
+		mp_kept_rx_install(&rs->kept, h, *addr, *id);
+	return err;
 }
 
 /* Shared pages (in, lent out) to keep mapped: mapped here, not by
  * api/recv.c, so that the next message, which may name their slot, finds
- * them. */
-static int srv_keep_pages(struct ring_srv *rs, struct mp_rx *rx)
+ * them.  Over c's limit: refused with -ENOBUFS, the client forgets the slots. */
+static int srv_keep_pages(struct mp_sconn *c, struct mp_rx *rx)
 {
+	struct mp_frame f = rx->hdr;
 	int err;
 
 	if (rx->hdr.flags & MP_FRAME_PAGES_KEEP) {
-		err = srv_keep_one(rs, rx->pages_fd, rx->hdr.data_size, rx->hdr.pages_slot,
+		err = srv_keep_one(c, rx->pages_fd, rx->hdr.data_size, rx->hdr.pages_slot,
 				   &rx->data, &rx->pages_id);
 		rx->pages_fd = -1;
 		if (err)
@@ -118,7 +122,7 @@ static int srv_keep_pages(struct ring_srv *rs, struct mp_rx *rx)
 		rx->data_kind = MP_BUF_PAGES;
 	}
 	if (rx->hdr.flags & MP_FRAME_OUT_KEEP) {
-		err = srv_keep_one(rs, rx->out_fd, rx->hdr.out_capacity, rx->hdr.out_slot,
+		err = srv_keep_one(c, rx->out_fd, rx->hdr.out_capacity, rx->hdr.out_slot,
 				   &rx->out_data, &rx->out_id);
 		rx->out_fd = -1;
 		if (err)
@@ -127,7 +131,10 @@ static int srv_keep_pages(struct ring_srv *rs, struct mp_rx *rx)
 	return 1;
 err:
 	mp_rx_release(rx);
-	return -EPROTO;
+	if (err != -ENOBUFS)
+		return -EPROTO;
+	f.flags &= ~(unsigned)(MP_FRAME_PAGES_KEEP | MP_FRAME_OUT_KEEP);	/* nothing kept */
+	return mp_refuse_frame(c, &f, -ENOBUFS) ? -EPROTO : 2;
 }
 
 static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, void *buf, size_t len)
@@ -144,7 +151,7 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 		return -EPROTO;
 	}
 	if (rx->hdr.flags & (MP_FRAME_PAGES_KEEP | MP_FRAME_OUT_KEEP))
-		return srv_keep_pages(rs, rx);
+		return srv_keep_pages(c, rx);
 	if (rx->hdr.kind == MP_FRAME_CALL && !(rx->hdr.flags & MP_FRAME_DATA_PAGES))
 		mp_ring_grant_offer(rs, rx->hdr.data_size);	/* the next one in one copy */
 	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
@@ -266,9 +273,8 @@ static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx 
 	void *data = NULL;
 	int oneway = m->kind != MP_SLOT_CALL;
 
-	/* + 8: deadline_ns, read only under MP_FRAME_DEADLINE (flags 0 here) */
 	_Static_assert(sizeof(*f) == 4 + 1 + 1 + 2 + 4 + 4 + 8 + 8 + 4 + 1 + 1 + 2 + 8 + 8 + MP_RAW_SIZE + 8 + 8 + 8,
-		       "every field of the frame is set here (raw by mp_slot_call_copy())");
+		       "every field is set here (raw by mp_slot_call_copy()) but deadline_ns, read only under MP_FRAME_DEADLINE");
 
 	srv_cpu_publish(c, rs);
 	/* rx_clear(), the frame field by field: no store twice */

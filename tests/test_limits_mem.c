@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Memory held per client connection (issue 13, item 5): a server run
+ * with MSGPORT_CONN_MEM_MAX of 8 MiB holds pages a client moves or
+ * shares to it (it keeps them, mp_pages_keep) until the next one would
+ * go over: that call fails for its caller alone with -ENOBUFS, the
+ * server never sees it and leaks nothing, the connection survives,
+ * another client is served meanwhile, and once the server let go the
+ * same call works.  The same for long input copied into the server, and
+ * for a one-way (dropped).  Regions are sparse: no real memory is used.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define M_LIMIT "8388608"		/* the server's MSGPORT_CONN_MEM_MAX: 8 MiB */
+#define M_REGION ((size_t)3 << 20)	/* two fit, the third does not */
+#define M_LONG ((size_t)12 << 20)	/* copied input over the limit */
+
+#define T_COUNT 1u	/* answer: o.raw[0..3] open fds, [4..7] held, [8..11] seen, [12..15] one-ways, [16..19] maps */
+#define T_KEEP 2u	/* keep i.data (pages) until T_RELEASE; as T_COUNT */
+#define T_RELEASE 3u	/* free what T_KEEP kept; as T_COUNT */
+#define T_DATA 4u	/* plain input, looked at and dropped; as T_COUNT */
+#define T_QUIT 5u
+
+#define M_HELD_MAX 64
+
+struct m_srv {
+	void *held[M_HELD_MAX];
+	size_t len[M_HELD_MAX];
+	uint32_t nheld, seen, oneways;
+};
+
+static int count_maps(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	int n = 0, c;
+
+	CHECK(f != NULL);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static void answer_count(mp_msg_t *m, const struct m_srv *s)
+{
+	uint32_t v[5] = { (uint32_t)h_count_fds(), s->nheld, s->seen, s->oneways,
+			  (uint32_t)count_maps() };
+
+	memcpy(m->o.raw, v, sizeof(v));
+}
+
+static void m_keep(struct m_srv *s, mp_msg_t *m)
+{
+	CHECK(m->flags & (MP_MOVE | MP_SHARE));	/* pages */
+	CHECK_LT(s->nheld, M_HELD_MAX);
+	CHECK_OK(mp_pages_keep(m->i.data, m->i.size));
+	s->held[s->nheld] = m->i.data;
+	s->len[s->nheld++] = m->i.size;
+}
+
+static void m_release(struct m_srv *s)
+{
+	for (uint32_t k = 0; k < s->nheld; k++)
+		CHECK_OK(mp_pages_free(s->held[k], s->len[k]));
+	s->nheld = 0;
+}
+
+static void m_server(void *path)
+{
+	struct m_srv s = { 0 };
+	mp_port_t port;
+
+	/* before the first connection: the limit is read once */
+	CHECK_OK(setenv("MSGPORT_CONN_MEM_MAX", M_LIMIT, 1));
+	CHECK_OK(mp_port_create(&port));
+	CHECK_OK(mp_port_register(port, path, 0666));
+	for (;;) {
+		mp_msg_t m;
+		mp_rid_t rid;
+		int r = mp_recv(port, &m, &rid, MP_FOREVER);
+
+		CHECK_GE(r, 0);
+		s.seen++;
+		if (r == 1) {
+			s.oneways++;
+			if (m.type == T_KEEP)
+				m_keep(&s, &m);
+			continue;
+		}
+		if (m.type == T_KEEP)
+			m_keep(&s, &m);
+		if (m.type == T_RELEASE)
+			m_release(&s);
+		m.o.size = 0;
+		m.o.nfds = 0;
+		answer_count(&m, &s);
+		CHECK_OK(mp_respond(port, &m, rid));
+		if (m.type == T_QUIT)
+			break;
+	}
+	m_release(&s);
+	CHECK_OK(mp_port_destroy(port));
+}
+
+/* A call of type with data (len bytes at p, flags): mp_send's result;
+ * the server's counters in v. */
+static int m_call(mp_port_t port, uint32_t type, void *p, size_t len, uint32_t flags, uint32_t v[5])
+{
+	mp_msg_t m;
+	int r;
+
+	h_msg_init(&m);
+	m.type = type;
+	m.flags = flags;
+	m.i.data = p;
+	m.i.size = len;
+	r = mp_send(port, &m, MP_FOREVER);
+	if (r == 0)
+		memcpy(v, m.o.raw, 5 * sizeof(uint32_t));
+	return r;
+}
+
+static void m_count(mp_port_t port, uint32_t v[5])
+{
+	CHECK_OK(m_call(port, T_COUNT, NULL, 0, 0, v));
+}
+
+static void *region(uint32_t seed)
+{
+	uint8_t *p = mp_pages_alloc(M_REGION);
+
+	CHECK(p != NULL);
+	p[0] = (uint8_t)seed;	/* one page touched: the rest stays sparse */
+	return p;
+}
+
+/* Another client: keeps a region past what the first one may, calls on. */
+struct m_other {
+	atomic_int done;
+	mp_port_t port;
+	uint32_t flags;
+};
+
+static void m_other_client(void *arg)
+{
+	struct m_other *o = arg;
+	uint32_t v[5];
+	void *a = region(7), *b = region(8);
+
+	CHECK_OK(m_call(o->port, T_KEEP, a, M_REGION, o->flags, v));
+	CHECK_OK(m_call(o->port, T_KEEP, b, M_REGION, o->flags, v));
+	m_count(o->port, v);
+	atomic_store(&o->done, 1);
+	if (o->flags & MP_SHARE) {
+		CHECK_OK(mp_pages_free(a, M_REGION));
+		CHECK_OK(mp_pages_free(b, M_REGION));
+	}
+}
+
+/* Pages (moved or shared) kept by the server up to the limit: the next
+ * call is refused for that caller alone until the server let go. */
+static void pages_over_limit(uint32_t flags)
+{
+	struct m_other *o = h_shared(sizeof(*o));
+	pid_t pid, other;
+	mp_port_t port = h_server_start(m_server, "/limits-mem", &pid);
+	void *r[4];
+	uint32_t v[5], fds0, maps0, seen;
+
+	m_count(port, v);
+	fds0 = v[0];
+	maps0 = v[4];
+	for (int k = 0; k < 4; k++)
+		r[k] = region((uint32_t)k);
+	CHECK_OK(m_call(port, T_KEEP, r[0], M_REGION, flags, v));
+	CHECK_OK(m_call(port, T_KEEP, r[1], M_REGION, flags, v));
+	seen = v[2];
+	/* the third would hold 9 MiB and more for this connection; a client
+	 * that loops harms only itself, and keeps its pages (not taken) */
+	for (int k = 0; k < 20; k++) {
+		CHECK_ERR(m_call(port, T_KEEP, r[2 + k % 2], M_REGION, flags, v), -ENOBUFS);
+		((volatile uint8_t *)r[2 + k % 2])[0] = (uint8_t)k;	/* still ours, writable */
+	}
+	/* another connection has its own account */
+	o->port = port;
+	o->flags = flags;
+	other = h_fork(m_other_client, o);
+	CHECK_EQ(h_reap(other, 60000), 0);
+	CHECK_EQ(atomic_load(&o->done), 1);
+	/* the same connection goes on; the server saw none of the refused */
+	m_count(port, v);
+	CHECK_EQ(v[1], 4);
+	CHECK_EQ(v[2], seen + 4);	/* other's three, this count */
+	CHECK_OK(m_call(port, T_RELEASE, NULL, 0, 0, v));
+	CHECK_EQ(v[1], 0);
+	if (flags & MP_SHARE) {	/* a server keeps shared pages until we let go */
+		CHECK_OK(mp_pages_free(r[0], M_REGION));
+		CHECK_OK(mp_pages_free(r[1], M_REGION));
+	}
+	/* memory given back: the refused call goes through now */
+	CHECK_OK(m_call(port, T_KEEP, r[3], M_REGION, flags, v));
+	CHECK_EQ(v[1], 1);
+	CHECK_OK(m_call(port, T_RELEASE, NULL, 0, 0, v));
+	if (flags & MP_SHARE)
+		CHECK_OK(mp_pages_free(r[3], M_REGION));
+	CHECK_OK(mp_pages_free(r[2], M_REGION));
+	/* no descriptor or mapping left behind (the server learns of the
+	 * other client's end and of our frees at its pace: wait for it) */
+	for (int k = 0; k < 2000; k++) {
+		m_count(port, v);
+		if (v[0] == fds0 && v[4] == maps0)
+			break;
+		h_sleep_ms(5);
+	}
+	CHECK_EQ(v[0], fds0);
+	CHECK_EQ(v[4], maps0);
+	h_server_quit(port, pid, T_QUIT);
+}
+
+TEST(limits_mem_moved_pages)
+{
+	pages_over_limit(MP_MOVE);
+}
+
+TEST(limits_mem_shared_pages)
+{
+	pages_over_limit(MP_SHARE);
+}
+
+/* Long ordinary input, copied into the server's memory: over the limit
+ * refused; shorter input and later calls go on. */
+TEST(limits_mem_copied_input)
+{
+	pid_t pid;
+	mp_port_t port = h_server_start(m_server, "/limits-mem", &pid);
+	uint8_t *big = calloc(1, M_LONG);
+	uint32_t v[5], fds0, seen;
+
+	CHECK(big != NULL);
+	m_count(port, v);
+	fds0 = v[0];
+	seen = v[2];
+	for (int k = 0; k < 5; k++) {
+		CHECK_ERR(m_call(port, T_DATA, big, M_LONG, 0, v), -ENOBUFS);
+		CHECK_OK(m_call(port, T_DATA, big, (size_t)1 << 20, 0, v));
+	}
+	m_count(port, v);
+	CHECK_EQ(v[2], seen + 6);	/* the five short ones and this */
+	CHECK_EQ(v[0], fds0);
+	free(big);
+	h_server_quit(port, pid, T_QUIT);
+}
+
+/* A one-way over the limit is dropped; after the server let go, the next
+ * one arrives. */
+TEST(limits_mem_oneway_dropped)
+{
+	pid_t pid;
+	mp_port_t port = h_server_start(m_server, "/limits-mem", &pid);
+	uint32_t v[5], fds0;
+	void *a = region(1), *b = region(2), *c;
+	mp_msg_t m;
+	int r;
+
+	CHECK_OK(m_call(port, T_KEEP, a, M_REGION, MP_MOVE, v));
+	CHECK_OK(m_call(port, T_KEEP, b, M_REGION, MP_MOVE, v));
+	fds0 = v[0];
+	for (int k = 0; k < 10; k++) {
+		c = region(3);
+		h_msg_init(&m);
+		m.type = T_KEEP;
+		m.flags = MP_MOVE;
+		m.i.data = c;
+		m.i.size = M_REGION;
+		r = mp_send_async(port, &m, MP_FOREVER);
+		CHECK(r == 0 || r == 1);
+		/* in order on one connection: the one-way was taken before */
+		m_count(port, v);
+		CHECK_EQ(v[1], 2);
+		CHECK_EQ(v[3], 0);
+		CHECK_EQ(v[0], fds0);
+	}
+	CHECK_OK(m_call(port, T_RELEASE, NULL, 0, 0, v));
+	c = region(4);
+	h_msg_init(&m);
+	m.type = T_KEEP;
+	m.flags = MP_MOVE;
+	m.i.data = c;
+	m.i.size = M_REGION;
+	r = mp_send_async(port, &m, MP_FOREVER);
+	CHECK(r == 0 || r == 1);
+	m_count(port, v);
+	CHECK_EQ(v[1], 1);
+	CHECK_EQ(v[3], 1);
+	h_server_quit(port, pid, T_QUIT);
+}
