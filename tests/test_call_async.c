@@ -35,6 +35,9 @@ static mp_port_t srv_port;
 static pthread_barrier_t srv_bar;
 static uint32_t srv_tags[2];
 static __thread int srv_me;
+/* Calls being handled: T_QUIT destroys the port only once it is the last,
+ * since the destroy frees the library's buffers of every rid (i.data). */
+static atomic_int srv_busy;
 
 static uint32_t tag_of(const mp_msg_t *m)
 {
@@ -120,19 +123,24 @@ static void *srv_loop(void *arg)
 			break;
 		if (r != 0)
 			continue;
+		atomic_fetch_add(&srv_busy, 1);
 		if (m.type == T_HOLD) {
 			atomic_fetch_add(&st->held, 1);
 			CHECK(h_wait_ge(&st->go, 1, 3 * WAIT_MS));
 		}
 		if (m.type == T_PAIR) {
 			srv_pair(&m, rid);
+			atomic_fetch_sub(&srv_busy, 1);
 			continue;
 		}
 		srv_answer(&m, rid);
 		if (m.type == T_QUIT) {
+			for (int k = 0; atomic_load(&srv_busy) > 1 && k < WAIT_MS; k++)
+				usleep(1000);	/* the other thread's call first */
 			CHECK_OK(mp_port_destroy(srv_port));
 			break;
 		}
+		atomic_fetch_sub(&srv_busy, 1);
 	}
 	return NULL;
 }
