@@ -460,6 +460,14 @@ MP_API int mp_cred_label(const mp_msg_t *m, char *buf, size_t len);
  * receive the answer's (the server did answer: the answer's descriptors
  * and any data of it that travelled in a memfd are lost).  Either way the
  * connection goes on and the next call works (docs/security.md, "Limits").
+ * -ENOBUFS the call would make the memory the server holds for this
+ * connection exceed its limit (MP_CONN_MEM_MAX, or the server's
+ * $MSGPORT_CONN_MEM_MAX): refused before the server's user saw it, the
+ * connection goes on, moved pages stay the caller's; -ENOMEM, -EMFILE,
+ * -ENFILE also when the server lacked memory or descriptors to take the
+ * call (it refused it; the connection goes on), or this process to take
+ * the answer (the connection is dropped).  -EHOSTDOWN and the errors of
+ * mp_respond_error() when the server failed the call with it.
  * Moved pages (see "Long data") are gone from the caller after every
  * return except the errors above that come before sending (-EINVAL,
  * -EMSGSIZE, -ENOENT, -EACCES, -EAGAIN, -EBADF, -EBUSY), -EPIPE when the
