@@ -57,12 +57,8 @@ int mp_recv_deadline(mp_port_t port, mp_rid_t rid, int64_t *remaining_ns)
 
 	if (port == 0 || !remaining_ns)
 		return -EINVAL;
-	tls = mp_tls_get();
-	if (!tls)
-		return -ENOMEM;
-	p = mp_port_find(port, tls, &held);
-	if (!p)
-		return -ENOENT;
+	if (mp_port_find_mine(port, &tls, &p, &held))
+		return tls ? -ENOENT : -ENOMEM;
 	if (mp_rid_is_fast(rid)) {
 		at = fast_rid_live(p, rid) ? 0 : -ENOENT;
 	} else {

@@ -173,12 +173,9 @@ static inline __attribute__((always_inline)) int respond_any(mp_port_t port, mp_
 	err = mp_msg_check_answer(port, msg);
 	if (err)
 		return err;
-	tls = mp_tls_get();
-	if (!tls)
-		return -ENOMEM;
-	p = mp_port_find(port, tls, &held);
-	if (!p)
-		return -ENOENT;
+	err = mp_port_find_mine(port, &tls, &p, &held);
+	if (err)
+		return err;
 	err = mp_answer_pages_begin(msg, &x);
 	if (err)
 		goto out;

@@ -74,12 +74,9 @@ static int respond_error(mp_port_t port, mp_rid_t rid, int err)
 	bool held;
 	int r;
 
-	tls = mp_tls_get();
-	if (!tls)
-		return -ENOMEM;
-	p = mp_port_find(port, tls, &held);
-	if (!p)
-		return -ENOENT;
+	r = mp_port_find_mine(port, &tls, &p, &held);
+	if (r)
+		return r;
 	memset(&m, 0, sizeof(m));
 	m.o.err = err;
 	mp_xfer_init(&x);

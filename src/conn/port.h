@@ -84,6 +84,7 @@
 #ifndef MP_PORT_H
 #define MP_PORT_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -183,6 +184,18 @@ static inline struct mp_port_obj *mp_port_find(mp_port_t port, struct mp_tls *tl
 {
 	*held = !load_relaxed(&tls->port_inuse);	/* our own field: no order */
 	return *held ? mp_port_hold(port, tls) : mp_port_get(port);
+}
+
+/* This thread's state and the port for one call (mp_port_find): 0, or
+ * -ENOMEM (no thread state) or -ENOENT (no such port of this process). */
+static inline int mp_port_find_mine(mp_port_t port, struct mp_tls **tls, struct mp_port_obj **p,
+				    bool *held)
+{
+	*tls = mp_tls_get();
+	if (!*tls)
+		return -ENOMEM;
+	*p = mp_port_find(port, *tls, held);
+	return *p ? 0 : -ENOENT;
 }
 
 static inline void mp_port_done(struct mp_port_obj *p, struct mp_tls *tls, bool held)
