@@ -301,15 +301,6 @@ static int deliver_call(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx 
 	return 0;
 }
 
-/* A message over c's memory limit, its data released: a call is answered
- * -ENOBUFS at once, a one-way dropped and counted (transport/refuse.c);
- * a connection that cannot be answered is dropped. */
-static MP_COLD void refuse_nobufs(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx)
-{
-	if (mp_refuse_frame(c, &rx->hdr, -ENOBUFS) != 0)
-		mp_sconn_kill(p, c);
-}
-
 /* Hand the message over: 0 a call, 1 one-way, DELIVER_SKIP none (it was
  * bad, or refused), <0 error. */
 static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
@@ -329,10 +320,8 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 
 	if (r == 0)
 		refuse_vm(p, c, rx);
-	if (r == -ENOBUFS)
-		refuse_nobufs(p, c, rx);
-	else if (r == -EPROTO || r == -EPIPE || (r < 0 && rx->hdr.kind == MP_FRAME_CALL))
-		mp_port_refuse(p, c, &rx->hdr, r);	/* our lack: refused; else a lie, gone */
+	if (r == -ENOBUFS || r == -EPROTO || r == -EPIPE || (r < 0 && rx->hdr.kind == MP_FRAME_CALL))
+		mp_port_refuse(p, c, &rx->hdr, r);	/* our lack, its limit: refused; else a lie, gone */
 	if (r <= 0) {
 		r = r == -ENOMEM ? r : DELIVER_SKIP;
 		rx_release(rx);
@@ -348,9 +337,7 @@ static int deliver(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 	if (r >= 0 && rx->hdr.kind == MP_FRAME_CALL)
 		return r;	/* the rid keeps the connection reference */
 	if (r < 0) {
-		if (r == -ENOBUFS)
-			refuse_nobufs(p, c, rx);	/* its answer buffer: over the limit */
-		else if (r == -EPROTO || rx->hdr.kind == MP_FRAME_CALL)
+		if (r == -ENOBUFS || r == -EPROTO || rx->hdr.kind == MP_FRAME_CALL)
 			mp_port_refuse(p, c, &rx->hdr, r);	/* refused, or a lie: never a hang */
 		if (r == -EPROTO || r == -ENOBUFS)
 			r = DELIVER_SKIP;

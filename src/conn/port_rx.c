@@ -204,7 +204,9 @@ static void conn_read_done(struct mp_port_obj *p, struct mp_sconn *c)
 
 void mp_port_refuse(struct mp_port_obj *p, struct mp_sconn *c, const struct mp_frame *f, int err)
 {
-	if (!mp_err_resource(err) || mp_refuse_frame(c, f, err) != 0)
+	bool refusable = mp_err_resource(err) || err == -ENOBUFS;	/* ours, or its limit */
+
+	if (!refusable || mp_refuse_frame(c, f, err) != 0)
 		mp_sconn_kill(p, c);
 }
 

@@ -30,8 +30,10 @@ void mp_port_doorbell_add(struct mp_port_obj *p, int delta);
 void mp_port_kick_drain(struct mp_port_obj *p);
 bool mp_port_rings_pending_locked(struct mp_port_obj *p);
 /* The message f from c could not be taken for our own lack (err, see
- * mp_err_resource()): refuse it (its caller gets err, the connection goes
- * on); anything else, or a frame that cannot be refused, drops c. */
+ * mp_err_resource()) or because it would take c over its memory limit
+ * (-ENOBUFS, mem/memcap.h): refuse it (a call's caller gets err, a
+ * one-way is dropped and counted; the connection goes on); anything
+ * else, or a frame that cannot be refused, drops c. */
 void mp_port_refuse(struct mp_port_obj *p, struct mp_sconn *c, const struct mp_frame *f, int err);
 /* Wait for the next message: 1 got one (from *from, referenced),
  * MP_NEXT_FAST (rx->fast set by the caller) the fast path took it into
