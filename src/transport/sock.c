@@ -264,6 +264,21 @@ err:
 	return err;
 }
 
+/* The call's result for mp_sockt_recv_reply()'s 1 (answered), 3 (refused:
+ * the connection goes on, api/send.c keeps it) or 4 (refused at accept:
+ * api/send.c says why). */
+static int reply_result(struct mp_cconn *c, int r, const mp_msg_t *msg)
+{
+	if (r == 1)
+		return 0;
+	if (r == 3) {
+		c->call_refused = true;
+		return msg->o.err;
+	}
+	c->refused = msg->o.err;
+	return -EPIPE;
+}
+
 static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, struct mp_xfer *x)
 {
 	int err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
@@ -274,16 +289,8 @@ static int sock_call(struct mp_cconn *c, mp_msg_t *msg, struct mp_deadline d, st
 		if (r <= 0)
 			return r == 0 ? -ETIME : r;	/* sent, no answer in time */
 		r = mp_sockt_recv_reply(c->fd, c->seq, msg, x);
-		if (r == 1)
-			return 0;
-		if (r == 3) {
-			c->call_refused = true;	/* api/send.c: keep the connection */
-			return msg->o.err;	/* refused: the connection goes on */
-		}
-		if (r == 4) {
-			c->refused = msg->o.err;	/* api/send.c says it */
-			return -EPIPE;
-		}
+		if (r == 1 || r == 3 || r == 4)
+			return reply_result(c, r, msg);
 		if (r == 2) {
 			mp_xfer_vm_refused(c, x);
 			err = mp_sockt_send(c->fd, MP_FRAME_CALL, ++c->seq, msg, d, x);
@@ -317,14 +324,8 @@ static int sock_call_take(struct mp_cconn *c, mp_msg_t *msg, struct mp_xfer *x)
 	for (;;) {
 		int r = mp_sockt_recv_reply(c->fd, c->seq, msg, x);
 
-		if (r == 1)
-			return 0;
-		if (r == 3)
-			return msg->o.err;	/* refused: the connection goes on */
-		if (r == 4) {
-			c->refused = msg->o.err;
-			return -EPIPE;
-		}
+		if (r == 1 || r == 3 || r == 4)
+			return reply_result(c, r, msg);
 		if (r == -EAGAIN)
 			return r;
 		if (r < 0 || r == 2) {
