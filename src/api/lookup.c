@@ -27,6 +27,7 @@
 #include "ns/ns.h"
 #include "ns/phx.h"
 #include "ns/root.h"
+#include "os/lack.h"
 
 static int lookup_call(mp_oid_t srv, const char *rest, size_t len, mp_lookup_reply_t *reply,
 		       int32_t *resolved)
@@ -122,7 +123,7 @@ static int native_at(struct walk *w, const char *path, bool exact, struct hit *h
 		w->native = false;	/* a directory of entries: none above */
 	if (err == 0)
 		hit_native(h, &r);
-	return err == 0 || err == -EACCES || mp_ns_err_resource(err) ? err : -ENOENT;
+	return err == 0 || err == -EACCES || mp_err_resource(err) ? err : -ENOENT;
 }
 
 /* The Phoenix name of len bytes at name: 0, -ENOENT or a resource error. */
@@ -132,7 +133,7 @@ static int phx_at(struct walk *w, const char *name, size_t len, struct hit *h)
 	int err = w->phx < 0 ? -ENOENT : mp_ns_phx_get(w->phx, name, len, &w->buf, &r);
 
 	if (err)
-		return mp_ns_err_resource(err) ? err : -ENOENT;
+		return mp_err_resource(err) ? err : -ENOENT;
 	h->oid = (mp_oid_t){ .port = r.port, .id = r.id };
 	h->mount = true;	/* every Phoenix name is one */
 	return 0;
@@ -170,7 +171,7 @@ static int root_at(struct walk *w, struct hit *h)
 		hit_native(h, &r);
 		return 0;
 	}
-	if (err == -EACCES || mp_ns_err_resource(err))
+	if (err == -EACCES || mp_err_resource(err))
 		return err;
 	return w->phoenix ? -ENOENT : phx_at(w, "/", 1, h);
 }
@@ -235,7 +236,7 @@ int mp_lookup_walk(const char *name, bool phoenix, mp_oid_t *file, mp_oid_t *dev
 		.native = true };
 	/* No Phoenix directory is no Phoenix name; one we could not open
 	 * might hold the answer. */
-	err = mp_ns_err_resource(w->phx) ? w->phx : walk_run(w, name, len, file, dev);
+	err = mp_err_resource(w->phx) ? w->phx : walk_run(w, name, len, file, dev);
 	if (w->phx >= 0)
 		close(w->phx);
 	free(w);

@@ -16,6 +16,7 @@
 #include "mem/bulk.h"
 #include "mem/data.h"
 #include "mem/pages.h"
+#include "os/lack.h"
 #include "os/sockio.h"
 #include "transport/refuse.h"
 #include "transport/transport.h"
@@ -91,12 +92,6 @@ static int connect_wait(int fd, const char *path, struct mp_deadline d)
 	return connect_errno(err);
 }
 
-/* The port file could not be opened: gone (-ENOENT), or we are short of
- * descriptors or memory, which is no news of the port. */
-static int portfile_errno(int err)
-{
-	return err == -EMFILE || err == -ENFILE || err == -ENOMEM ? err : -ENOENT;
-}
 
 /* Connect the bootstrap socket to the port's and open its port file. */
 static int cconn_connect(struct mp_cconn *c, struct mp_deadline d)
@@ -120,7 +115,10 @@ static int cconn_connect(struct mp_cconn *c, struct mp_deadline d)
 	if (err)
 		return err;
 	c->portfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	return c->portfd < 0 ? portfile_errno(-errno) : 0;
+	if (c->portfd >= 0)
+		return 0;
+	/* gone (-ENOENT), or our own lack, which is no news of the port */
+	return mp_err_resource(-errno) ? -errno : -ENOENT;
 }
 
 int mp_cconn_refusal(struct mp_cconn *c, int err)

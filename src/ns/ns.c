@@ -15,6 +15,7 @@
 
 #include "os/compiler.h"
 #include "os/deadline.h"
+#include "os/lack.h"
 #include "ns/access.h"
 #include "ns/owner.h"
 #include "ns/portfile.h"
@@ -123,7 +124,7 @@ static int record_live(const char *root, const struct mp_ns_record *r)
 	int live = mp_portfile_probe(root, r->port, &token, NULL);
 
 	if (live != 1)
-		return mp_ns_err_resource(live) ? live : 0;
+		return mp_err_resource(live) ? live : 0;
 	return token == r->token;
 }
 
@@ -237,7 +238,7 @@ static int link_entry(const char *root, const char *tmp, char *epath, size_t roo
 		err = record_load(epath, &old, &st);
 		if (err == 0 && (err = record_live(root, &old)) >= 0)
 			err = err ? -EEXIST : 0;
-		if (err == -EEXIST || mp_ns_err_resource(err))
+		if (err == -EEXIST || mp_err_resource(err))
 			return err;	/* live, or unknown: never remove it */
 		if (err == -EISDIR || err == -EACCES)
 			return -EEXIST;	/* a directory, or another user's closed entry */
@@ -462,7 +463,7 @@ static int list_entry(struct ns_walk *w, const char *epath, const char *path)
 	int err = record_load(epath, &r, &st);
 
 	/* Out of descriptors or memory: the list would be short, say so. */
-	if (mp_ns_err_resource(err))
+	if (mp_err_resource(err))
 		return err;
 	if (err)
 		return 0;	/* unreadable or half-written: not listed */

@@ -53,13 +53,6 @@ static inline bool mp_ns_path_is_root(const char *path)
 	return path && path[0] == '/' && path[1] == '\0';
 }
 
-/* Out of descriptors or memory: says nothing of the entry, and must not
- * read as "no such entry" (the caller reports it as it is). */
-static inline bool mp_ns_err_resource(int err)
-{
-	return err == -EMFILE || err == -ENFILE || err == -ENOMEM;
-}
-
 /* One registration: what the namespace needs of the port behind it. */
 struct mp_ns_reg {
 	const char *root;	/* the port's namespace root */
@@ -86,7 +79,7 @@ void mp_ns_owner_remove(const char *root, uint64_t token);
 /* The live entry at path, for lookup: 0, -EACCES, or -ENOENT (none, or a
  * dead one), -ENOTDIR (the path crosses an entry), -EISDIR (a directory
  * of entries), -EPROTO (a broken one), or a resource error
- * (mp_ns_err_resource(): the entry or its port file could not be opened). */
+ * (mp_err_resource(), os/lack.h: the entry or its port file could not be opened). */
 int mp_ns_entry_get(const char *root, const char *path, struct mp_ns_record *r);
 
 /* The mount point that answers for path, whose exact lookup failed with

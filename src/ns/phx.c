@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "os/deadline.h"
+#include "os/lack.h"
 #include "ns/ns.h"
 #include "ns/root.h"
 
@@ -103,7 +104,7 @@ static ssize_t file_read(int dirfd, const char *fname, struct mp_phx_buf *buf)
 	ssize_t n;
 
 	if (fd < 0)
-		return errno == ENOENT ? -ENOENT : mp_ns_err_resource(-errno) ? -errno : -EPROTO;
+		return errno == ENOENT ? -ENOENT : mp_err_resource(-errno) ? -errno : -EPROTO;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		n = -EPROTO;
 		goto out;
@@ -180,7 +181,7 @@ static int link_locked(int dirfd, const char *tmp, const char *name, size_t len)
 	free(buf);
 	if (err == 0)
 		return -EEXIST;
-	if (mp_ns_err_resource(err))
+	if (mp_err_resource(err))
 		return err;	/* unread: never remove it */
 	if (err == -ENOENT && faccessat(dirfd, fname, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return -EEXIST;	/* a well-formed record of another name: keep it */
@@ -237,7 +238,7 @@ int mp_ns_phx_unregister(const char *root, const char *name)
 	if (err == 0) {
 		mp_phx_rec_file_name(fname, name, len);
 		err = unlinkat(lock, fname, 0) == 0 ? 0 : -errno;
-	} else if (!mp_ns_err_resource(err)) {
+	} else if (!mp_err_resource(err)) {
 		err = -ENOENT;
 	}
 	dir_unlock(lock);

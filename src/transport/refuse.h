@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "os/lack.h"
 #include "transport/transport.h"
 
 /* What mp_sockt_srv_recv() returns for such a frame, or for one it could
@@ -28,12 +29,8 @@
  * is held. */
 #define MP_RX_FDS_LOST 3
 
-/* Out of memory or descriptors: the server's lack, to be reported as
- * such (a refusal), never as the client's fault (-EPROTO). */
-static inline bool mp_err_resource(int err)
-{
-	return err == -ENOMEM || err == -EMFILE || err == -ENFILE;
-}
+/* The server's own lack (os/lack.h: mp_err_resource()) is reported as
+ * such, a refusal, never as the client's fault (-EPROTO). */
 
 /*
  * Refuse the message whose header is f on c with err (negative): a call
