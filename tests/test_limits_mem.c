@@ -261,6 +261,21 @@ TEST(limits_mem_copied_input)
 	h_server_quit(port, pid, T_QUIT);
 }
 
+/* A one-way T_KEEP moving a fresh region (seeded seed) to port. */
+static void send_keep_oneway(mp_port_t port, uint32_t seed)
+{
+	mp_msg_t m;
+	int r;
+
+	h_msg_init(&m);
+	m.type = T_KEEP;
+	m.flags = MP_MOVE;
+	m.i.data = region(seed);
+	m.i.size = M_REGION;
+	r = mp_send_async(port, &m, MP_FOREVER);
+	CHECK(r == 0 || r == 1);
+}
+
 /* A one-way over the limit is dropped; after the server let go, the next
  * one arrives. */
 TEST(limits_mem_oneway_dropped)
@@ -268,22 +283,13 @@ TEST(limits_mem_oneway_dropped)
 	pid_t pid;
 	mp_port_t port = h_server_start(m_server, "/limits-mem", &pid);
 	uint32_t v[5], fds0;
-	void *a = region(1), *b = region(2), *c;
-	mp_msg_t m;
-	int r;
+	void *a = region(1), *b = region(2);
 
 	CHECK_OK(m_call(port, T_KEEP, a, M_REGION, MP_MOVE, v));
 	CHECK_OK(m_call(port, T_KEEP, b, M_REGION, MP_MOVE, v));
 	fds0 = v[0];
 	for (int k = 0; k < 10; k++) {
-		c = region(3);
-		h_msg_init(&m);
-		m.type = T_KEEP;
-		m.flags = MP_MOVE;
-		m.i.data = c;
-		m.i.size = M_REGION;
-		r = mp_send_async(port, &m, MP_FOREVER);
-		CHECK(r == 0 || r == 1);
+		send_keep_oneway(port, 3);
 		/* in order on one connection: the one-way was taken before */
 		m_count(port, v);
 		CHECK_EQ(v[1], 2);
@@ -291,14 +297,7 @@ TEST(limits_mem_oneway_dropped)
 		CHECK_EQ(v[0], fds0);
 	}
 	CHECK_OK(m_call(port, T_RELEASE, NULL, 0, 0, v));
-	c = region(4);
-	h_msg_init(&m);
-	m.type = T_KEEP;
-	m.flags = MP_MOVE;
-	m.i.data = c;
-	m.i.size = M_REGION;
-	r = mp_send_async(port, &m, MP_FOREVER);
-	CHECK(r == 0 || r == 1);
+	send_keep_oneway(port, 4);
 	m_count(port, v);
 	CHECK_EQ(v[1], 1);
 	CHECK_EQ(v[3], 1);
