@@ -57,6 +57,7 @@ enum { MP_RING_HELLO_RING = 1, MP_RING_HELLO_HYBRID = 2 };
 struct mp_grant_srv {
 	void *p;	/* mp_buf_get(cap), published; NULL: none */
 	size_t cap;
+	struct mp_memcap *acct;	/* a reference: the account cap is charged to */
 };
 
 struct mp_grant_cli {

@@ -81,13 +81,23 @@ static void srv_consumed(struct ring_srv *rs, uint64_t n, int oneway)
 		wake(rs->wake_efd);
 }
 
-/* A BULK frame: the client's new areas (hybrid only); 2 = take the next. */
-static int srv_take_bulk(struct ring_srv *rs, struct mp_rx *rx)
+/* A BULK frame: the client's new areas (hybrid only), charged to c; 2 =
+ * take the next.  Over c's limit they are not mapped, and the messages
+ * that name them are refused (srv_take_data()). */
+static int srv_take_bulk(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx)
 {
-	int err = rs->hybrid && rx->nfds == 2 ? mp_bulk_attach(&rs->bulk, rx->fds) : -EPROTO;
+	int err = rs->hybrid && rx->nfds == 2 ? mp_bulk_attach(&rs->bulk, rx->fds, c->cap) : -EPROTO;
 
 	mp_rx_release(rx);
-	return err ? -EPROTO : 2;
+	return err && err != -ENOBUFS ? -EPROTO : 2;
+}
+
+/* A grant for the next long call (grant.c), charged to c. */
+static void srv_grant_offer(struct mp_sconn *c, struct ring_srv *rs, size_t size)
+{
+	if (!rs->grant.acct)
+		rs->grant.acct = mp_memcap_ref(c->cap);	/* dropped by mp_ring_grant_fini() */
+	mp_ring_grant_offer(rs, size);
 }
 
 /* Map a client's shared pages (fd, consumed) to keep in slot h, charged
@@ -153,8 +163,8 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 	if (rx->hdr.flags & (MP_FRAME_PAGES_KEEP | MP_FRAME_OUT_KEEP))
 		return srv_keep_pages(c, rx);
 	if (rx->hdr.kind == MP_FRAME_CALL && !(rx->hdr.flags & MP_FRAME_DATA_PAGES))
-		mp_ring_grant_offer(rs, rx->hdr.data_size);	/* the next one in one copy */
-	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
+		srv_grant_offer(c, rs, rx->hdr.data_size);	/* the next one in one copy */
+	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(c, rs, rx) : 1;
 }
 
 /* The connection's call buffers for the call being taken (under the port
@@ -202,9 +212,9 @@ static int srv_take_data(struct mp_sconn *c, struct ring_srv *rs, const struct m
 		return mp_ring_grant_take(rs, m, rx);	/* written into our memory */
 	if (m->flags & MP_SLOT_F_BULK) {
 		if (!mp_bulk_fits(&rs->bulk, off, m->data_size))
-			return -EPROTO;
+			return rs->bulk.lost ? -ENOBUFS : -EPROTO;	/* areas refused, or a lie */
 		if (m->kind == MP_SLOT_CALL)
-			mp_ring_grant_offer(rs, m->data_size);	/* the next one in one copy */
+			srv_grant_offer(c, rs, m->data_size);	/* the next one in one copy */
 		rx->data = rs->bulk.c2s + off;
 		rx->data_kind = MP_BUF_SHARED;
 		rx->in_bulk = (m->bulk_off & MP_BULK_OFF_SHARE) ? MP_RX_BULK_SHARE : MP_RX_BULK_COPY;
@@ -404,8 +414,13 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 	rx_from_slot(rx, &m);
 	err = srv_take_data(c, rs, &m, rx);
 	if (err) {
+		struct mp_frame f = rx->hdr;
+
 		mp_rx_release(rx);
-		return err;
+		if (err != -ENOBUFS)
+			return err;
+		srv_consumed(rs, (uint64_t)n, oneway);	/* in step: refused, the next */
+		return mp_refuse_frame(c, &f, MP_BULK_REFUSED) ? -EPROTO : 2;
 	}
 	srv_consumed(rs, (uint64_t)n, oneway);
 	return 1;
