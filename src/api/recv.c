@@ -114,8 +114,8 @@ static void *buf_get_charged(struct mp_sconn *c, size_t n, size_t *charged, int 
 /*
  * Long data that is not in memory yet: map received pages, or read the
  * caller's buffer (it is blocked in its call) straight into ours.  What
- * that holds is charged to c's account (pages: by their region; copies:
- * added to *charged).  1 ready; 0 the kernel does not let us read the
+ * that holds is charged to c's account (pages: by their region; copies,
+ * a memfd the transport mapped, the ring's grant: added to *charged).  1 ready; 0 the kernel does not let us read the
  * caller; <0 a bad message or a caller that is gone (-EPROTO, -EPIPE),
  * -ENOMEM, -ENOBUFS over c's limit.
  */
@@ -126,7 +126,14 @@ static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_r
 	void *buf;
 	int err;
 
-	if ((f->flags & MP_FRAME_DATA_PAGES) && rx->data_kind != MP_BUF_PAGES) {
+	if (rx->data_kind == MP_BUF_CACHE) {
+		*charged += f->data_size;	/* the ring's grant: charged by its offer */
+	} else if (rx->data_kind == MP_BUF_MAPPED && f->data_size > MP_SCONN_INLINE) {
+		err = mp_memcap_charge(c->cap, f->data_size);	/* a sealed memfd, mapped */
+		if (err)
+			return err;
+		*charged += f->data_size;
+	} else if ((f->flags & MP_FRAME_DATA_PAGES) && rx->data_kind != MP_BUF_PAGES) {
 		err = mp_pages_rx_map(rx->pages_fd, f->data_size, f->flags & MP_FRAME_PAGES_SHARE,
 				      MP_PAGES_RX_AUTO, c->cap, &rx->data, &rx->pages_id);
 		rx->pages_fd = -1;
@@ -221,9 +228,16 @@ static int call_out_buf(struct mp_sconn *c, struct mp_rx *rx, struct mp_call *ca
 		return 0;
 	}
 	if (rx->hdr.flags & MP_FRAME_OUT_PAGES) {
+		err = mp_memcap_charge(c->cap, call->out_cap);	/* the mapping, while the call lasts */
+		if (err)
+			return err;	/* rx->out_fd is closed with rx */
 		err = mp_pages_lend_map(rx->out_fd, call->out_cap, &call->out);
 		rx->out_fd = -1;
 		call->out_kind = MP_BUF_LENT;
+		if (err)
+			mp_memcap_uncharge(c->cap, call->out_cap);
+		else
+			*charged += call->out_cap;
 		return err;
 	}
 	if (c->tp->srv_out_buf && (call->out = c->tp->srv_out_buf(c, call->out_cap))) {
