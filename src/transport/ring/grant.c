@@ -71,6 +71,13 @@ void mp_ring_grant_offer(struct ring_srv *rs, size_t size)
 	grant_publish(rs, p, cap);
 }
 
+void mp_ring_grant_offer_to(struct mp_sconn *c, struct ring_srv *rs, size_t size)
+{
+	if (!rs->grant.acct)
+		rs->grant.acct = mp_memcap_ref(c->cap);	/* dropped by mp_ring_grant_fini() */
+	mp_ring_grant_offer(rs, size);
+}
+
 /* The grant is one-shot: its buffer becomes the call's (released with
  * the call, mp_buf_put()), and a new one is published for the next, so
  * that a call never finds its input under a later call's write.  The
