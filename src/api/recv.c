@@ -111,6 +111,19 @@ static void *buf_get_charged(struct mp_sconn *c, size_t n, size_t *charged, int 
 	return buf;
 }
 
+/* Long input the transport put in memory of ours: the ring's grant (1
+ * MiB or more), charged by its offer, or a sealed memfd it mapped. */
+static int rx_charge_held(struct mp_sconn *c, const struct mp_rx *rx, size_t *charged)
+{
+	int err = 0;
+
+	if (rx->data_kind == MP_BUF_MAPPED)
+		err = mp_memcap_charge(c->cap, rx->hdr.data_size);
+	if (!err && (rx->data_kind == MP_BUF_MAPPED || rx->data_kind == MP_BUF_CACHE))
+		*charged += rx->hdr.data_size;
+	return err ? err : 1;
+}
+
 /*
  * Long data that is not in memory yet: map received pages, or read the
  * caller's buffer (it is blocked in its call) straight into ours.  What
@@ -126,14 +139,7 @@ static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_r
 	void *buf;
 	int err;
 
-	if (rx->data_kind == MP_BUF_CACHE) {
-		*charged += f->data_size;	/* the ring's grant: charged by its offer */
-	} else if (rx->data_kind == MP_BUF_MAPPED && f->data_size > MP_SCONN_INLINE) {
-		err = mp_memcap_charge(c->cap, f->data_size);	/* a sealed memfd, mapped */
-		if (err)
-			return err;
-		*charged += f->data_size;
-	} else if ((f->flags & MP_FRAME_DATA_PAGES) && rx->data_kind != MP_BUF_PAGES) {
+	if ((f->flags & MP_FRAME_DATA_PAGES) && rx->data_kind != MP_BUF_PAGES) {
 		err = mp_pages_rx_map(rx->pages_fd, f->data_size, f->flags & MP_FRAME_PAGES_SHARE,
 				      MP_PAGES_RX_AUTO, c->cap, &rx->data, &rx->pages_id);
 		rx->pages_fd = -1;
@@ -164,6 +170,8 @@ static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_r
 		rx->data = buf;
 		rx->data_kind = MP_BUF_CACHE;
 		rx->in_bulk = 0;
+	} else if (unlikely(f->data_size > MP_SCONN_INLINE)) {
+		return rx_charge_held(c, rx, charged);
 	}
 	return 1;
 }
