@@ -57,8 +57,9 @@ void mp_ring_grant_offer(struct ring_srv *rs, size_t size)
 	    (rs->grant.p && grant_fits(rs->grant.cap, size)))
 		return;
 	cap = mp_buf_cap(size);
-	if (mp_memcap_charge(rs->grant.acct, cap))
-		return;	/* over the client's limit: a hint, the usual way then */
+	/* room left for this call's own copy (size): a hint, the usual way then */
+	if (mp_memcap_charge_spare(rs->grant.acct, cap, size))
+		return;
 	p = mp_buf_get(cap);
 	if (!p) {
 		mp_memcap_uncharge(rs->grant.acct, cap);
