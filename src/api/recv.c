@@ -128,9 +128,10 @@ static int rx_charge_held(struct mp_sconn *c, const struct mp_rx *rx, size_t *ch
  * Long data that is not in memory yet: map received pages, or read the
  * caller's buffer (it is blocked in its call) straight into ours.  What
  * that holds is charged to c's account (pages: by their region; copies,
- * a memfd the transport mapped, the ring's grant: added to *charged).  1 ready; 0 the kernel does not let us read the
- * caller; <0 a bad message or a caller that is gone (-EPROTO, -EPIPE),
- * -ENOMEM, -ENOBUFS over c's limit.
+ * a memfd the transport mapped, the ring's grant: added to *charged).
+ * 1 ready; 0 the kernel does not let us read the caller; <0 a bad
+ * message or a caller that is gone (-EPROTO, -EPIPE), -ENOMEM, -ENOBUFS
+ * over c's limit.
  */
 static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		    size_t *charged)
