@@ -111,13 +111,27 @@ static void *buf_get_charged(struct mp_sconn *c, size_t n, size_t *charged, int 
 	return buf;
 }
 
+/* Long input the transport put in memory of ours: the ring's grant (1
+ * MiB or more), charged by its offer, or a sealed memfd it mapped. */
+static int rx_charge_held(struct mp_sconn *c, const struct mp_rx *rx, size_t *charged)
+{
+	int err = 0;
+
+	if (rx->data_kind == MP_BUF_MAPPED)
+		err = mp_memcap_charge(c->cap, rx->hdr.data_size);
+	if (!err && (rx->data_kind == MP_BUF_MAPPED || rx->data_kind == MP_BUF_CACHE))
+		*charged += rx->hdr.data_size;
+	return err ? err : 1;
+}
+
 /*
  * Long data that is not in memory yet: map received pages, or read the
  * caller's buffer (it is blocked in its call) straight into ours.  What
- * that holds is charged to c's account (pages: by their region; copies:
- * added to *charged).  1 ready; 0 the kernel does not let us read the
- * caller; <0 a bad message or a caller that is gone (-EPROTO, -EPIPE),
- * -ENOMEM, -ENOBUFS over c's limit.
+ * that holds is charged to c's account (pages: by their region; copies,
+ * a memfd the transport mapped, the ring's grant: added to *charged).
+ * 1 ready; 0 the kernel does not let us read the caller; <0 a bad
+ * message or a caller that is gone (-EPROTO, -EPIPE), -ENOMEM, -ENOBUFS
+ * over c's limit.
  */
 static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx *rx,
 		    size_t *charged)
@@ -157,6 +171,8 @@ static int rx_fetch(const struct mp_port_obj *p, struct mp_sconn *c, struct mp_r
 		rx->data = buf;
 		rx->data_kind = MP_BUF_CACHE;
 		rx->in_bulk = 0;
+	} else if (unlikely(f->data_size > MP_SCONN_INLINE)) {
+		return rx_charge_held(c, rx, charged);
 	}
 	return 1;
 }
@@ -221,9 +237,16 @@ static int call_out_buf(struct mp_sconn *c, struct mp_rx *rx, struct mp_call *ca
 		return 0;
 	}
 	if (rx->hdr.flags & MP_FRAME_OUT_PAGES) {
+		err = mp_memcap_charge(c->cap, call->out_cap);	/* the mapping, while the call lasts */
+		if (err)
+			return err;	/* rx->out_fd is closed with rx */
 		err = mp_pages_lend_map(rx->out_fd, call->out_cap, &call->out);
 		rx->out_fd = -1;
 		call->out_kind = MP_BUF_LENT;
+		if (err)
+			mp_memcap_uncharge(c->cap, call->out_cap);
+		else
+			*charged += call->out_cap;
 		return err;
 	}
 	if (c->tp->srv_out_buf && (call->out = c->tp->srv_out_buf(c, call->out_cap))) {

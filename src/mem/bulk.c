@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "mem/data.h"
+#include "mem/memcap.h"
 
 #define BULK_SEALS (F_SEAL_SHRINK | F_SEAL_GROW)
 
@@ -64,28 +65,65 @@ err:
 	return err;
 }
 
-/* A peer's area: sealed, exactly len bytes, mapped shared. */
-static void *area_map_peer(int fd, size_t *len)
+void mp_bulk_forget(struct mp_bulk *b)
 {
-	void *p;
+	areas_unmap(b->c2s, b->s2c, b->len);
+	b->c2s = b->s2c = NULL;
+	b->len = 0;
+}
 
-	if (mp_memfd_peer(fd, BULK_SEALS, MP_BULK_MIN, MP_BULK_OUT_MAX, len) < 0)
-		return NULL;
-	p = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+/* A peer's area: sealed, exactly *len bytes (its size). */
+static int area_check(int fd, size_t *len)
+{
+	return mp_memfd_peer(fd, BULK_SEALS, MP_BULK_MIN, MP_BULK_OUT_MAX, len) < 0 ? -EPROTO : 0;
+}
+
+static void *area_map(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
 	return p == MAP_FAILED ? NULL : p;
 }
 
-int mp_bulk_attach(struct mp_bulk *b, const int fds[2])
+/* What a new pair of len bytes each costs: the first 2 x MP_BULK_MIN of
+ * the first pair were paid at accept (conn/peer.c). */
+static size_t pair_cost(const struct mp_bulk *b, size_t len)
 {
-	size_t l0 = 0, l1 = 0;
+	return 2 * len - (b->ngens ? 0 : 2 * MP_BULK_MIN);
+}
+
+/* Refused: nothing mapped, and no areas current, so that the messages
+ * that name the client's new ones are refused, not read in the old. */
+static int attach_refused(struct mp_bulk *b)
+{
+	b->c2s = b->s2c = NULL;
+	b->len = 0;
+	b->lost = true;
+	return -ENOBUFS;
+}
+
+int mp_bulk_attach(struct mp_bulk *b, const int fds[2], struct mp_memcap *cap)
+{
+	size_t l0 = 0, l1 = 0, cost;
 	void *c2s, *s2c;
 
+	if (area_check(fds[0], &l0) || area_check(fds[1], &l1) || l0 != l1 || l0 <= b->len)
+		return -EPROTO;	/* only ever larger than the current ones (none when lost) */
 	if (b->ngens >= MP_BULK_GENS)
+		return attach_refused(b);	/* after refusals: larger again, many times */
+	cost = pair_cost(b, l0);
+	if (mp_memcap_charge(cap, cost))	/* at map time, not per message */
+		return attach_refused(b);
+	c2s = area_map(fds[0], l0);
+	s2c = area_map(fds[1], l1);
+	if (!c2s || !s2c) {
+		areas_unmap(c2s, s2c, l0);
+		mp_memcap_uncharge(cap, cost);
 		return -EPROTO;
-	c2s = area_map_peer(fds[0], &l0);
-	s2c = area_map_peer(fds[1], &l1);
-	if (!c2s || !s2c || l0 != l1 || l0 <= b->len)
-		goto err;	/* only ever larger, at most MP_BULK_GENS times */
+	}
+	if (!b->cap)
+		b->cap = mp_memcap_ref(cap);	/* uncharged at mp_bulk_fini() */
+	b->charged += cost;
 	b->old[b->ngens].c2s = c2s;
 	b->old[b->ngens].s2c = s2c;
 	b->old[b->ngens].len = l0;
@@ -93,13 +131,8 @@ int mp_bulk_attach(struct mp_bulk *b, const int fds[2])
 	b->c2s = c2s;
 	b->s2c = s2c;
 	b->len = l0;
+	b->lost = false;
 	return 0;
-err:
-	if (c2s)
-		munmap(c2s, l0);
-	if (s2c)
-		munmap(s2c, l1);
-	return -EPROTO;
 }
 
 void mp_bulk_fini(struct mp_bulk *b)
@@ -110,5 +143,7 @@ void mp_bulk_fini(struct mp_bulk *b)
 	} else {
 		areas_unmap(b->c2s, b->s2c, b->len);
 	}
+	mp_memcap_uncharge(b->cap, b->charged);
+	mp_memcap_unref(b->cap);
 	memset(b, 0, sizeof(*b));
 }

@@ -52,7 +52,7 @@ struct mp_memcap *mp_memcap_new(size_t max)
 	return cap;
 }
 
-int mp_memcap_charge(struct mp_memcap *cap, size_t n)
+int mp_memcap_charge_spare(struct mp_memcap *cap, size_t n, size_t spare)
 {
 	size_t held;
 
@@ -60,11 +60,16 @@ int mp_memcap_charge(struct mp_memcap *cap, size_t n)
 		return 0;
 	held = atomic_load_explicit(&cap->held, memory_order_relaxed);
 	do {
-		if (n > cap->max - held)
+		if (n > cap->max - held || spare > cap->max - held - n)
 			return -ENOBUFS;
 	} while (!atomic_compare_exchange_weak_explicit(&cap->held, &held, held + n,
 							 memory_order_relaxed, memory_order_relaxed));
 	return 0;
+}
+
+int mp_memcap_charge(struct mp_memcap *cap, size_t n)
+{
+	return mp_memcap_charge_spare(cap, n, 0);
 }
 
 void mp_memcap_uncharge(struct mp_memcap *cap, size_t n)

@@ -36,6 +36,11 @@ struct mp_memcap *mp_memcap_new(size_t max);
  * charged then).  A NULL cap (not accounted) always takes it. */
 int mp_memcap_charge(struct mp_memcap *cap, size_t n);
 
+/* The same, but only when spare bytes more would still fit: what a hint
+ * holds (the ring's grant for the next call) never takes the room the
+ * message at hand needs. */
+int mp_memcap_charge_spare(struct mp_memcap *cap, size_t n, size_t spare);
+
 /* Give back n bytes charged before (NULL: nothing). */
 void mp_memcap_uncharge(struct mp_memcap *cap, size_t n);
 

@@ -455,6 +455,10 @@ cli_reply_decode(struct mp_cconn *c, struct ring_cli *rc, mp_msg_t *msg, const s
 		mp_kept_tx_clear(&rc->kept, x->pages_slot);
 	if (r == 3 && (x->fflags & MP_FRAME_OUT_KEEP))
 		mp_kept_tx_clear(&rc->kept, x->out_slot);
+	if (r == 3 && msg->o.err == MP_BULK_REFUSED) {	/* mem/bulk.h: it has none of ours */
+		mp_bulk_forget(&rc->bulk);
+		msg->o.err = -ENOBUFS;
+	}
 	return r >= 1 && r <= 3 ? r : -EPROTO;
 }
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "mem/data.h"
+#include "mem/memcap.h"
 #include "proto/grant.h"
 
 /* ------------------------------------------------------------ server */
@@ -56,18 +57,32 @@ void mp_ring_grant_offer(struct ring_srv *rs, size_t size)
 	    (rs->grant.p && grant_fits(rs->grant.cap, size)))
 		return;
 	cap = mp_buf_cap(size);
+	/* room left for this call's own copy (size): a hint, the usual way then */
+	if (mp_memcap_charge_spare(rs->grant.acct, cap, size))
+		return;
 	p = mp_buf_get(cap);
-	if (!p)
+	if (!p) {
+		mp_memcap_uncharge(rs->grant.acct, cap);
 		return;	/* a hint: the next call comes the usual way */
+	}
 	mp_buf_put(rs->grant.p, rs->grant.cap);	/* published only: no call has it */
+	mp_memcap_uncharge(rs->grant.acct, rs->grant.cap);
 	rs->grant.p = p;
 	rs->grant.cap = cap;
 	grant_publish(rs, p, cap);
 }
 
+void mp_ring_grant_offer_to(struct mp_sconn *c, struct ring_srv *rs, size_t size)
+{
+	if (!rs->grant.acct)
+		rs->grant.acct = mp_memcap_ref(c->cap);	/* dropped by mp_ring_grant_fini() */
+	mp_ring_grant_offer(rs, size);
+}
+
 /* The grant is one-shot: its buffer becomes the call's (released with
  * the call, mp_buf_put()), and a new one is published for the next, so
- * that a call never finds its input under a later call's write. */
+ * that a call never finds its input under a later call's write.  The
+ * call keeps data_size of its charge (api/recv.c rx_fetch() takes it over). */
 int mp_ring_grant_take(struct ring_srv *rs, const struct mp_slot_msg *m, struct mp_rx *rx)
 {
 	if (m->kind != MP_SLOT_CALL || m->bulk_off != MP_BULK_OFF_GRANT || !rs->grant.p ||
@@ -77,6 +92,7 @@ int mp_ring_grant_take(struct ring_srv *rs, const struct mp_slot_msg *m, struct 
 	rx->data = rs->grant.p;
 	rx->data_kind = MP_BUF_CACHE;
 	rx->in_bulk = 0;
+	mp_memcap_uncharge(rs->grant.acct, rs->grant.cap - (size_t)m->data_size);
 	rs->grant.p = NULL;
 	rs->grant.cap = 0;
 	grant_publish(rs, NULL, 0);
@@ -87,6 +103,9 @@ int mp_ring_grant_take(struct ring_srv *rs, const struct mp_slot_msg *m, struct 
 void mp_ring_grant_fini(struct ring_srv *rs)
 {
 	mp_buf_put(rs->grant.p, rs->grant.cap);
+	mp_memcap_uncharge(rs->grant.acct, rs->grant.cap);
+	mp_memcap_unref(rs->grant.acct);
+	rs->grant.acct = NULL;
 	rs->grant.p = NULL;
 	rs->grant.cap = 0;
 }

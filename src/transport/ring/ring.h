@@ -57,6 +57,7 @@ enum { MP_RING_HELLO_RING = 1, MP_RING_HELLO_HYBRID = 2 };
 struct mp_grant_srv {
 	void *p;	/* mp_buf_get(cap), published; NULL: none */
 	size_t cap;
+	struct mp_memcap *acct;	/* a reference: the account cap is charged to */
 };
 
 struct mp_grant_cli {
@@ -191,6 +192,8 @@ static inline void slot_msg_from(struct mp_slot_msg *m, unsigned kind, uint16_t 
 /* Server: a call of size bytes came in another way; publish a grant that
  * takes the next one (under the port lock). */
 void mp_ring_grant_offer(struct ring_srv *rs, size_t size);
+/* The same, its buffer charged to c's account (mem/memcap.h). */
+void mp_ring_grant_offer_to(struct mp_sconn *c, struct ring_srv *rs, size_t size);
 /* Server: the data of a call that names the grant; 0 or -EPROTO. */
 int mp_ring_grant_take(struct ring_srv *rs, const struct mp_slot_msg *m, struct mp_rx *rx);
 void mp_ring_grant_fini(struct ring_srv *rs);

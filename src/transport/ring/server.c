@@ -81,13 +81,14 @@ static void srv_consumed(struct ring_srv *rs, uint64_t n, int oneway)
 		wake(rs->wake_efd);
 }
 
-/* A BULK frame: the client's new areas (hybrid only); 2 = take the next. */
-static int srv_take_bulk(struct ring_srv *rs, struct mp_rx *rx)
+/* A BULK frame: the client's new areas (hybrid only), charged to c
+ * (mem/bulk.h); 2 = take the next. */
+static int srv_take_bulk(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *rx)
 {
-	int err = rs->hybrid && rx->nfds == 2 ? mp_bulk_attach(&rs->bulk, rx->fds) : -EPROTO;
+	int err = rs->hybrid && rx->nfds == 2 ? mp_bulk_attach(&rs->bulk, rx->fds, c->cap) : -EPROTO;
 
 	mp_rx_release(rx);
-	return err ? -EPROTO : 2;
+	return err && err != -ENOBUFS ? -EPROTO : 2;
 }
 
 /* Map a client's shared pages (fd, consumed) to keep in slot h, charged
@@ -153,8 +154,8 @@ static int srv_take_side(struct mp_sconn *c, struct mp_rx *rx, uint16_t seq, voi
 	if (rx->hdr.flags & (MP_FRAME_PAGES_KEEP | MP_FRAME_OUT_KEEP))
 		return srv_keep_pages(c, rx);
 	if (rx->hdr.kind == MP_FRAME_CALL && !(rx->hdr.flags & MP_FRAME_DATA_PAGES))
-		mp_ring_grant_offer(rs, rx->hdr.data_size);	/* the next one in one copy */
-	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(rs, rx) : 1;
+		mp_ring_grant_offer_to(c, rs, rx->hdr.data_size);	/* the next one in one copy */
+	return rx->hdr.kind == MP_FRAME_BULK ? srv_take_bulk(c, rs, rx) : 1;
 }
 
 /* The connection's call buffers for the call being taken (under the port
@@ -202,9 +203,9 @@ static int srv_take_data(struct mp_sconn *c, struct ring_srv *rs, const struct m
 		return mp_ring_grant_take(rs, m, rx);	/* written into our memory */
 	if (m->flags & MP_SLOT_F_BULK) {
 		if (!mp_bulk_fits(&rs->bulk, off, m->data_size))
-			return -EPROTO;
+			return rs->bulk.lost ? -ENOBUFS : -EPROTO;	/* areas refused, or a lie */
 		if (m->kind == MP_SLOT_CALL)
-			mp_ring_grant_offer(rs, m->data_size);	/* the next one in one copy */
+			mp_ring_grant_offer_to(c, rs, m->data_size);	/* the next one in one copy */
 		rx->data = rs->bulk.c2s + off;
 		rx->data_kind = MP_BUF_SHARED;
 		rx->in_bulk = (m->bulk_off & MP_BULK_OFF_SHARE) ? MP_RX_BULK_SHARE : MP_RX_BULK_COPY;
@@ -254,12 +255,6 @@ static void rx_clear_body(struct mp_rx *rx)
 	rx->rid = 0;
 }
 
-static void rx_clear(struct mp_rx *rx)
-{
-	rx->hdr = (struct mp_frame){ 0 };
-	rx_clear_body(rx);
-}
-
 /*
  * The common shape, read once straight from the ring (mp_slot_call_peek()
  * checked its n slots): the data into the connection's call buffers, or
@@ -277,7 +272,7 @@ static int srv_take_plain(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx 
 		       "every field is set here (raw by mp_slot_call_copy()) but deadline_ns, read only under MP_FRAME_DEADLINE");
 
 	srv_cpu_publish(c, rs);
-	/* rx_clear(), the frame field by field: no store twice */
+	/* the frame cleared field by field (srv_take_one()): no store twice */
 	f->magic = 0;
 	f->kind = oneway ? MP_FRAME_ONEWAY : MP_FRAME_CALL;
 	f->nfds = 0;
@@ -390,7 +385,8 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 		return -EPROTO;
 	oneway = m.kind != MP_SLOT_CALL;
 	srv_cpu_publish(c, rs);
-	rx_clear(rx);
+	rx->hdr = (struct mp_frame){ 0 };
+	rx_clear_body(rx);
 	if (m.forget)
 		mp_kept_rx_drop(&rs->kept, m.forget);
 	if (m.kind == MP_SLOT_CTRL) {
@@ -404,8 +400,11 @@ static int srv_take_one(struct mp_sconn *c, struct ring_srv *rs, struct mp_rx *r
 	rx_from_slot(rx, &m);
 	err = srv_take_data(c, rs, &m, rx);
 	if (err) {
-		mp_rx_release(rx);
-		return err;
+		mp_rx_release(rx);	/* (its header stays) */
+		if (err != -ENOBUFS)
+			return err;
+		srv_consumed(rs, (uint64_t)n, oneway);	/* areas refused: in step, the next */
+		return mp_refuse_frame(c, &rx->hdr, MP_BULK_REFUSED) ? -EPROTO : 2;
 	}
 	srv_consumed(rs, (uint64_t)n, oneway);
 	return 1;
