@@ -60,6 +60,14 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
+/* The scale's default (4) is nice 0, which these tests assume: they run
+ * at it whatever nice the suite was started with (nice -n 10 make test),
+ * as root may; the threads and children they start inherit it. */
+static void at_nice_zero(void)
+{
+	CHECK_OK(setpriority(PRIO_PROCESS, 0, 0));
+}
+
 /* Answer n warm-up calls. */
 static void warm_serve(mp_port_t port, int n)
 {
@@ -116,6 +124,7 @@ TEST(prio_high_caller_first_behind_31_low)
 	atomic_int warm = 0, go = 0, sent = 0;
 	uint32_t last = 0;
 
+	at_nice_zero();
 	CHECK_OK(mp_port_create(&port));
 	for (int k = 0; k < NSEND; k++) {
 		/* the last one sends at the thread's own (4); the others ask
@@ -162,6 +171,7 @@ TEST(prio_oneways_per_sender_order_kept)
 	atomic_int warm = 0, go = 0, sent = 0;
 	int next[SENDERS] = { 0 };
 
+	at_nice_zero();
 	CHECK_OK(mp_port_create(&port));
 	for (int k = 0; k < SENDERS; k++) {
 		/* sender k: priorities alternate 4+k/2.., 7 (sender_main) */
@@ -296,6 +306,7 @@ static void mixed_run(const char *lo_tp, const char *hi_tp, int nlow, bool onewa
 	pid_t pid[2];
 	int nthr = oneways ? 1 : nlow;
 
+	at_nice_zero();
 	mixed_fill(mx, lo_tp, hi_tp, nlow, oneways);
 	for (int g = 0; g < 2; g++)
 		pid[g] = h_fork(mixed_child, &arg[g]);
@@ -352,6 +363,7 @@ TEST(prio_request_never_raises)
 	mp_msg_t m;
 	mp_rid_t rid;
 
+	at_nice_zero();
 	CHECK_OK(mp_port_create(&port));
 	s.port = port;
 	for (uint32_t ask = 0; ask <= MP_PRIO_MAX; ask++) {
@@ -486,6 +498,7 @@ TEST(prio_inherit_observed_in_handler_and_restored)
 	mp_port_opts_t o = { .sz = sizeof(o), .flags = MP_PORT_PRIO_INHERIT };
 	mp_port_t port, plain;
 
+	at_nice_zero();
 	CHECK_EQ(thread_nice(), 0);
 	CHECK_OK(mp_port_create_opts(&port, &o));
 	inherit_call(port, 6, 10, true);
