@@ -138,14 +138,15 @@ static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_
 	if (!tls)
 		return -ENOMEM;
 	idx = mp_rxprio_pick_locked(p, scan_start_locked(p, rang), &sock);	/* best first */
-	if (unlikely(sock)) {
-		*from = sock;
-		return SCAN_SOCK;
-	}
 again:
 	n = p->polled_n;
-	if (idx >= n)
+	if (idx >= n) {
+		if (unlikely(idx == MP_RXPRIO_SOCK)) {
+			*from = sock;
+			return SCAN_SOCK;
+		}
 		idx = 0;
+	}
 	for (uint32_t k = 0; k < n; k++) {
 		struct mp_sconn *c = p->polled[idx];
 		int r = rx->fast ? mp_fast_take_locked(p, c, rx->fast, &rx->rid, tls->rxbuf, MP_TLS_RXBUF) : 0;
@@ -434,13 +435,14 @@ static int fast_scan(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void *
 		return 0;
 	n = p->polled_n;
 	idx = mp_rxprio_pick_locked(p, rang ? scan_start_locked(p, rang) : p->scan_pos, &sock);
-	if (unlikely(sock)) {	/* a socket's is better: the general path's */
-		mp_sconn_put_locked(p, sock);
-		mp_unlock(&p->lock);
-		return 0;
-	}
-	if (idx >= n)
+	if (idx >= n) {
+		if (unlikely(idx == MP_RXPRIO_SOCK)) {	/* a socket's is better: the general path's */
+			mp_sconn_put_locked(p, sock);
+			mp_unlock(&p->lock);
+			return 0;
+		}
 		idx = 0;
+	}
 	for (uint32_t k = 0; k < n && r == -EAGAIN; k++) {
 		struct mp_sconn *c = p->polled[idx];
 

@@ -67,9 +67,13 @@ uint32_t mp_rxprio_pick_many_locked(struct mp_port_obj *p, uint32_t idx, struct 
 	/* a socket's head strictly better (none: the scan finds nothing and
 	 * the sockets' events come as before) */
 	if (best > 0 && best != PRIO_NONE && p->nlive > n) {
-		*sock = socks_best_locked(p, NULL, &best);	/* best: known, not PRIO_ASK */
-		if (*sock)
-			(*sock)->refs++;
+		struct mp_sconn *o = socks_best_locked(p, NULL, &best);	/* best: known */
+
+		if (o) {
+			o->refs++;
+			*sock = o;
+			return MP_RXPRIO_SOCK;
+		}
 	}
 	return at;
 }

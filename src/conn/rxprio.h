@@ -25,18 +25,23 @@
 #include "conn/port.h"
 #include "os/compiler.h"
 
+/* A pick's index when a socket connection's head beats every ring's: no
+ * index in p->polled (above any, so that the scan's wrap-around test
+ * finds it at no cost on the common path). */
+#define MP_RXPRIO_SOCK UINT32_MAX
+
 /* Polled connections (under p->lock): the index in p->polled to scan
- * from, idx or the one whose head is best (the first such from idx);
- * *sock: a socket connection whose head beats every ring's, referenced,
- * else NULL.  One polled connection costs a compare. */
+ * from, idx or the one whose head is best (the first such from idx), or
+ * MP_RXPRIO_SOCK with *sock the socket connection whose head beats
+ * every ring's, referenced (*sock is written only then).  A port of one
+ * connection costs a compare. */
 uint32_t mp_rxprio_pick_many_locked(struct mp_port_obj *p, uint32_t idx, struct mp_sconn **sock);
 
 static inline uint32_t mp_rxprio_pick_locked(struct mp_port_obj *p, uint32_t idx,
 					     struct mp_sconn **sock)
 {
-	*sock = NULL;
-	if (likely(p->polled_n < 2 && p->nlive == p->polled_n))
-		return idx;	/* one ring and no socket: its order is the order */
+	if (likely(p->nlive < 2))
+		return idx;	/* one connection: its order is the order */
 	return mp_rxprio_pick_many_locked(p, idx, sock);
 }
 
