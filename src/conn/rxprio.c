@@ -2,6 +2,8 @@
 /* Which connection's message a receiver takes next (conn/rxprio.h). */
 #include "conn/rxprio.h"
 
+#include <poll.h>
+
 #include "os/compiler.h"
 
 #define PRIO_NONE (MP_PRIO_MAX + 1)	/* no head: worse than any */
@@ -49,6 +51,43 @@ static struct mp_sconn *socks_best_locked(struct mp_port_obj *p, const struct mp
 	return at;
 }
 
+/*
+ * The ring scan's look at the sockets: one poll() over the socket
+ * connections, then a MSG_PEEK of each readable one only (an idle one
+ * costs no peek); past POLL_MAX of them, a peek of each.  As
+ * socks_best_locked(p, NULL, pr), *pr known.
+ */
+#define POLL_MAX 64
+
+static struct mp_sconn *socks_ready_best_locked(struct mp_port_obj *p, uint32_t *pr)
+{
+	struct pollfd fds[POLL_MAX];
+	struct mp_sconn *cs[POLL_MAX], *at = NULL;
+	nfds_t n = 0;
+
+	for (uint32_t i = 0; i < p->nconns; i++) {
+		struct mp_sconn *o = p->conns[i];
+
+		if (!sock_candidate(o))
+			continue;
+		if (n == POLL_MAX)
+			return socks_best_locked(p, NULL, pr);
+		fds[n] = (struct pollfd){ .fd = o->fd, .events = POLLIN };
+		cs[n++] = o;
+	}
+	if (!n || poll(fds, n, 0) <= 0)
+		return NULL;	/* (EINTR, ENOMEM: this once, as before: rings first) */
+	for (nfds_t k = 0; k < n && *pr > 0; k++) {
+		uint32_t q = (fds[k].revents & POLLIN) ? head_prio(cs[k]) : PRIO_NONE;
+
+		if (q < *pr) {
+			*pr = q;
+			at = cs[k];
+		}
+	}
+	return at;
+}
+
 uint32_t mp_rxprio_pick_many_locked(struct mp_port_obj *p, uint32_t idx, struct mp_sconn **sock)
 {
 	uint32_t n = p->polled_n, best = PRIO_NONE, at = idx;
@@ -67,7 +106,7 @@ uint32_t mp_rxprio_pick_many_locked(struct mp_port_obj *p, uint32_t idx, struct 
 	/* a socket's head strictly better (none: the scan finds nothing and
 	 * the sockets' events come as before) */
 	if (best > 0 && best != PRIO_NONE && p->nlive > n) {
-		struct mp_sconn *o = socks_best_locked(p, NULL, &best);	/* best: known */
+		struct mp_sconn *o = socks_ready_best_locked(p, &best);
 
 		if (o) {
 			o->refs++;

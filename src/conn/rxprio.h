@@ -10,8 +10,9 @@
  * checks the message again.
  *
  * Across transports: the ring scan looks at the socket connections' heads
- * (one MSG_PEEK each) only on a port that has both kinds (p->nlive above
- * p->polled_n) and only when the best ring head is not of priority 0; a
+ * (one poll() over them, then one MSG_PEEK per readable one) only on a
+ * port that has both kinds (p->nlive above p->polled_n) and only when the
+ * best ring head is not of priority 0; a
  * socket's event looks at the rings' heads (memory reads) only when the
  * port has polled connections.  A port of one transport pays a compare.
  * Ties go to whichever side is looking: the ring scan takes a socket's
