@@ -246,8 +246,12 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 
 	mp_lock(&p->lock);
 	if (mp_pulse_is_hello(rx)) {	/* a pulse board: the socket stays as it is */
-		if (c->dead || mp_pulse_board_attach_locked(p, c, rx) != 0)
+		if (c->dead || mp_pulse_board_attach_locked(p, c, rx) != 0) {
 			mp_sconn_kill_locked(p, c);
+		} else {
+			c->board = true;	/* no calls: not a socket to order (rxprio.h) */
+			p->nlive--;
+		}
 		goto out;
 	}
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,

@@ -20,7 +20,8 @@ static uint32_t head_prio(const struct mp_sconn *c)
 /* A socket connection another thread may read from now. */
 static bool sock_candidate(const struct mp_sconn *c)
 {
-	return c && !c->dead && !c->reading && !(c->tp->flags & MP_TP_POLLED) && c->tp->srv_head_prio;
+	return c && !c->dead && !c->reading && !c->board && !(c->tp->flags & MP_TP_POLLED) &&
+	       c->tp->srv_head_prio;
 }
 
 /* The socket connection other than c whose head is best and better than

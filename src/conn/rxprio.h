@@ -11,7 +11,8 @@
  *
  * Across transports: the ring scan looks at the socket connections' heads
  * (one poll() over them, then one MSG_PEEK per readable one) only on a
- * port that has both kinds (p->nlive above p->polled_n) and only when the
+ * port that has both kinds (p->nlive above p->polled_n; a pulse board's
+ * socket, which carries no calls, does not count) and only when the
  * best ring head is not of priority 0; a
  * socket's event looks at the rings' heads (memory reads) only when the
  * port has polled connections.  A port of one transport pays a compare.
