@@ -180,8 +180,12 @@ struct mp_msg_out {
  * connection's) stay in the order sent, whatever their priorities: among
  * connections, the one whose next message is best goes first, and among
  * equals the port's round-robin order stands (it is fair, not a global
- * arrival order).  On every transport; between ring (ring, hybrid) and
- * socket connections of one port, rings are scanned first as before.
+ * arrival order).  On every transport, and across the transports of one
+ * port's clients: a port with both ring (ring, hybrid) and sock clients
+ * looks at its socket connections (one poll() over them, and one
+ * MSG_PEEK of each readable one) before it takes a ring's message of a
+ * priority other than 0; a port whose clients use one transport pays
+ * nothing for it.
  * Pulses are not ordered by priority (calls and pulses take turns) and
  * read msg->priority MP_PRIO_DEFAULT: they coalesce across the sender's
  * threads, so no one thread's priority is theirs.

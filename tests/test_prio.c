@@ -60,6 +60,14 @@ static void *sender_main(void *arg)
 	return NULL;
 }
 
+/* The scale's default (4) is nice 0, which these tests assume: they run
+ * at it whatever nice the suite was started with (nice -n 10 make test),
+ * as root may; the threads and children they start inherit it. */
+static void at_nice_zero(void)
+{
+	CHECK_OK(setpriority(PRIO_PROCESS, 0, 0));
+}
+
 /* Answer n warm-up calls. */
 static void warm_serve(mp_port_t port, int n)
 {
@@ -81,7 +89,7 @@ static bool thread_sleeps(pid_t tid)
 	FILE *f;
 	bool r = false;
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);	/* any process's thread */
 	f = fopen(path, "r");
 	if (!f)
 		return false;
@@ -116,6 +124,7 @@ TEST(prio_high_caller_first_behind_31_low)
 	atomic_int warm = 0, go = 0, sent = 0;
 	uint32_t last = 0;
 
+	at_nice_zero();
 	CHECK_OK(mp_port_create(&port));
 	for (int k = 0; k < NSEND; k++) {
 		/* the last one sends at the thread's own (4); the others ask
@@ -162,6 +171,7 @@ TEST(prio_oneways_per_sender_order_kept)
 	atomic_int warm = 0, go = 0, sent = 0;
 	int next[SENDERS] = { 0 };
 
+	at_nice_zero();
 	CHECK_OK(mp_port_create(&port));
 	for (int k = 0; k < SENDERS; k++) {
 		/* sender k: priorities alternate 4+k/2.., 7 (sender_main) */
@@ -197,6 +207,151 @@ TEST(prio_oneways_per_sender_order_kept)
 	CHECK_OK(mp_port_destroy(port));
 }
 
+/* ------------------------------------------------- across transports */
+
+/* A port whose clients use different transports (msgport.h: in every
+ * case): nlow low-priority senders (nlow threads of one child on lo_tp,
+ * one call each, or one thread queueing nlow one-ways), then one sender
+ * on hi_tp (another child) at the thread's own priority, queued after
+ * them.  The high one is received first, each sender's in order. */
+struct mixed {
+	mp_port_t port;
+	char tp[2][16];		/* MSGPORT_TRANSPORT of the low and high child */
+	int from[2], to[2];	/* their senders: s[from .. to) */
+	atomic_int warm, go[2], sent;
+	struct sender s[NSEND];
+};
+
+struct mixed_arg {
+	struct mixed *mx;
+	int g;			/* 0 the low child, 1 the high */
+};
+
+static void mixed_child(void *arg)
+{
+	struct mixed *mx = ((struct mixed_arg *)arg)->mx;
+	int g = ((struct mixed_arg *)arg)->g;
+	pthread_t th[NSEND];
+
+	/* before this process's first connection: each connection picks it */
+	CHECK_OK(setenv("MSGPORT_TRANSPORT", mx->tp[g], 1));
+	for (int k = mx->from[g]; k < mx->to[g]; k++)
+		CHECK_OK(pthread_create(&th[k], NULL, sender_main, &mx->s[k]));
+	for (int k = mx->from[g]; k < mx->to[g]; k++)
+		pthread_join(th[k], NULL);
+}
+
+/* The ring transport of this run (hybrid's when it is hybrid). */
+static const char *ring_tp(void)
+{
+	const char *t = getenv("MSGPORT_TRANSPORT");
+
+	return t && strcmp(t, "hybrid") == 0 ? "hybrid" : "ring";
+}
+
+static void mixed_fill(struct mixed *mx, const char *lo_tp, const char *hi_tp, int nlow, bool oneways)
+{
+	int nthr = oneways ? 1 : nlow;
+
+	CHECK_OK(mp_port_create(&mx->port));
+	snprintf(mx->tp[0], sizeof(mx->tp[0]), "%s", lo_tp);
+	snprintf(mx->tp[1], sizeof(mx->tp[1]), "%s", hi_tp);
+	mx->from[0] = 0;
+	mx->to[0] = mx->from[1] = nthr;
+	mx->to[1] = nthr + 1;
+	for (int k = 0; k <= nthr; k++)
+		/* lows ask for 5, 6, 7 (one-ways: 6 and 7 in turn, sender_main) */
+		mx->s[k] = (struct sender){ .port = mx->port, .tag = (uint32_t)k,
+					    .prio = k == nthr ? 0 : oneways ? 6 : 5 + (uint32_t)k % 3,
+					    .oneways = oneways ? (k == nthr ? 1 : nlow) : 0,
+					    .warm = &mx->warm, .go = &mx->go[k == nthr],
+					    .sent = &mx->sent };
+}
+
+/* Receive the nlow + 1 messages: the high one (tag hi) first; each
+ * sender's in order; calls of the low ones best first. */
+static void mixed_recv(struct mixed *mx, int nlow, bool oneways)
+{
+	int next[NSEND] = { 0 };
+	uint32_t hi = (uint32_t)mx->from[1], last = 0;
+
+	for (int k = 0; k <= nlow; k++) {
+		mp_msg_t m;
+		mp_rid_t rid;
+		uint32_t tag;
+		int seq;
+
+		CHECK_EQ(mp_recv(mx->port, &m, &rid, 30 * 1000000000LL), oneways ? 1 : 0);
+		CHECK_EQ(m.type, T_WORK);
+		memcpy(&tag, m.i.raw, sizeof(tag));
+		memcpy(&seq, m.i.raw + 4, sizeof(seq));
+		CHECK_LE(tag, hi);
+		if (k == 0)
+			CHECK_EQ(tag, hi);	/* the high one first, whatever its transport */
+		CHECK_EQ(seq, next[tag]);	/* per-sender order */
+		next[tag]++;
+		if (!oneways) {
+			CHECK_GE(m.priority, last);	/* best first */
+			last = m.priority;
+			m.o.size = 0;
+			CHECK_OK(mp_respond(mx->port, &m, rid));
+		}
+	}
+}
+
+static void mixed_run(const char *lo_tp, const char *hi_tp, int nlow, bool oneways)
+{
+	struct mixed *mx = h_shared(sizeof(*mx));
+	struct mixed_arg arg[2] = { { mx, 0 }, { mx, 1 } };
+	pid_t pid[2];
+	int nthr = oneways ? 1 : nlow;
+
+	at_nice_zero();
+	mixed_fill(mx, lo_tp, hi_tp, nlow, oneways);
+	for (int g = 0; g < 2; g++)
+		pid[g] = h_fork(mixed_child, &arg[g]);
+	warm_serve(mx->port, nthr + 1);
+	CHECK(h_wait_ge(&mx->warm, nthr + 1, 30000));
+	atomic_store(&mx->go[0], 1);	/* the lows queue first */
+	CHECK(h_wait_ge(&mx->sent, nlow, 30000));
+	if (!oneways)
+		callers_wait(mx->s, nthr);
+	atomic_store(&mx->go[1], 1);	/* then the high one */
+	CHECK(h_wait_ge(&mx->sent, nlow + 1, 30000));
+	if (!oneways)
+		callers_wait(&mx->s[nthr], 1);
+	h_sleep_ms(50);	/* (a one-way sent is queued: this is only slack) */
+	mixed_recv(mx, nlow, oneways);
+	for (int g = 0; g < 2; g++)
+		CHECK_EQ(h_reap(pid[g], h_test_timeout_ms()), 0);
+	CHECK_OK(mp_port_destroy(mx->port));
+}
+
+/* A sock client's call queued behind 31 ring clients' low ones: first. */
+TEST(prio_mixed_sock_high_call_before_ring_lows)
+{
+	mixed_run(ring_tp(), "sock", NSEND - 1, false);
+}
+
+/* A ring client's call queued behind 31 sock clients' low ones: first. */
+TEST(prio_mixed_ring_high_call_before_sock_lows)
+{
+	mixed_run("sock", ring_tp(), NSEND - 1, false);
+}
+
+/* A sock client's one-way after a ring client's 31 low ones: first, and
+ * the ring client's in the order sent. */
+TEST(prio_mixed_sock_high_oneway_before_ring_lows)
+{
+	mixed_run(ring_tp(), "sock", NSEND - 1, true);
+}
+
+/* A ring client's one-way after a sock client's 31 low ones: first. */
+TEST(prio_mixed_ring_high_oneway_before_sock_lows)
+{
+	mixed_run("sock", ring_tp(), NSEND - 1, true);
+}
+
 /* A request above the thread's priority gets the thread's; below it, what
  * was asked; 0 (a zeroed message) the thread's. */
 TEST(prio_request_never_raises)
@@ -208,6 +363,7 @@ TEST(prio_request_never_raises)
 	mp_msg_t m;
 	mp_rid_t rid;
 
+	at_nice_zero();
 	CHECK_OK(mp_port_create(&port));
 	s.port = port;
 	for (uint32_t ask = 0; ask <= MP_PRIO_MAX; ask++) {
@@ -342,6 +498,7 @@ TEST(prio_inherit_observed_in_handler_and_restored)
 	mp_port_opts_t o = { .sz = sizeof(o), .flags = MP_PORT_PRIO_INHERIT };
 	mp_port_t port, plain;
 
+	at_nice_zero();
 	CHECK_EQ(thread_nice(), 0);
 	CHECK_OK(mp_port_create_opts(&port, &o));
 	inherit_call(port, 6, 10, true);

@@ -396,6 +396,7 @@ void mp_sconn_kill_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	}
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	p->conns[c->idx] = NULL;
+	p->nlive -= !c->board;
 	mp_stats_client_gone(p->stats, c->idx);
 	if (mp_fastslot_conn_gone(p->fast, c))
 		c->refs--;	/* its fast slot's (the table's still holds it) */
@@ -472,6 +473,7 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	if (err)
 		return err;
 	p->conns[c->idx] = c;
+	p->nlive++;
 	mp_pulse_conn_added(p->pulse, c->pid);
 	mp_stats_client_add(p->stats, c->idx, c->pid, c->uid, c->fd);
 	return 0;

@@ -128,6 +128,8 @@ struct mp_port_obj {
 	uint32_t conn_gen;
 	struct mp_sconn **conns;
 	uint32_t nconns;		/* slots in conns */
+	uint32_t nlive;			/* connections in conns but pulse boards': more
+					 * than polled_n, a socket one is (conn/rxprio.h) */
 	struct mp_rid_table rids;
 	struct mp_fast_call *fast;	/* MP_FAST_SLOTS, by connection index (conn/fastslot.h) */
 	struct mp_pulse_port *pulse;	/* pending pulses, boards, watches (conn/pulse.c) */

@@ -120,6 +120,10 @@ static void scan_took_locked(struct mp_port_obj *p, const struct mp_sconn *c, ui
 	wake_pass_on_locked(p, mine);
 }
 
+/* rings_scan_locked(): a socket connection's head beats the rings' (it is
+ * in *from, referenced: the caller reads it, conn_take()). */
+#define SCAN_SOCK 6
+
 /* Try each polled connection once, round-robin from a moving start so
  * that no client starves another: 1 took a message, 0 none.  mine: this
  * receiver is counted as asleep in the doorbell (port_sleep); rang: the
@@ -128,15 +132,21 @@ static int rings_scan_locked(struct mp_port_obj *p, struct mp_rx *rx, struct mp_
 			     unsigned mine, uint64_t rang)
 {
 	struct mp_tls *tls = mp_tls_get();
+	struct mp_sconn *sock;
 	uint32_t n, idx;
 
 	if (!tls)
 		return -ENOMEM;
-	idx = mp_rxprio_pick_locked(p, scan_start_locked(p, rang));	/* best first */
+	idx = mp_rxprio_pick_locked(p, scan_start_locked(p, rang), &sock);	/* best first */
 again:
 	n = p->polled_n;
-	if (idx >= n)
+	if (idx >= n) {
+		if (unlikely(idx == MP_RXPRIO_SOCK)) {
+			*from = sock;
+			return SCAN_SOCK;
+		}
 		idx = 0;
+	}
 	for (uint32_t k = 0; k < n; k++) {
 		struct mp_sconn *c = p->polled[idx];
 		int r = rx->fast ? mp_fast_take_locked(p, c, rx->fast, &rx->rid, tls->rxbuf, MP_TLS_RXBUF) : 0;
@@ -169,10 +179,16 @@ again:
 	return 0;
 }
 
-/* Scan the rings; when spinning, leave them to a thread already scanning. */
+static int conn_take(struct mp_port_obj *p, struct mp_sconn *c, uint64_t key, struct mp_rx *rx,
+		     struct mp_sconn **from);
+
+/* Scan the rings (or read the socket connection whose head beats theirs:
+ * 0 when it had nothing after all); when spinning, leave them to a
+ * thread already scanning. */
 static int rings_scan(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn **from, bool spinning,
 		      unsigned mine, uint64_t rang)
 {
+	struct mp_sconn *c;
 	int r;
 
 	if (!load_relaxed(&p->npolled))
@@ -185,7 +201,17 @@ static int rings_scan(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 	}
 	r = rings_scan_locked(p, rx, from, mine, rang);
 	mp_unlock(&p->lock);
-	return r;
+	if (likely(r != SCAN_SOCK))
+		return r;
+	c = *from;
+	*from = NULL;
+	r = conn_take(p, c, mp_sconn_key(c), rx, from);
+	if (r == 1) {	/* the rings' messages wait: their doorbell woke us */
+		mp_lock(&p->lock);
+		wake_pass_on_locked(p, mine);
+		mp_unlock(&p->lock);
+	}
+	return r == 2 ? 0 : r;
 }
 
 static void conn_put(struct mp_port_obj *p, struct mp_sconn *c)
@@ -220,8 +246,12 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 
 	mp_lock(&p->lock);
 	if (mp_pulse_is_hello(rx)) {	/* a pulse board: the socket stays as it is */
-		if (c->dead || mp_pulse_board_attach_locked(p, c, rx) != 0)
+		if (c->dead || mp_pulse_board_attach_locked(p, c, rx) != 0) {
 			mp_sconn_kill_locked(p, c);
+		} else {
+			c->board = true;	/* no calls: not a socket to order (rxprio.h) */
+			p->nlive--;
+		}
 		goto out;
 	}
 	at = (struct mp_attach){ .epfd = p->epfd, .page_fd = p->page_fd,
@@ -273,20 +303,16 @@ static bool conn_read_begin(struct mp_port_obj *p, struct mp_sconn *c, uint64_t 
 	return mine;
 }
 
-/* Event on a connection: 1 took a message, 2 handled something else. */
-static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, struct mp_sconn **from)
+/* Read c (referenced; the reference is kept in *from or dropped): 1 took
+ * a message, 2 handled something else. */
+static int conn_take(struct mp_port_obj *p, struct mp_sconn *c, uint64_t key, struct mp_rx *rx,
+		     struct mp_sconn **from)
 {
-	struct mp_sconn *c;
-	struct mp_tls *tls;
+	struct mp_tls *tls = mp_tls_get();
 	bool hello;
 	int r;
 
-	/* A doorbell only says that a ring holds a message: the scan finds it. */
-	if (key & MP_KEY_DOORBELL)
-		return 2;
-	c = mp_rxprio_better(p, mp_port_conn_get(p, key));	/* a better one's first */
-	tls = mp_tls_get();
-	if (!c || !conn_read_begin(p, c, key))
+	if (!conn_read_begin(p, c, key))
 		return 2;
 	r = tls ? c->tp->srv_recv(c, rx, tls->rxbuf, MP_TLS_RXBUF) : -ENOMEM;
 	hello = r == 1 && rx->hdr.kind == MP_FRAME_HELLO;
@@ -309,6 +335,18 @@ static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, str
 	}
 	conn_put(p, c);
 	return r == -ENOMEM ? r : 2;
+}
+
+/* Event on a connection: 1 took a message, 2 handled something else. */
+static int conn_event(struct mp_port_obj *p, uint64_t key, struct mp_rx *rx, struct mp_sconn **from)
+{
+	struct mp_sconn *c;
+
+	/* A doorbell only says that a ring holds a message: the scan finds it. */
+	if (key & MP_KEY_DOORBELL)
+		return 2;
+	c = mp_rxprio_better(p, mp_port_conn_get(p, key));	/* a better one's first */
+	return c ? conn_take(p, c, mp_sconn_key(c), rx, from) : 2;	/* (c: maybe another's) */
 }
 
 void mp_port_kick_drain(struct mp_port_obj *p)
@@ -393,15 +431,22 @@ static int port_sleep(struct mp_port_obj *p, struct mp_rx *rx, struct mp_sconn *
 static int fast_scan(struct mp_port_obj *p, mp_msg_t *msg, mp_rid_t *rid, void *buf,
 		     size_t buflen, unsigned mine, uint64_t rang)
 {
+	struct mp_sconn *sock;
 	uint32_t n, idx;
 	int r = -EAGAIN;
 
 	if (!mp_trylock(&p->lock))
 		return 0;
 	n = p->polled_n;
-	idx = mp_rxprio_pick_locked(p, rang ? scan_start_locked(p, rang) : p->scan_pos);
-	if (idx >= n)
+	idx = mp_rxprio_pick_locked(p, rang ? scan_start_locked(p, rang) : p->scan_pos, &sock);
+	if (idx >= n) {
+		if (unlikely(idx == MP_RXPRIO_SOCK)) {	/* a socket's is better: the general path's */
+			mp_sconn_put_locked(p, sock);
+			mp_unlock(&p->lock);
+			return 0;
+		}
 		idx = 0;
+	}
 	for (uint32_t k = 0; k < n && r == -EAGAIN; k++) {
 		struct mp_sconn *c = p->polled[idx];
 

@@ -106,6 +106,7 @@ struct mp_sconn {
 	unsigned refs;		/* under the port's lock */
 	int dead;		/* hung up or dropped; no longer polled */
 	bool reading;		/* a thread reads its socket (socket transport), under the port lock */
+	bool board;		/* a pulse board's: carries no calls (not in the port's nlive) */
 	int32_t pid;		/* peer credentials from SO_PEERCRED */
 	uint32_t uid, gid;
 	int32_t peer_cpu;	/* CPU the client last waited on, -1 unknown */
