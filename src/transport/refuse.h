@@ -12,6 +12,12 @@
  * not call the port, or its uid holds too many connections) gets one
  * REFUSED reply of seq 0 (calls are numbered from 1) before the server
  * closes it: the client's call fails with that error, not -EPIPE.
+ * A connection the server took gets the verdict too, at once: one
+ * ACCEPTED frame (a reply of seq 0, err 0, no flags) before anything
+ * else on its socket, so that a client can learn the verdict before its
+ * first one-way, which nobody answers (conn/verdict.h).  Reply readers
+ * skip it as a stale reply; the ring's WELCOME and a refusal of its HELLO
+ * come after it.
  */
 #ifndef MP_REFUSE_H
 #define MP_REFUSE_H
@@ -48,12 +54,25 @@ int mp_refuse_call(struct mp_sconn *c, uint64_t seq, int err);
  * closed, why (err negative).  Best effort, never blocks: 0 or -errno. */
 int mp_refuse_accept(int fd, int err);
 
+/* Server: tell the peer of the accepted socket fd that it was taken
+ * (the ACCEPTED frame).  Best effort, never blocks: 0 or -errno. */
+int mp_accept_send(int fd);
+
+/* Client: whether the datagram buf (n bytes, nfds descriptors) is the
+ * ACCEPTED frame. */
+bool mp_frame_accepted(const void *buf, size_t n, unsigned nfds);
+
+/* Client, socket transport: read the verdict from fd without waiting:
+ * 1 accepted, 0 none yet, the refusal's error, -ECONNRESET hung up with
+ * none, -EPROTO anything else (nothing else comes before it). */
+int mp_verdict_take(int fd);
+
 /* Client: the datagram buf (n bytes, nfds descriptors with it), when it
  * is a refusal at accept: its error (negative); else 0. */
 int mp_refusal_of(const void *buf, size_t n, unsigned nfds);
 
-/* Client: read one datagram from fd without waiting, and give its error
- * when it is a refusal at accept; else 0.  Only for a connection that is
+/* Client: read one datagram from fd without waiting (past an ACCEPTED
+ * frame), and give its error when it is a refusal at accept; else 0.  Only for a connection that is
  * dropped anyway (what it reads is gone). */
 int mp_refusal_take(int fd);
 

@@ -198,7 +198,9 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 	unsigned nfds;
 	ssize_t n;
 
-	n = mp_sock_recv(c->fd, &iov, 1, fds, &nfds);
+	do	/* past the ACCEPTED frame (refuse.h): the WELCOME follows */
+		n = mp_sock_recv(c->fd, &iov, 1, fds, &nfds);
+	while (n > 0 && mp_frame_accepted(&f, (size_t)n, nfds) && (c->accepted = true));
 	if (n < 0 && n != -EAGAIN && n != -EPROTO)
 		c->broken = true;	/* our own lack (recvmsg): this call says it */
 	if (n <= 0)
@@ -217,6 +219,14 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 	}
 	rc->wake_sock = cli_wake_sock_add(c, rc);
 	return 1;
+}
+
+/* The server's verdict: its WELCOME (or a refusal) taken, or taken now. */
+static int ring_verdict(struct mp_cconn *c)
+{
+	struct ring_cli *rc = c->tp_priv;
+
+	return rc->page ? 1 : mp_ring_take_welcome(c, rc);
 }
 
 /* ------------------------------------------------------------ server */
@@ -352,6 +362,7 @@ static void ring_srv_release(struct mp_sconn *c)
 /* ------------------------------------------------------------ vtables */
 
 #define RING_TRANSPORT_OPS					\
+	.verdict = ring_verdict,				\
 	.call = mp_ring_call,					\
 	.call_start = mp_ring_call_start,			\
 	.call_take = mp_ring_call_take,				\
