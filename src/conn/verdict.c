@@ -48,11 +48,16 @@ int mp_verdict_wait(struct mp_cconn *c, struct mp_deadline d)
 {
 	struct mp_port_obj *local = mp_port_get(c->port);
 	struct mp_deadline bound = verdict_bound(d);
+	bool now_only = bound.at_ns <= mp_deadline_in(0).at_ns;	/* timeout 0 */
 	int r;
 
 	while ((r = verdict_take(c, local != NULL)) == 0) {
 		if (local && verdict_accept_here(local))
 			continue;
+		if (now_only) {
+			r = -EAGAIN;	/* never blocks: as for a full queue */
+			break;
+		}
 		/* a port of ours: its other threads may accept it, look again soon */
 		r = mp_sock_wait_readable(c->fd, local ? mp_deadline_in(1000000) : bound);
 		if (r < 0)
