@@ -42,8 +42,11 @@
  *                        descriptors could not be received); nothing else
  *                        travels, the caller's call fails with err.
  *                        seq 0 (no call has it): the server refused the
- *                        connection at accept (-EACCES, -EUSERS) and
- *                        closes it (transport/refuse.h).  api/respond_error.c
+ *                        connection at accept (-EACCES, -EUSERS, -ENOBUFS)
+ *                        and closes it (transport/refuse.h).  A reply of
+ *                        seq 0 with no flags and err 0 is the opposite
+ *                        verdict, ACCEPTED: the first frame on a socket
+ *                        the server took (a stale reply to readers).  api/respond_error.c
  *                        sends it too: the server's user failed the call
  *                        (mp_respond_error(), one of its documented errors).
  *   MP_FRAME_DEADLINE    (call) deadline_ns is set: the caller's time left at
