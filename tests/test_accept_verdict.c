@@ -2,12 +2,13 @@
 /*
  * The server's verdict at accept reaches the first operation on a
  * connection (conn/verdict.h): a one-way, a call or a started call on a
- * connection the server refuses fails with the refusal's error (a pulse,
- * which never blocks, at the latest the next one) (-ENOBUFS for a memory limit below a connection's setup, -EUSERS
- * for a uid at its connection limit, -EACCES for a peer the entry does
- * not let in), never 0 (a one-way lost) nor -EPIPE.  The server sees none
- * of them, nothing leaks on either side, and once the cause is gone the
- * same client's next one-way arrives.
+ * connection the server refuses fails with the refusal's error (-ENOBUFS
+ * for a memory limit below a connection's setup, -EUSERS for a uid at
+ * its connection limit), never 0 (a one-way lost) nor -EPIPE; a pulse,
+ * which never blocks, at the latest with the next one.  The server sees
+ * none of them, nothing leaks on either side, and once the cause is gone
+ * the same client's next one-way arrives.  A server that never accepts
+ * costs a one-way its timeout, then -ETIMEDOUT (timeout 0: -EAGAIN).
  */
 #include <dirent.h>
 #include <limits.h>
@@ -145,42 +146,6 @@ TEST(accept_verdict_low_mem_enobufs)
 	CHECK_EQ(h_count_fds(), fds0);	/* every refused connection closed */
 	v_fds_settle(pid, srv0);
 	h_kill(pid);
-}
-
-/* -------------------------------------------- the peer's credentials */
-
-static void v_eacces(void *arg)
-{
-	const struct mu_srv *s = arg;
-	int fds0 = h_count_fds();
-
-	v_all_refused(s->port, -EACCES);
-	CHECK_EQ(h_count_fds(), fds0);
-}
-
-static void v_owner_oneway(void *arg)
-{
-	const struct mu_srv *s = arg;
-
-	CHECK_GE(v_oneway(s->port), 0);
-}
-
-TEST(accept_verdict_peercred_eacces)
-{
-	char root[PATH_MAX];
-	pid_t pid;
-	struct mu_srv *s = mu_srv_start_sock_open(root, &pid);
-	int srv0 = v_fds_of(pid);
-
-	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, v_eacces, s);
-	CHECK_EQ(atomic_load(&s->calls), 0);
-	mu_as(MU_A, MU_A, NULL, 0, v_owner_oneway, s);	/* its owner's one-way arrives */
-	for (int tries = 0; atomic_load(&s->calls) != 1; tries++) {
-		CHECK_LT(tries, 1000);
-		h_sleep_ms(10);
-	}
-	v_fds_settle(pid, srv0);
-	mu_srv_stop(s, pid);
 }
 
 /* ------------------------------------ connections per uid, then freed */
