@@ -178,7 +178,7 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 			/* nobody answers a one-way: learn the verdict at accept
 			 * first, or a refusal would lose it (conn/verdict.h) */
 			err = mp_verdict_wait(c, d);
-			if (err && err != -EAGAIN && err != -ETIMEDOUT)
+			if (err)
 				mp_cconn_drop(tls, c);	/* refused, or gone */
 			if (err == -ECONNRESET && attempt == 0)
 				continue;	/* dropped while connecting */

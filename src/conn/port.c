@@ -474,7 +474,6 @@ static int conn_insert_locked(struct mp_port_obj *p, struct mp_sconn *c)
 	p->conns[c->idx] = c;
 	mp_pulse_conn_added(p->pulse, c->pid);
 	mp_stats_client_add(p->stats, c->idx, c->pid, c->uid, c->fd);
-	mp_accept_send(c->fd);	/* under the lock: before any answer (refuse.h) */
 	return 0;
 }
 

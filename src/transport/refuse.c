@@ -63,6 +63,20 @@ int mp_accept_send(int fd)
 	return verdict_send(fd, 0);
 }
 
+bool mp_verdict_is_hello(const struct mp_rx *rx)
+{
+	return rx->hdr.kind == MP_FRAME_HELLO && rx->hdr.type == MP_HELLO_VERDICT && !rx->nfds;
+}
+
+int mp_verdict_ask(int fd)
+{
+	struct mp_frame f = { .magic = MP_FRAME_MAGIC, .kind = MP_FRAME_HELLO,
+			      .type = MP_HELLO_VERDICT };
+	struct iovec iov = { &f, sizeof(f) };
+
+	return mp_sock_send(fd, &iov, 1, NULL, 0, mp_deadline_in(0));
+}
+
 bool mp_frame_accepted(const void *buf, size_t n, unsigned nfds)
 {
 	struct mp_frame f;

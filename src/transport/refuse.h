@@ -12,12 +12,12 @@
  * not call the port, or its uid holds too many connections) gets one
  * REFUSED reply of seq 0 (calls are numbered from 1) before the server
  * closes it: the client's call fails with that error, not -EPIPE.
- * A connection the server took gets the verdict too, at once: one
- * ACCEPTED frame (a reply of seq 0, err 0, no flags) before anything
- * else on its socket, so that a client can learn the verdict before its
- * first one-way, which nobody answers (conn/verdict.h).  Reply readers
- * skip it as a stale reply; the ring's WELCOME and a refusal of its HELLO
- * come after it.
+ * A client of the socket transport that wants to learn the verdict
+ * before its first one-way, which nobody answers (conn/verdict.h), sends
+ * a HELLO of MP_HELLO_VERDICT: a server that took the connection answers
+ * it with one ACCEPTED frame (a reply of seq 0, err 0, no flags), which
+ * reply readers skip as a stale reply.  The ring transports' verdict is
+ * their WELCOME.
  */
 #ifndef MP_REFUSE_H
 #define MP_REFUSE_H
@@ -54,9 +54,14 @@ int mp_refuse_call(struct mp_sconn *c, uint64_t seq, int err);
  * closed, why (err negative).  Best effort, never blocks: 0 or -errno. */
 int mp_refuse_accept(int fd, int err);
 
-/* Server: tell the peer of the accepted socket fd that it was taken
- * (the ACCEPTED frame).  Best effort, never blocks: 0 or -errno. */
+/* Server: whether rx is a HELLO asking for the verdict; then answer it
+ * on fd with the ACCEPTED frame (best effort, never blocks). */
+bool mp_verdict_is_hello(const struct mp_rx *rx);
 int mp_accept_send(int fd);
+
+/* Client, socket transport: ask for the verdict (the HELLO), never
+ * waiting (a new socket has room): 0 or -errno. */
+int mp_verdict_ask(int fd);
 
 /* Client: whether the datagram buf (n bytes, nfds descriptors) is the
  * ACCEPTED frame. */

@@ -198,12 +198,7 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 	unsigned nfds;
 	ssize_t n;
 
-	for (;;) {
-		n = mp_sock_recv(c->fd, &iov, 1, fds, &nfds);
-		if (n <= 0 || !mp_frame_accepted(&f, (size_t)n, nfds))
-			break;
-		c->accepted = true;	/* the ACCEPTED frame (refuse.h): the WELCOME follows */
-	}
+	n = mp_sock_recv(c->fd, &iov, 1, fds, &nfds);
 	if (n < 0 && n != -EAGAIN && n != -EPROTO)
 		c->broken = true;	/* our own lack (recvmsg): this call says it */
 	if (n <= 0)
