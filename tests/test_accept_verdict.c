@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <limits.h>
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
