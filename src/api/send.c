@@ -17,6 +17,7 @@
 
 #include "conn/cconn.h"
 #include "conn/msgcheck.h"
+#include "conn/verdict.h"
 #include "mem/bulk.h"
 #include "mem/data.h"
 #include "mem/pages.h"
@@ -173,6 +174,17 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 			return -EPIPE;
 		if (err)
 			return send_errno(err);
+		if (how == SEND_ONEWAY && !c->confirmed) {
+			/* nobody answers a one-way: learn the verdict at accept
+			 * first, or a refusal would lose it (conn/verdict.h) */
+			err = mp_verdict_wait(c, d);
+			if (err)
+				mp_cconn_drop(tls, c);	/* refused, or gone */
+			if (err == -ECONNRESET && attempt == 0)
+				continue;	/* dropped while connecting */
+			if (err)
+				return send_errno(err);
+		}
 		if (how == SEND_ONEWAY || timeout_ns == 0)
 			*waiting = mp_cconn_receivers_waiting(c);
 		if (how == SEND_CALL && timeout_ns == 0) {
@@ -184,6 +196,8 @@ static int send_on(mp_port_t port, mp_msg_t *msg, int how, int64_t timeout_ns, i
 		if (err)
 			return err;
 		err = send_via(c, how, msg, d, &x);
+		if (how == SEND_CALL && (!err || c->call_refused) && !c->confirmed)
+			mp_cconn_confirm(c);	/* answered: the server took it */
 		if (c->call_refused) {	/* the server failed the call: c goes on */
 			c->call_refused = false;
 			xfer_end(&x, err);

@@ -215,7 +215,7 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_deadline d,
 		}
 		if (c->port == port) {
 			*out = c;
-			if (!c->deadlines)	/* never the fast path's */
+			if (!c->deadlines && c->confirmed)	/* never the fast path's */
 				mp_cconn_last = c;
 			*fresh = 0;
 			return 0;
@@ -227,9 +227,7 @@ int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_deadline d,
 	err = cache_add(tls, c);
 	if (err)
 		goto err;
-	*out = c;
-	if (!c->deadlines)
-		mp_cconn_last = c;
+	*out = c;	/* the fast path's once its verdict is known */
 	*fresh = 1;
 	return 0;
 err:
@@ -244,10 +242,18 @@ struct mp_cconn *mp_cconn_find(mp_port_t port)
 	for (unsigned k = 0; tls && k < tls->nconns; k++) {
 		struct mp_cconn *c = tls->conns[k];
 
-		if (c->port == port && c->fork_gen == mp_fork_gen)
-			return c->deadlines ? NULL : (mp_cconn_last = c);	/* calls carry deadlines */
+		if (c->port == port && c->fork_gen == mp_fork_gen)	/* calls carry deadlines; a
+									 * one-way waits for the verdict */
+			return c->deadlines || !c->confirmed ? NULL : (mp_cconn_last = c);
 	}
 	return NULL;
+}
+
+void mp_cconn_confirm(struct mp_cconn *c)
+{
+	c->confirmed = true;
+	if (!c->deadlines)
+		mp_cconn_last = c;
 }
 
 void mp_cconn_drop(struct mp_tls *tls, struct mp_cconn *c)

@@ -10,7 +10,8 @@
 #include "conn/tls.h"
 #include "os/compiler.h"
 
-/* This thread's connection to port, opened on first use; *fresh is 1
+/* This thread's connection to port, opened on first use (its verdict at
+ * accept perhaps not known yet: c->confirmed); *fresh is 1
  * when it was opened now.  A full listen backlog (connect() says EAGAIN)
  * is waited out, backing off, until d: then -EAGAIN. */
 int mp_cconn_get(struct mp_tls *tls, mp_port_t port, struct mp_deadline d,
@@ -34,6 +35,11 @@ static inline struct mp_cconn *mp_cconn_cached(mp_port_t port)
 		return c;
 	return mp_cconn_find(port);
 }
+/* The server took c (a call on it was answered, or conn/verdict.h saw
+ * the verdict): the fast path may use it from now on.  Until then it
+ * finds no connection (mp_cconn_cached()), and a one-way waits for the
+ * verdict on the slow path (api/send.c). */
+void mp_cconn_confirm(struct mp_cconn *c);
 /* Close and forget a connection (its server gone, or a call abandoned). */
 void mp_cconn_drop(struct mp_tls *tls, struct mp_cconn *c);
 

@@ -245,6 +245,10 @@ static void conn_upgrade(struct mp_port_obj *p, struct mp_sconn *c, struct mp_rx
 	int err;
 
 	mp_lock(&p->lock);
+	if (mp_verdict_is_hello(rx)) {	/* asks for the verdict (refuse.h): taken */
+		mp_accept_send(c->fd);
+		goto out;
+	}
 	if (mp_pulse_is_hello(rx)) {	/* a pulse board: the socket stays as it is */
 		if (c->dead || mp_pulse_board_attach_locked(p, c, rx) != 0) {
 			mp_sconn_kill_locked(p, c);

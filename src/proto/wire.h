@@ -42,8 +42,11 @@
  *                        descriptors could not be received); nothing else
  *                        travels, the caller's call fails with err.
  *                        seq 0 (no call has it): the server refused the
- *                        connection at accept (-EACCES, -EUSERS) and
- *                        closes it (transport/refuse.h).  api/respond_error.c
+ *                        connection at accept (-EACCES, -EUSERS, -ENOBUFS)
+ *                        and closes it (transport/refuse.h).  A reply of
+ *                        seq 0 with no flags and err 0 is the opposite
+ *                        verdict, ACCEPTED: the answer to a HELLO of
+ *                        MP_HELLO_VERDICT (a stale reply to readers).  api/respond_error.c
  *                        sends it too: the server's user failed the call
  *                        (mp_respond_error(), one of its documented errors).
  *   MP_FRAME_DEADLINE    (call) deadline_ns is set: the caller's time left at
@@ -75,7 +78,8 @@ enum mp_frame_kind {
 	MP_FRAME_CALL = 1,	/* client to server, expects a reply */
 	MP_FRAME_ONEWAY = 2,	/* client to server, no reply */
 	MP_FRAME_REPLY = 3,	/* server to client */
-	MP_FRAME_HELLO = 4,	/* client to server: a ring region and doorbell (type: transport) */
+	MP_FRAME_HELLO = 4,	/* client to server: a ring region and doorbell (type: transport),
+				 * or MP_HELLO_VERDICT alone */
 	MP_FRAME_WELCOME = 5,	/* server to client: the port page and wake-up fd */
 	MP_FRAME_BULK = 6,	/* client to server: new bulk areas (hybrid) */
 };
@@ -97,6 +101,9 @@ enum mp_frame_flags {
 	MP_FRAME_DEADLINE = 1u << 13,	/* call: deadline_ns is the caller's time left */
 };
 #define MP_FRAME_FLAGS_KNOWN 0x3fffu
+/* HELLO type of a socket-transport client that asks for the server's
+ * verdict (no descriptors): answered with ACCEPTED (transport/refuse.h). */
+#define MP_HELLO_VERDICT 0x56524454u	/* "VRDT" */
 /* Kept shared pages per connection (MP_SLOT_PAGES_SLOTS on the ring). */
 #define MP_FRAME_PAGES_SLOTS 16u
 /* Flags that say where the data is; at most one is set (none: inline). */

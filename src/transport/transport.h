@@ -67,6 +67,9 @@ struct mp_cconn {
 	bool deadlines;		/* MP_PORT_DEADLINES: calls carry their time left */
 	bool call_refused;	/* the last call was answered MP_FRAME_REFUSED */
 	int refused;		/* <0: the server refused us at accept, why */
+	bool confirmed;		/* the server's verdict is known: taken (conn/verdict.h) */
+	bool verdict_asked;	/* socket transport: its verdict HELLO went */
+	bool verdict_waited;	/* the one bounded wait for the verdict is spent */
 	bool broken;		/* a reply not read whole (short of memory or
 				 * descriptors here): out of step, api/send.c
 				 * drops it after this call */
@@ -199,6 +202,11 @@ struct mp_transport {
 	 * transport (sets c->tp, c->tp_priv); NULL: the socket is the
 	 * transport.  -ENOENT when the server is already gone. */
 	int (*open)(struct mp_cconn *c);
+	/* Client (optional; NULL: the socket transport's, transport/
+	 * refuse.h): take the server's verdict on c if its socket holds it,
+	 * never waiting: 1 taken (the ring's WELCOME), 0 not yet, <0 refused
+	 * (c->refused says why) or gone. */
+	int (*verdict)(struct mp_cconn *c);
 	/* Server: a HELLO naming this transport arrived on c: take the
 	 * connection over (sets c->tp, c->tp_priv; fds it keeps are set to -1
 	 * in hello, the caller releases the rest).  -EPROTO for a bad HELLO,

@@ -219,6 +219,14 @@ int mp_ring_take_welcome(struct mp_cconn *c, struct ring_cli *rc)
 	return 1;
 }
 
+/* The server's verdict: its WELCOME (or a refusal) taken, or taken now. */
+static int ring_verdict(struct mp_cconn *c)
+{
+	struct ring_cli *rc = c->tp_priv;
+
+	return rc->page ? 1 : mp_ring_take_welcome(c, rc);
+}
+
 /* ------------------------------------------------------------ server */
 
 static void srv_free(struct ring_srv *rs)
@@ -352,6 +360,7 @@ static void ring_srv_release(struct mp_sconn *c)
 /* ------------------------------------------------------------ vtables */
 
 #define RING_TRANSPORT_OPS					\
+	.verdict = ring_verdict,				\
 	.call = mp_ring_call,					\
 	.call_start = mp_ring_call_start,			\
 	.call_take = mp_ring_call_take,				\
