@@ -62,11 +62,14 @@ extern "C" {
  * input copied and answer buffers of its calls in progress.  A call that
  * would go over is refused at once: the caller's mp_send() returns
  * -ENOBUFS, the connection goes on and later calls work once the server
- * released memory; a one-way over it is dropped.  Twice MP_DATA_MAX
- * (half of that on 32-bit), so that no single call is refused for its
- * size alone; a server may set less with the environment variable
- * MSGPORT_CONN_MEM_MAX (bytes, read once at its first connection). */
-#define MP_CONN_MEM_MAX (sizeof(size_t) >= 8 ? (size_t)2 << 30 : (size_t)1 << 30)
+ * released memory; a one-way over it is dropped.  8 x MP_DATA_MAX on
+ * 64-bit, so that no legal use is refused for its size alone: a hybrid
+ * connection's bulk areas, grown by doubling up to 1 GiB each way with
+ * every step kept mapped, are about 4 GiB, beside a 1 GiB call's input
+ * and answer (1 GiB on 32-bit); a server may set less with the
+ * environment variable MSGPORT_CONN_MEM_MAX (bytes, read once at its
+ * first connection). */
+#define MP_CONN_MEM_MAX (sizeof(size_t) >= 8 ? (size_t)8 << 30 : (size_t)1 << 30)
 /* mp_msg_t.flags: what sending pages (mp_pages_alloc) does to the sender's
  * copy; see "Long data".  Neither: MP_MOVE.  Both: -EINVAL. */
 #define MP_MOVE 0x1u		/* the pages go to the receiver; the sender loses them */
