@@ -88,6 +88,11 @@ static natsStatus set_options(struct gw *g, natsOptions *no, char *urls)
 		s = natsOptions_SetReconnectWait(no, 250);
 	if (s == NATS_OK)
 		s = natsOptions_SetTimeout(no, 2000);
+	/* A caller waits on every call, answer and beat we publish: written
+	 * at once, not after libnats's flusher's ~1 ms nap (docs/net.md,
+	 * "Latency"). */
+	if (s == NATS_OK)
+		s = natsOptions_SetSendAsap(no, true);
 	if (s == NATS_OK)
 		s = natsOptions_SetPingInterval(no, 1000);
 	if (s == NATS_OK)
@@ -130,6 +135,23 @@ static natsStatus sub(struct gw *g, const char *subj, const char *queue, natsMsg
 	return st;	/* kept until the connection closes */
 }
 
+/* msgport.HOST.KIND: one subscription, so one delivery thread takes the
+ * lookups, calls and one-way sends of each sender in the order it
+ * published them (a one-way sent before a call reaches the server first). */
+static void host_cb(natsConnection *nc, natsSubscription *sb, natsMsg *m, void *arg)
+{
+	const char *kind = strrchr(natsMsg_GetSubject(m), '.');
+
+	if (kind && strcmp(kind, ".call") == 0)
+		net_call_cb(nc, sb, m, arg);
+	else if (kind && strcmp(kind, ".send") == 0)
+		net_send_cb(nc, sb, m, arg);
+	else if (kind && strcmp(kind, ".lookup") == 0)
+		net_lookup_cb(nc, sb, m, arg);
+	else
+		natsMsg_Destroy(m);
+}
+
 static natsStatus sub_group(struct gw *g, const char *prefix)
 {
 	static const char *const kinds[] = { "lookup", "call", "send" };
@@ -151,15 +173,9 @@ int net_conn_subscribe(struct gw *g)
 
 	snprintf(subj, sizeof(subj), "%s.*", g->inbox);
 	s = sub(g, subj, NULL, net_reply_cb);
-	net_subject(subj, sizeof(subj), g->o.host, NULL, "lookup");
+	net_subject(subj, sizeof(subj), g->o.host, NULL, "*");
 	if (s == NATS_OK)
-		s = sub(g, subj, NULL, net_lookup_cb);
-	net_subject(subj, sizeof(subj), g->o.host, NULL, "call");
-	if (s == NATS_OK)
-		s = sub(g, subj, NULL, net_call_cb);
-	net_subject(subj, sizeof(subj), g->o.host, NULL, "send");
-	if (s == NATS_OK)
-		s = sub(g, subj, NULL, net_send_cb);
+		s = sub(g, subj, NULL, host_cb);
 	if (s == NATS_OK)
 		s = sub(g, "msgport.list", NULL, net_list_cb);
 	for (int k = 0; k < g->o.ngroups && s == NATS_OK; k++)
