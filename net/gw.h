@@ -27,7 +27,7 @@
 
 #define NET_IMPORTS_MAX 1024	/* remote objects one gateway maps */
 #define NET_HANDED_MAX 4096	/* exported objects other hosts may call */
-#define NET_SERVE_MAX 256	/* calls from other hosts served at once */
+#define NET_SERVE_MAX 256	/* calls from other hosts taken at once (running or queued) */
 #define NET_LOOKUPS_MAX 64	/* lookups asked of other hosts at once */
 /* Silence after which a call's remote gateway is taken for dead. */
 #define NET_SILENCE_NS (1500 * 1000000ll)
@@ -65,6 +65,12 @@ struct gw {
 	size_t nhanded;
 	struct serving *serving;	/* calls we make for others */
 	atomic_int nserving, nlookups;
+	struct {			/* serve.c's workers and their queue */
+		pthread_mutex_t lock;
+		pthread_cond_t cond;
+		struct serving *head, *tail;
+		int n, idle, queued;
+	} pool;
 };
 
 int64_t net_now_ns(void);

@@ -188,6 +188,8 @@ int main(int argc, char **argv)
 
 	net_opts_parse(argc, argv, &g.o);
 	pthread_mutex_init(&g.lock, NULL);
+	pthread_mutex_init(&g.pool.lock, NULL);
+	pthread_cond_init(&g.pool.cond, NULL);
 	/* Before libnats or the library make threads: they inherit the mask. */
 	sigfd = signals();
 	err = sigfd < 0 ? sigfd : run(&g, sigfd);
