@@ -107,6 +107,30 @@ check lookup_during_calls "$(at a "$NT" call /net/b/dev/echo 1 0 quick)" '^err=0
 wait "${many[@]}"
 many=$(cat "$T"/many.* | grep -c '^err=0 size=6 ok=1 ms=[3-9][0-9]\{3\}$')
 check calls_at_once "$many of 8" '^8 of 8$'
+# A pool of 2 workers (--workers 2) serving 6 calls of 1 s at once: all
+# complete, 2 at a time, so the last takes 3 s or more.
+host bw "$n1_url" --export /dev --workers 2
+bg srv_bw_slow env MSGPORT_ROOT="$T/bw" "$NT" serve /dev/slow bw 8
+wait_log srv_bw_slow '^ready' || exit 1
+many=()
+for k in $(seq 6); do (at a "$NT" call /net/bw/dev/slow 3 1000 pool-$k >"$T/pool.$k") & many+=($!); done
+wait "${many[@]}"
+check pool_exhausted_all_complete "$(cat "$T"/pool.* | grep -c '^err=0 size=6 ok=1 ') of 6" '^6 of 6$'
+slowest=$(cat "$T"/pool.* | grep -oE 'ms=[0-9]+' | cut -d= -f2 | sort -n | tail -n 1)
+(( ${slowest:-0} >= 2900 )) && ok "pool_two_at_a_time (slowest ${slowest} ms)" ||
+	bad pool_two_at_a_time "the slowest of 6 took ${slowest} ms: more than 2 ran at once"
+# A call that waits for a busy pool longer than its caller's 500 ms fails
+# -ETIMEDOUT and never reaches the server (its time in the queue counted).
+calls_before=$(grep -c '^deadline=' "$T/srv_bw_slow.log")
+many=()
+for k in 1 2; do (at a "$NT" call /net/bw/dev/slow 3 3000 busy-$k >"$T/busy.$k") & many+=($!); done
+sleep 1.5
+check pool_queued_deadline_etimedout "$(at a env NETTOOL_TIMEOUT_MS=500 "$NT" call /net/bw/dev/slow 1 0 late)" \
+	'^send=-110 '
+wait "${many[@]}"
+sleep 0.5
+check pool_busy_calls_complete "$(cat "$T"/busy.* | grep -c '^err=0 size=6 ok=1 ') of 2" '^2 of 2$'
+check pool_queued_never_served "$(( $(grep -c '^deadline=' "$T/srv_bw_slow.log") - calls_before )) served" '^2 served$'
 # --call-timeout: the remote call is given that deadline.
 host a2 "$n1_url" --call-timeout 500
 check call_timeout_etimedout "$(at a2 "$NT" call /net/b/dev/echo 3 4000 slow)" '^send=-110 '
