@@ -66,14 +66,14 @@ static natsStatus set_auth(struct gw *g, natsOptions *no)
 	return s;
 }
 
-static natsStatus set_options(struct gw *g, natsOptions *no, char *urls)
+static natsStatus set_options(struct gw *g, natsOptions *no, char *urls, int asap)
 {
 	const char *v[16];
 	int n = split_urls(urls, v, 16);
 	char name[64], inbox[64];
 	natsStatus s;
 
-	snprintf(name, sizeof(name), "msgport-net %s", g->o.host);
+	snprintf(name, sizeof(name), "msgport-net %s%s", g->o.host, asap ? "" : " one-way");
 	/* Every answer to us under _INBOX.mpnet.HOST: one subscribe permission. */
 	snprintf(inbox, sizeof(inbox), "_INBOX.mpnet.%s", g->o.host);
 	s = n ? natsOptions_SetServers(no, v, n) : NATS_INVALID_ARG;
@@ -90,8 +90,8 @@ static natsStatus set_options(struct gw *g, natsOptions *no, char *urls)
 		s = natsOptions_SetTimeout(no, 2000);
 	/* A caller waits on every call, answer and beat we publish: written
 	 * at once, not after libnats's flusher's ~1 ms nap (docs/net.md,
-	 * "Latency"). */
-	if (s == NATS_OK)
+	 * "Latency").  One-ways are buffered, on a connection of their own. */
+	if (s == NATS_OK && asap)
 		s = natsOptions_SetSendAsap(no, true);
 	if (s == NATS_OK)
 		s = natsOptions_SetPingInterval(no, 1000);
@@ -100,16 +100,16 @@ static natsStatus set_options(struct gw *g, natsOptions *no, char *urls)
 	return s == NATS_OK ? set_auth(g, no) : s;
 }
 
-int net_conn_open(struct gw *g)
+static int open_one(struct gw *g, natsConnection **nc, int asap)
 {
 	natsOptions *no = NULL;
 	char *urls = strdup(g->o.nats);
 	natsStatus s = urls ? natsOptions_Create(&no) : NATS_NO_MEMORY;
 
 	if (s == NATS_OK)
-		s = set_options(g, no, urls);
+		s = set_options(g, no, urls, asap);
 	if (s == NATS_OK)
-		s = natsConnection_Connect(&g->nc, no);
+		s = natsConnection_Connect(nc, no);
 	natsOptions_Destroy(no);
 	free(urls);
 	if (s != NATS_OK) {
@@ -117,10 +117,47 @@ int net_conn_open(struct gw *g)
 			nats_GetLastError(NULL));
 		return net_status_errno(s);
 	}
+	return 0;
+}
+
+/* g->nc (SendAsap) for everything someone waits on, g->bulk for one-ways. */
+int net_conn_open(struct gw *g)
+{
+	int err = open_one(g, &g->nc, 1);
+
+	if (!err)
+		err = open_one(g, &g->bulk, 0);
+	if (err)
+		return err;
 	g->max_payload = (size_t)natsConnection_GetMaxPayload(g->nc);
 	snprintf(g->inbox, sizeof(g->inbox), "_INBOX.mpnet.%s.%ld.%lx", g->o.host, (long)getpid(),
 		 (unsigned long)net_now_ns());
 	return 0;
+}
+
+/*
+ * The connection for a call: g->nc, unless one-ways went out on g->bulk
+ * that its server has not confirmed yet (net_bulk_confirm()): then
+ * g->bulk, behind them, so that a sender's one-ways reach the remote
+ * gateway before its next call.  Only the receive loop publishes
+ * one-ways and calls, so bulk_sent is its own.
+ */
+natsConnection *net_call_conn(struct gw *g)
+{
+	return atomic_load(&g->bulk_sent) == atomic_load(&g->bulk_confirmed) ? g->nc : g->bulk;
+}
+
+/* The ticker's: a PING behind the one-ways sent so far; its PONG says the
+ * NATS server has them all, ahead of anything we publish after.  Waits
+ * 100 ms at most: the ticker also reaps silent calls (until a PONG, calls
+ * just keep taking g->bulk). */
+void net_bulk_confirm(struct gw *g)
+{
+	uint64_t sent = atomic_load(&g->bulk_sent);
+
+	if (sent != atomic_load(&g->bulk_confirmed) &&
+	    natsConnection_FlushTimeout(g->bulk, 100) == NATS_OK)
+		atomic_store(&g->bulk_confirmed, sent);
 }
 
 static natsStatus sub(struct gw *g, const char *subj, const char *queue, natsMsgHandler cb)
@@ -188,17 +225,29 @@ int net_conn_subscribe(struct gw *g)
 	return net_status_errno(s);
 }
 
+static void close_one(natsConnection **nc)
+{
+	if (*nc) {
+		natsConnection_Close(*nc);
+		natsConnection_Destroy(*nc);
+		*nc = NULL;
+	}
+}
+
 void net_conn_close(struct gw *g)
 {
-	if (g->nc) {
-		natsConnection_Close(g->nc);
-		natsConnection_Destroy(g->nc);
-		g->nc = NULL;
-	}
+	close_one(&g->bulk);
+	close_one(&g->nc);
 }
 
 int net_publish(struct gw *g, const char *subj, const char *reply, const struct net_frame *f,
 		const void *data, size_t len)
+{
+	return net_publish_on(g, g->nc, subj, reply, f, data, len);
+}
+
+int net_publish_on(struct gw *g, natsConnection *nc, const char *subj, const char *reply,
+		   const struct net_frame *f, const void *data, size_t len)
 {
 	size_t n = net_frame_size(f, len);
 	uint8_t *buf;
@@ -210,8 +259,8 @@ int net_publish(struct gw *g, const char *subj, const char *reply, const struct 
 	if (!buf)
 		return -ENOMEM;
 	net_frame_encode(f, data, len, buf);
-	s = reply ? natsConnection_PublishRequest(g->nc, subj, reply, buf, (int)n)
-		  : natsConnection_Publish(g->nc, subj, buf, (int)n);
+	s = reply ? natsConnection_PublishRequest(nc, subj, reply, buf, (int)n)
+		  : natsConnection_Publish(nc, subj, buf, (int)n);
 	free(buf);
 	return net_status_errno(s);
 }

@@ -51,7 +51,9 @@ struct import {
 
 struct gw {
 	struct net_opts o;
-	natsConnection *nc;
+	natsConnection *nc;		/* SendAsap: calls, answers, lookups; our subscriptions */
+	natsConnection *bulk;		/* buffered: one-way sends and pulses */
+	atomic_uint_fast64_t bulk_sent, bulk_confirmed;	/* one-ways on bulk; of them, known at the server */
 	size_t max_payload;
 	char inbox[64];			/* our replies come to inbox.SEQ */
 	mp_port_t netport;		/* /net */
@@ -82,6 +84,10 @@ int net_conn_subscribe(struct gw *g);
 void net_conn_close(struct gw *g);
 int net_publish(struct gw *g, const char *subj, const char *reply, const struct net_frame *f,
 		const void *data, size_t len);
+int net_publish_on(struct gw *g, natsConnection *nc, const char *subj, const char *reply,
+		   const struct net_frame *f, const void *data, size_t len);
+natsConnection *net_call_conn(struct gw *g);
+void net_bulk_confirm(struct gw *g);
 int net_status_errno(natsStatus s);
 /* The subject of kind ("lookup", "call", "send") for host or group prefix. */
 void net_subject(char *buf, size_t n, const char *host, const char *group, const char *kind);

@@ -52,6 +52,7 @@ static void *ticker(void *arg)
 		nanosleep(&ts, NULL);
 		net_reap(g);
 		net_beat(g);
+		net_bulk_confirm(g);
 	}
 	return NULL;
 }
