@@ -249,18 +249,24 @@ int net_publish(struct gw *g, const char *subj, const char *reply, const struct 
 int net_publish_on(struct gw *g, natsConnection *nc, const char *subj, const char *reply,
 		   const struct net_frame *f, const void *data, size_t len)
 {
+	/* Each thread's frame buffer, kept: up to max_payload, a fresh
+	 * megabyte per chunk would cost more than its copy. */
+	static _Thread_local uint8_t *buf;
+	static _Thread_local size_t cap;
 	size_t n = net_frame_size(f, len);
-	uint8_t *buf;
 	natsStatus s;
 
 	if (n > g->max_payload || n > INT32_MAX)
 		return -EMSGSIZE;
-	buf = malloc(n);
-	if (!buf)
-		return -ENOMEM;
+	if (n > cap) {
+		free(buf);
+		buf = malloc(n);
+		cap = buf ? n : 0;
+		if (!buf)
+			return -ENOMEM;
+	}
 	net_frame_encode(f, data, len, buf);
 	s = reply ? natsConnection_PublishRequest(nc, subj, reply, buf, (int)n)
 		  : natsConnection_Publish(nc, subj, buf, (int)n);
-	free(buf);
 	return net_status_errno(s);
 }

@@ -24,8 +24,8 @@ struct serving {
 	struct serving *qnext;	/* the pool's queue */
 	struct gw *g;
 	char reply[256];	/* the caller gateway's reply subject */
-	struct net_frame f;	/* f.data points at in */
-	uint8_t *in;
+	struct net_frame f;	/* f.data points into m's data */
+	natsMsg *m;		/* the call as it came, kept until answered */
 	int64_t beat_ns;
 	int64_t got_ns;		/* when it came: its time in the queue counts */
 };
@@ -98,17 +98,44 @@ static int64_t call_timeout(const struct gw *g, const struct serving *s)
 	return dl > waited ? dl - waited : 0;
 }
 
-static void serve_one(struct gw *g, struct serving *s)
+/* A worker's answer buffer, kept between calls up to NET_OBUF_KEEP bytes
+ * (a fresh megabyte per call costs more than its copy). */
+#define NET_OBUF_KEEP ((size_t)1 << 20)
+struct obuf {
+	void *p;
+	size_t cap;
+};
+
+static void *obuf_get(struct obuf *b, size_t n)
+{
+	n = n ? n : 1;
+	if (n > NET_OBUF_KEEP)
+		return malloc(n);
+	if (n > b->cap) {
+		free(b->p);
+		b->p = malloc(n);
+		b->cap = b->p ? n : 0;
+	}
+	return b->p;
+}
+
+static void obuf_put(struct obuf *b, void *p)
+{
+	if (p != b->p)
+		free(p);
+}
+
+static void serve_one(struct gw *g, struct serving *s, struct obuf *ob)
 {
 	mp_msg_t msg = { .type = s->f.type, .priority = s->f.priority };
 	int64_t timeout = call_timeout(g, s);
 	int err = net_resolve(g, &s->f, &msg.oid);
 
-	msg.i.data = s->in;
+	msg.i.data = (void *)s->f.data;
 	msg.i.size = s->f.len;
 	memcpy(msg.i.raw, s->f.raw, MP_RAW_SIZE);
 	msg.o.size = (size_t)s->f.total;
-	msg.o.data = malloc(msg.o.size ? msg.o.size : 1);
+	msg.o.data = obuf_get(ob, msg.o.size);
 	if (!err && !timeout)
 		err = -ETIMEDOUT;	/* ran out while every worker was busy */
 	if (!err)
@@ -122,8 +149,8 @@ static void serve_one(struct gw *g, struct serving *s)
 		reply_err(g, s->reply, err);
 	else
 		reply_ok(g, s->reply, &msg);
-	free(msg.o.data);
-	free(s->in);
+	obuf_put(ob, msg.o.data);
+	natsMsg_Destroy(s->m);
 	free(s);
 	atomic_fetch_sub(&g->nserving, 1);
 }
@@ -132,6 +159,7 @@ static void serve_one(struct gw *g, struct serving *s)
 static void *worker(void *arg)
 {
 	struct gw *g = arg;
+	struct obuf ob = { 0 };
 
 	pthread_mutex_lock(&g->pool.lock);
 	for (;;) {
@@ -148,7 +176,7 @@ static void *worker(void *arg)
 			g->pool.tail = NULL;
 		g->pool.queued--;
 		pthread_mutex_unlock(&g->pool.lock);
-		serve_one(g, s);
+		serve_one(g, s, &ob);
 		pthread_mutex_lock(&g->pool.lock);
 	}
 	return NULL;
@@ -215,20 +243,15 @@ void net_call_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ar
 	err = net_frame_decode((const uint8_t *)natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &s->f);
 	if (!err && s->f.kind != NET_CALL)
 		err = -EPROTO;
-	s->in = err ? NULL : malloc(s->f.len ? s->f.len : 1);
-	if (!err && !s->in)
-		err = -ENOMEM;
 	if (!err) {
-		memcpy(s->in, s->f.data, s->f.len);
-		s->f.data = s->in;
+		s->m = m;	/* the input stays in it, not copied */
 		s->g = g;
 		snprintf(s->reply, sizeof(s->reply), "%s", reply);
 		s->beat_ns = s->got_ns = net_now_ns();
 		err = serve_start(g, s);
 	}
 	if (!err)
-		goto out;
-	free(s->in);
+		return;	/* m is the worker's now */
 	free(s);
 fail:
 	atomic_fetch_sub(&g->nserving, 1);
