@@ -7,6 +7,7 @@
  *   forward.c  calls, one-way sends and pulses on imports, to NATS;
  *   export.c   lookups and listings other hosts ask of us;
  *   serve.c    calls other hosts make on our exports;
+ *   oneway.c   one-way sends and pulses other hosts make on them;
  *   wire.c     the frames.
  */
 #ifndef MSGPORT_NET_GW_H
@@ -73,6 +74,12 @@ struct gw {
 		struct serving *head, *tail;
 		int n, idle, queued;
 	} pool;
+	struct {			/* oneway.c's queue and its sender */
+		pthread_mutex_t lock;
+		pthread_cond_t more, done;
+		struct oneway *head, *tail;
+		uint64_t queued, sent;
+	} ow;
 };
 
 int64_t net_now_ns(void);
@@ -121,8 +128,13 @@ void net_list_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ar
 
 /* serve.c */
 void net_call_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg);
-void net_send_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg);
 void net_beat(struct gw *g);
 int net_resolve(struct gw *g, const struct net_frame *f, mp_oid_t *oid);
+
+/* oneway.c */
+int net_oneway_init(struct gw *g);
+void net_send_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg);
+uint64_t net_oneway_ticket(struct gw *g);
+int net_oneway_wait(struct gw *g, uint64_t ticket, int64_t timeout_ns);
 
 #endif

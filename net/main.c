@@ -167,6 +167,8 @@ static int run(struct gw *g, int sigfd)
 	if (!err)
 		err = net_imports_init(g);
 	if (!err)
+		err = net_oneway_init(g);
+	if (!err)
 		err = net_conn_open(g);
 	if (!err)
 		err = net_conn_subscribe(g);

@@ -7,9 +7,8 @@
  * caller's deadline (at most our --call-timeout) less the time the call
  * waited in the queue, while net_beat() tells the caller's gateway every
  * NET_BEAT_NS that the call, running or queued, is alive.  The answer goes
- * back in chunks that fit NATS's max_payload.  One-way sends and pulses
- * are made in their order, on NATS's delivery thread, which also queues
- * the calls: a one-way sent before a call is handed on before it.
+ * back in chunks that fit NATS's max_payload.  One-way sends and pulses:
+ * oneway.c; a call waits for the one-ways that came before it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@ struct serving {
 	natsMsg *m;		/* the call as it came, kept until answered */
 	int64_t beat_ns;
 	int64_t got_ns;		/* when it came: its time in the queue counts */
+	uint64_t after;		/* one-ways that came before it (net_oneway_ticket()) */
 };
 
 int net_resolve(struct gw *g, const struct net_frame *f, mp_oid_t *oid)
@@ -136,6 +136,8 @@ static void serve_one(struct gw *g, struct serving *s, struct obuf *ob)
 	memcpy(msg.i.raw, s->f.raw, MP_RAW_SIZE);
 	msg.o.size = (size_t)s->f.total;
 	msg.o.data = obuf_get(ob, msg.o.size);
+	if (!err && timeout && (err = net_oneway_wait(g, s->after, timeout)) == 0)
+		timeout = call_timeout(g, s);	/* less the wait for those one-ways */
 	if (!err && !timeout)
 		err = -ETIMEDOUT;	/* ran out while every worker was busy */
 	if (!err)
@@ -245,6 +247,7 @@ void net_call_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ar
 		err = -EPROTO;
 	if (!err) {
 		s->m = m;	/* the input stays in it, not copied */
+		s->after = net_oneway_ticket(g);
 		s->g = g;
 		snprintf(s->reply, sizeof(s->reply), "%s", reply);
 		s->beat_ns = s->got_ns = net_now_ns();
@@ -257,35 +260,6 @@ fail:
 	atomic_fetch_sub(&g->nserving, 1);
 	reply_err(g, reply, err);
 out:
-	natsMsg_Destroy(m);
-}
-
-static void send_one(struct gw *g, const struct net_frame *f)
-{
-	mp_msg_t msg = { .type = f->type, .priority = f->priority };
-	int err = net_resolve(g, f, &msg.oid);
-
-	if (!err && f->kind == NET_PULSE) {
-		err = mp_pulse(msg.oid.port, f->priority, f->value);
-	} else if (!err && f->kind == NET_SEND) {
-		msg.i.data = (void *)f->data;
-		msg.i.size = f->len;
-		memcpy(msg.i.raw, f->raw, MP_RAW_SIZE);
-		err = mp_send_async(msg.oid.port, &msg, 1000000000ll);
-		err = err > 0 ? 0 : err;
-	}
-	if (err)
-		net_log(g, "one-way from %s uid %u dropped: %d", f->from, f->uid, err);
-}
-
-void net_send_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
-{
-	struct net_frame f;
-
-	(void)nc, (void)sub;
-	if (!net_frame_decode((const uint8_t *)natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &f) &&
-	    (f.kind == NET_SEND || f.kind == NET_PULSE))
-		send_one(arg, &f);
 	natsMsg_Destroy(m);
 }
 

@@ -97,6 +97,12 @@ check no_object_enoent "$(at a "$NT" lookup /net/b/dev/none)" '^lookup=-2$'
 check host_alone_enoent "$(at a "$NT" lookup /net/b)" '^lookup=-2$'
 check fds_eopnotsupp "$(at a "$NT" fds /net/b/dev/echo)" '^send=-95 err=-95$'
 check oneway_order "$(at a "$NT" oneway /net/b/dev/echo 300)" '^send=0 count=300$'
+# A server that takes 10 ms per one-way: 400 one-ways (4 s of backlog at
+# host b), then a call.  The call comes after all 400, and is not taken
+# for a silent host while it waits behind them.
+bg srv_b_ow env MSGPORT_ROOT="$T/b" "$NT" serve /dev/ow b 1 10000
+wait_log srv_b_ow '^ready' || exit 1
+check oneway_backlog_then_call "$(at a "$NT" oneway /net/b/dev/ow 400 once)" '^send=0 count=400$'
 check pulse "$(at a "$NT" pulse /net/b/dev/echo 4242)" '^pulse=ok$'
 check server_dies_epipe "$(at a "$NT" call /net/b/dev/die 4 0)" '^send=-32 '
 # Many calls at once, and lookups and calls meanwhile are not held up.
