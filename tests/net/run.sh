@@ -231,6 +231,9 @@ check other_hosts_name_unreachable "$(at pa "$NT" lookup /net/pc/dev/echo)" '^lo
 grep -qiE 'subscription violation|permissions violation' "$T/n4.log" && ok permissions_violation_logged ||
 	bad permissions_violation_logged "no violation in the server's log"
 
+# --creds: NATS operator-mode credentials, right and wrong.
+. "$(dirname "${BASH_SOURCE[0]}")/creds.sh"
+
 # TLS to NATS: the right CA connects, a wrong one or none does not.
 . "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
 
