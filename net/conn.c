@@ -132,6 +132,7 @@ int net_conn_open(struct gw *g)
 	g->max_payload = (size_t)natsConnection_GetMaxPayload(g->nc);
 	snprintf(g->inbox, sizeof(g->inbox), "_INBOX.mpnet.%s.%ld.%lx", g->o.host, (long)getpid(),
 		 (unsigned long)net_now_ns());
+	snprintf(g->binbox, sizeof(g->binbox), "%sB", g->inbox);
 	return 0;
 }
 
@@ -158,6 +159,16 @@ void net_bulk_confirm(struct gw *g)
 	if (sent != atomic_load(&g->bulk_confirmed) &&
 	    natsConnection_FlushTimeout(g->bulk, 100) == NATS_OK)
 		atomic_store(&g->bulk_confirmed, sent);
+}
+
+static natsStatus sub_on(struct gw *g, natsConnection *nc, const char *subj, natsMsgHandler cb)
+{
+	natsSubscription *s = NULL;
+	natsStatus st = natsConnection_Subscribe(&s, nc, subj, cb, g);
+
+	if (st == NATS_OK)
+		st = natsSubscription_SetPendingLimits(s, -1, -1);
+	return st == NATS_OK ? natsConnection_FlushTimeout(nc, 2000) : st;
 }
 
 static natsStatus sub(struct gw *g, const char *subj, const char *queue, natsMsgHandler cb)
@@ -210,6 +221,11 @@ int net_conn_subscribe(struct gw *g)
 
 	snprintf(subj, sizeof(subj), "%s.*", g->inbox);
 	s = sub(g, subj, NULL, net_reply_cb);
+	/* Answers to calls made on bulk come to bulk: so does NATS's "no
+	 * responders", which goes to the publisher's own connection. */
+	snprintf(subj, sizeof(subj), "%s.*", g->binbox);
+	if (s == NATS_OK)
+		s = sub_on(g, g->bulk, subj, net_reply_cb);
 	net_subject(subj, sizeof(subj), g->o.host, NULL, "*");
 	if (s == NATS_OK)
 		s = sub(g, subj, NULL, host_cb);

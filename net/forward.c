@@ -92,7 +92,8 @@ void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_r
 {
 	struct pending *p = calloc(1, sizeof(*p));
 	int64_t dl = call_deadline(g, im->port, rid);
-	char reply[96];
+	char reply[112];
+	natsConnection *nc;
 	struct net_frame f;
 	int err = frame_call(g, im, msg, &f);
 
@@ -118,8 +119,9 @@ void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_r
 	p->next = g->pending;
 	g->pending = p;
 	pthread_mutex_unlock(&g->lock);
-	snprintf(reply, sizeof(reply), "%s.%" PRIu64, g->inbox, p->seq);
-	err = net_publish_on(g, net_call_conn(g), im->subj, reply, &f, msg->i.data, msg->i.size);
+	nc = net_call_conn(g);
+	snprintf(reply, sizeof(reply), "%s.%" PRIu64, nc == g->bulk ? g->binbox : g->inbox, p->seq);
+	err = net_publish_on(g, nc, im->subj, reply, &f, msg->i.data, msg->i.size);
 	if (err) {
 		/* Unless a reply or the reaper took it meanwhile, answer here. */
 		pthread_mutex_lock(&g->lock);
@@ -250,7 +252,8 @@ void net_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *a
 	int r;
 
 	(void)nc, (void)sub;
-	if (parse_seq(natsMsg_GetSubject(m), g->inbox, &seq))
+	if (parse_seq(natsMsg_GetSubject(m), g->inbox, &seq) &&
+	    parse_seq(natsMsg_GetSubject(m), g->binbox, &seq))
 		goto out;
 	if (natsMsg_IsNoResponders(m)) {
 		r = -EHOSTDOWN;	/* the host's gateway left between lookup and call */

@@ -57,6 +57,7 @@ struct gw {
 	atomic_uint_fast64_t bulk_sent, bulk_confirmed;	/* one-ways on bulk; of them, known at the server */
 	size_t max_payload;
 	char inbox[64];			/* our replies come to inbox.SEQ */
+	char binbox[72];		/* those of calls made on bulk: binbox.SEQ */
 	mp_port_t netport;		/* /net */
 	int epfd;
 	pthread_mutex_t lock;		/* imports, pending, handed, serving */

@@ -15,10 +15,13 @@
  *   nettool oneway PATH N [once]  N numbered one-way sends, then type 5
  *                              until all came (once: a single type 5)
  *   nettool pulse PATH V       pulse code 1 value V, then wait to see it
+ *   nettool late PATH          look up, print "looked-up", at SIGUSR1 send a
+ *                              one-way and a call: print "send=E ms=T"
  *   nettool lookup PATH        print "lookup=E"
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +238,33 @@ static int pulse(const char *path, uint64_t v)
 	return 0;
 }
 
+/* Look up, wait until told (SIGUSR1), then one one-way and a call: print
+ * "send=E ms=T", the call's time counted from the one-way. */
+static int late(const char *path)
+{
+	mp_msg_t m = { .type = 1 };
+	sigset_t set;
+	int sig, err = mp_lookup(path, &m.oid);
+	int64_t t0;
+
+	if (err) {
+		printf("lookup=%d\n", err);
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	printf("looked-up\n");
+	fflush(stdout);
+	sigwait(&set, &sig);
+	t0 = now_ms();
+	err = mp_send_async(m.oid.port, &m, MP_FOREVER);
+	if (err >= 0)
+		err = mp_send(m.oid.port, &m, MP_FOREVER);
+	printf("send=%d ms=%lld\n", err, (long long)(now_ms() - t0));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && strcmp(argv[1], "serve") == 0) {
@@ -244,6 +274,8 @@ int main(int argc, char **argv)
 	if (argc >= 5 && strcmp(argv[1], "call") == 0)
 		return call(argv[2], (uint32_t)atoi(argv[3]), (uint32_t)atoi(argv[4]),
 			    argc > 5 ? argv[5] : NULL);
+	if (argc == 3 && strcmp(argv[1], "late") == 0)
+		return late(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "fds") == 0)
 		return fds(argv[2]);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "oneway") == 0)

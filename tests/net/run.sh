@@ -175,6 +175,18 @@ kill -9 "$gw_b_pid"
 wait "$call"
 check gateway_killed_ehostdown "$(cat "$T/kill.out")" '^send=-112 ms=([0-9]{1,3}|[1-4][0-9]{3})$'
 check dead_host_lookup_enoent "$(at a "$NT" lookup /net/b/dev/echo)" '^lookup=-2$'
+# The remote gateway gone between lookup and call: a one-way, then a call
+# (which follows the one-way on the one-way connection): -EHOSTDOWN at
+# once, from NATS's "no responders", not after 1.5 s of silence.
+host bl "$n1_url" --export /dev
+serve bl /dev/echo bl
+bg late env MSGPORT_ROOT="$T/a" "$NT" late /net/bl/dev/echo
+wait_log late '^looked-up' || exit 1
+kill -9 "$gw_bl_pid"
+sleep 0.5
+kill -USR1 "$late_pid"
+wait "$late_pid"
+check gone_gateway_ehostdown_at_once "$(tail -n 1 "$T/late.log")" '^send=-112 ms=[0-9]{1,3}$'
 
 # A queue group: two hosts serve /dev/g; one dies, the other takes over.
 for h in g1 g2; do
