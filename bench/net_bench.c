@@ -14,6 +14,10 @@
  * counts them (messages/s, ratio); M calls of the largest input a call
  * carries (max_payload less the frame header) with a 64-byte answer, and M
  * calls answered 1 MiB (in chunks), each against raw NATS of the same sizes.
+ * Raw NATS twice: with libnats's default buffering (its flusher naps ~1 ms
+ * before writing a publish) and with SendAsap; each ratio names the
+ * like-for-like one, the gateways' own: SendAsap for calls, default for
+ * one-ways (they travel on a buffered connection of their own).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -112,9 +116,16 @@ static int serve(const char *path)
 /* ---------------------------------------------------------------- raw NATS */
 
 static char *big;		/* BIG_OUT bytes, the inputs and answers */
-static uint64_t raw_count;	/* bench.ow messages seen (its callback's thread only) */
 
-/* bench.echo: answer at most SMALL bytes of the input. */
+/* One raw NATS pair of connections, its subjects under PREFIX. */
+struct raw {
+	natsConnection *srv, *cli;
+	natsSubscription *echo, *big, *ow;
+	uint64_t count;		/* PREFIX.ow messages seen (its callback's thread only) */
+	char echo_subj[32], big_subj[32], ow_subj[32];
+};
+
+/* PREFIX.echo: answer at most SMALL bytes of the input. */
 static void echo_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
 {
 	int n = natsMsg_GetDataLength(m);
@@ -124,7 +135,7 @@ static void echo_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void 
 	natsMsg_Destroy(m);
 }
 
-/* bench.big: answer as many bytes as the u32 input says. */
+/* PREFIX.big: answer as many bytes as the u32 input says. */
 static void big_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
 {
 	uint32_t a = 0;
@@ -136,29 +147,41 @@ static void big_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *
 	natsMsg_Destroy(m);
 }
 
-/* bench.ow: count; one subscription, so a request for the count (with a
+/* PREFIX.ow: count; one subscription, so a request for the count (with a
  * reply subject) comes after every message published before it. */
 static void ow_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg)
 {
-	(void)sub, (void)arg;
+	struct raw *r = arg;
+
+	(void)sub;
 	if (natsMsg_GetReply(m))
-		natsConnection_Publish(nc, natsMsg_GetReply(m), &raw_count, 8);
+		natsConnection_Publish(nc, natsMsg_GetReply(m), &r->count, 8);
 	else
-		raw_count++;
+		r->count++;
 	natsMsg_Destroy(m);
 }
 
-struct raw {
-	natsConnection *srv, *cli;
-	natsSubscription *echo, *big, *ow;
-};
-
-static int raw_open(struct raw *r, const char *url)
+/* Connect both ends, with libnats's default buffering or SendAsap (as
+ * msgport-net's own connections: docs/net.md, "Latency"). */
+static int raw_connect(natsConnection **nc, const char *url, int asap)
 {
-	return natsConnection_ConnectTo(&r->srv, url) || natsConnection_ConnectTo(&r->cli, url) ||
-	       natsConnection_Subscribe(&r->echo, r->srv, "bench.echo", echo_cb, NULL) ||
-	       natsConnection_Subscribe(&r->big, r->srv, "bench.big", big_cb, NULL) ||
-	       natsConnection_Subscribe(&r->ow, r->srv, "bench.ow", ow_cb, NULL) ||
+	natsOptions *o = NULL;
+	int err = natsOptions_Create(&o) || natsOptions_SetURL(o, url) ||
+		  (asap && natsOptions_SetSendAsap(o, true)) || natsConnection_Connect(nc, o);
+
+	natsOptions_Destroy(o);
+	return err ? -1 : 0;
+}
+
+static int raw_open(struct raw *r, const char *url, const char *prefix, int asap)
+{
+	snprintf(r->echo_subj, sizeof(r->echo_subj), "%s.echo", prefix);
+	snprintf(r->big_subj, sizeof(r->big_subj), "%s.big", prefix);
+	snprintf(r->ow_subj, sizeof(r->ow_subj), "%s.ow", prefix);
+	return raw_connect(&r->srv, url, asap) || raw_connect(&r->cli, url, asap) ||
+	       natsConnection_Subscribe(&r->echo, r->srv, r->echo_subj, echo_cb, r) ||
+	       natsConnection_Subscribe(&r->big, r->srv, r->big_subj, big_cb, r) ||
+	       natsConnection_Subscribe(&r->ow, r->srv, r->ow_subj, ow_cb, r) ||
 	       natsSubscription_SetPendingLimits(r->ow, -1, -1) ||
 	       natsConnection_Flush(r->srv) ? -1 : 0;
 }
@@ -200,15 +223,15 @@ static int raw_oneway(struct raw *r, int n, int64_t *ns)
 	uint64_t before = 0, after = 0;
 	int64_t t0;
 
-	if (natsConnection_Request(&m, r->cli, "bench.ow", NULL, 0, 10000))
+	if (natsConnection_Request(&m, r->cli, r->ow_subj, NULL, 0, 10000))
 		return -1;
 	memcpy(&before, natsMsg_GetData(m), 8);
 	natsMsg_Destroy(m);
 	t0 = now_ns();
 	for (int k = 0; k < n; k++)
-		if (natsConnection_Publish(r->cli, "bench.ow", payload, SMALL))
+		if (natsConnection_Publish(r->cli, r->ow_subj, payload, SMALL))
 			return -1;
-	if (natsConnection_Flush(r->cli) || natsConnection_Request(&m, r->cli, "bench.ow", NULL, 0, 30000))
+	if (natsConnection_Flush(r->cli) || natsConnection_Request(&m, r->cli, r->ow_subj, NULL, 0, 30000))
 		return -1;
 	*ns = now_ns() - t0;
 	memcpy(&after, natsMsg_GetData(m), 8);
@@ -306,15 +329,115 @@ static int fail(const char *what)
 	return 1;
 }
 
+/* The ratio the target is judged on: against raw NATS in the gateways'
+ * own configuration (calls: SendAsap; one-ways: libnats's default
+ * buffering, docs/net.md "Latency"); the other for reference. */
+static void ratios(const char *what, double net, double asap, double def)
+{
+	printf("ratio (%s): %.2fx of raw NATS SendAsap (like-for-like); %.2fx of raw NATS default\n",
+	       what, net / asap, net / def);
+}
+
+static void ratios_oneway(double net, double asap, double def)
+{
+	printf("ratio (throughput): %.2fx of raw NATS default (like-for-like); %.2fx of raw NATS SendAsap\n",
+	       net / def, net / asap);
+}
+
+/* N 64-byte round trips each way. */
+static int small_calls(struct raw *rd, struct raw *ra, mp_oid_t oid, int n, int64_t *t)
+{
+	char small[SMALL] = { 0 }, out[SMALL];
+	double def, asap, net;
+
+	if (raw_calls(rd, rd->echo_subj, small, SMALL, SMALL, n, t))
+		return fail("raw NATS request");
+	report("raw NATS default req/rep 64 B", t, n, &def);
+	if (raw_calls(ra, ra->echo_subj, small, SMALL, SMALL, n, t))
+		return fail("raw NATS SendAsap request");
+	report("raw NATS SendAsap req/rep 64 B", t, n, &asap);
+	if (remote_calls(oid, 1, 0, small, SMALL, out, SMALL, SMALL, n, t))
+		return fail("remote call");
+	report("msgport-net call 64 B", t, n, &net);
+	ratios("median", net, asap, def);
+	return 0;
+}
+
+static int oneways(struct raw *rd, struct raw *ra, mp_oid_t oid, int n)
+{
+	double def, asap, net;
+	int64_t ns;
+
+	if (raw_oneway(rd, n, &ns))
+		return fail("raw NATS publish");
+	report_rate("raw NATS default publish 64 B", n, ns, &def);
+	if (raw_oneway(ra, n, &ns))
+		return fail("raw NATS SendAsap publish");
+	report_rate("raw NATS SendAsap publish 64 B", n, ns, &asap);
+	if (remote_oneway(oid, n, &ns))
+		return fail("remote one-way");
+	report_rate("msgport-net one-way 64 B", n, ns, &net);
+	ratios_oneway(net, asap, def);
+	return 0;
+}
+
+/* The largest input a call carries, a 64-byte answer. */
+static int big_inputs(struct raw *rd, struct raw *ra, mp_oid_t oid, int n, int64_t *t)
+{
+	size_t in_max = (size_t)natsConnection_GetMaxPayload(ra->cli) - HDR_SIZE;
+	char out[SMALL], label[64];
+	double def, asap, net;
+
+	in_max = in_max < BIG_OUT ? in_max : BIG_OUT;
+	printf("input %zu B: max_payload %lld less the %d-byte frame header (a call's input "
+	       "travels in one message)\n", in_max, (long long)natsConnection_GetMaxPayload(ra->cli), HDR_SIZE);
+	if (raw_calls(rd, rd->echo_subj, big, in_max, SMALL, n, t))
+		return fail("raw NATS large request");
+	snprintf(label, sizeof(label), "raw NATS default req %zu B", in_max);
+	report(label, t, n, &def);
+	if (raw_calls(ra, ra->echo_subj, big, in_max, SMALL, n, t))
+		return fail("raw NATS SendAsap large request");
+	snprintf(label, sizeof(label), "raw NATS SendAsap req %zu B", in_max);
+	report(label, t, n, &asap);
+	if (remote_calls(oid, 1, 0, big, in_max, out, SMALL, SMALL, n, t))
+		return fail("remote large-input call");
+	snprintf(label, sizeof(label), "msgport-net call %zu B", in_max);
+	report(label, t, n, &net);
+	ratios("median", net, asap, def);
+	return 0;
+}
+
+/* A 1 MiB answer (the gateway sends it in max_payload chunks). */
+static int big_answers(struct raw *rd, struct raw *ra, mp_oid_t oid, int n, int64_t *t)
+{
+	uint32_t want = (uint32_t)BIG_OUT;
+	char *dst = malloc(BIG_OUT);
+	double def, asap, net;
+	int err = -1;
+
+	if (!dst || raw_calls(rd, rd->big_subj, &want, 4, BIG_OUT, n, t))
+		goto out;
+	report("raw NATS default reply 1 MiB", t, n, &def);
+	if (raw_calls(ra, ra->big_subj, &want, 4, BIG_OUT, n, t))
+		goto out;
+	report("raw NATS SendAsap reply 1 MiB", t, n, &asap);
+	if (remote_calls(oid, 2, want, NULL, 0, dst, BIG_OUT, BIG_OUT, n, t))
+		goto out;
+	report("msgport-net answer 1 MiB", t, n, &net);
+	ratios("median", net, asap, def);
+	err = 0;
+out:
+	free(dst);
+	return err ? fail("1 MiB answers") : 0;
+}
+
 int main(int argc, char **argv)
 {
 	int n = argc > 3 ? atoi(argv[3]) : 0, nbig = argc > 4 ? atoi(argv[4]) : n / 20;
-	int64_t *t = NULL, ns;
-	char small[SMALL] = { 0 }, out[SMALL], label[64];
-	double raw, net;
-	size_t in_max;
-	struct raw r = { 0 };
+	struct raw rd = { 0 }, ra = { 0 };
+	int64_t *t = NULL;
 	mp_oid_t oid;
+	int err;
 
 	if (argc == 3 && strcmp(argv[1], "serve") == 0)
 		return serve(argv[2]);
@@ -326,60 +449,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: net-bench NATS_URL PATH N [M]   |   net-bench serve PATH\n");
 		return 2;
 	}
-	if (raw_open(&r, argv[1]))
+	if (raw_open(&rd, argv[1], "bench.def", 0) || raw_open(&ra, argv[1], "bench.asap", 1))
 		return fail("connecting to NATS");
 	if (mp_lookup(argv[2], &oid))
 		return fail("lookup");
-
-	/* 64-byte calls. */
-	if (raw_calls(&r, "bench.echo", small, SMALL, SMALL, n, t))
-		return fail("raw NATS request");
-	report("raw NATS request/reply 64 B", t, n, &raw);
-	if (remote_calls(oid, 1, 0, small, SMALL, out, SMALL, SMALL, n, t))
-		return fail("remote call");
-	report("msgport-net call 64 B", t, n, &net);
-	printf("ratio (median): %.2fx of raw NATS\n", net / raw);
-
-	/* One-way throughput. */
-	if (raw_oneway(&r, n, &ns))
-		return fail("raw NATS publish");
-	report_rate("raw NATS publish 64 B", n, ns, &raw);
-	if (remote_oneway(oid, n, &ns))
-		return fail("remote one-way");
-	report_rate("msgport-net one-way 64 B", n, ns, &net);
-	printf("ratio (throughput): %.2fx of raw NATS\n", net / raw);
-
-	/* The largest input a call carries, a 64-byte answer. */
-	in_max = (size_t)natsConnection_GetMaxPayload(r.cli) - HDR_SIZE;
-	in_max = in_max < BIG_OUT ? in_max : BIG_OUT;
-	printf("input %zu B: max_payload %lld less the %d-byte frame header (a call's input "
-	       "travels in one message)\n", in_max, (long long)natsConnection_GetMaxPayload(r.cli), HDR_SIZE);
-	if (raw_calls(&r, "bench.echo", big, in_max, SMALL, nbig, t))
-		return fail("raw NATS large request");
-	snprintf(label, sizeof(label), "raw NATS request %zu B", in_max);
-	report(label, t, nbig, &raw);
-	if (remote_calls(oid, 1, 0, big, in_max, out, SMALL, SMALL, nbig, t))
-		return fail("remote large-input call");
-	snprintf(label, sizeof(label), "msgport-net call %zu B", in_max);
-	report(label, t, nbig, &net);
-	printf("ratio (median): %.2fx of raw NATS\n", net / raw);
-
-	/* A 1 MiB answer (the gateway sends it in max_payload chunks). */
-	{
-		uint32_t want = (uint32_t)BIG_OUT;
-		char *dst = malloc(BIG_OUT);
-
-		if (!dst || raw_calls(&r, "bench.big", &want, 4, BIG_OUT, nbig, t))
-			return fail("raw NATS 1 MiB reply");
-		report("raw NATS reply 1 MiB", t, nbig, &raw);
-		if (remote_calls(oid, 2, want, NULL, 0, dst, BIG_OUT, BIG_OUT, nbig, t))
-			return fail("remote 1 MiB-answer call");
-		report("msgport-net answer 1 MiB", t, nbig, &net);
-		printf("ratio (median): %.2fx of raw NATS\n", net / raw);
-		free(dst);
-	}
-	raw_close(&r);
+	err = small_calls(&rd, &ra, oid, n, t) || oneways(&rd, &ra, oid, n) ||
+	      big_inputs(&rd, &ra, oid, nbig, t) || big_answers(&rd, &ra, oid, nbig, t);
+	raw_close(&rd);
+	raw_close(&ra);
 	free(big);
 	free(t);
-	return 0;
+	return err;
 }

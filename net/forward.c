@@ -92,7 +92,8 @@ void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_r
 {
 	struct pending *p = calloc(1, sizeof(*p));
 	int64_t dl = call_deadline(g, im->port, rid);
-	char reply[96];
+	char reply[112];
+	natsConnection *nc;
 	struct net_frame f;
 	int err = frame_call(g, im, msg, &f);
 
@@ -118,8 +119,9 @@ void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_r
 	p->next = g->pending;
 	g->pending = p;
 	pthread_mutex_unlock(&g->lock);
-	snprintf(reply, sizeof(reply), "%s.%" PRIu64, g->inbox, p->seq);
-	err = net_publish(g, im->subj, reply, &f, msg->i.data, msg->i.size);
+	nc = net_call_conn(g);
+	snprintf(reply, sizeof(reply), "%s.%" PRIu64, nc == g->bulk ? g->binbox : g->inbox, p->seq);
+	err = net_publish_on(g, nc, im->subj, reply, &f, msg->i.data, msg->i.size);
 	if (err) {
 		/* Unless a reply or the reaper took it meanwhile, answer here. */
 		pthread_mutex_lock(&g->lock);
@@ -145,7 +147,9 @@ void net_forward_send(struct gw *g, const struct import *im, mp_msg_t *msg)
 	f.kind = NET_SEND;
 	f.total = 0;
 	if (!err)
-		err = net_publish(g, im->send_subj, NULL, &f, msg->i.data, msg->i.size);
+		err = net_publish_on(g, g->bulk, im->send_subj, NULL, &f, msg->i.data, msg->i.size);
+	if (!err)
+		atomic_fetch_add(&g->bulk_sent, 1);
 	/* One-way: nobody to tell but the log. */
 	if (err)
 		net_log(g, "one-way to %s%s dropped: %d", im->host, im->path, err);
@@ -163,7 +167,9 @@ void net_forward_pulse(struct gw *g, const struct import *im, const mp_msg_t *ms
 	snprintf(f.from, sizeof(f.from), "%s", g->o.host);
 	if (im->group)
 		snprintf(f.path, sizeof(f.path), "%s", im->path);
-	err = net_publish(g, im->send_subj, NULL, &f, NULL, 0);
+	err = net_publish_on(g, g->bulk, im->send_subj, NULL, &f, NULL, 0);
+	if (!err)
+		atomic_fetch_add(&g->bulk_sent, 1);
 	if (err)
 		net_log(g, "pulse to %s%s dropped: %d", im->host, im->path, err);
 }
@@ -246,7 +252,8 @@ void net_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *a
 	int r;
 
 	(void)nc, (void)sub;
-	if (parse_seq(natsMsg_GetSubject(m), g->inbox, &seq))
+	if (parse_seq(natsMsg_GetSubject(m), g->inbox, &seq) &&
+	    parse_seq(natsMsg_GetSubject(m), g->binbox, &seq))
 		goto out;
 	if (natsMsg_IsNoResponders(m)) {
 		r = -EHOSTDOWN;	/* the host's gateway left between lookup and call */

@@ -7,6 +7,7 @@
  *   forward.c  calls, one-way sends and pulses on imports, to NATS;
  *   export.c   lookups and listings other hosts ask of us;
  *   serve.c    calls other hosts make on our exports;
+ *   oneway.c   one-way sends and pulses other hosts make on them;
  *   wire.c     the frames.
  */
 #ifndef MSGPORT_NET_GW_H
@@ -27,7 +28,7 @@
 
 #define NET_IMPORTS_MAX 1024	/* remote objects one gateway maps */
 #define NET_HANDED_MAX 4096	/* exported objects other hosts may call */
-#define NET_SERVE_MAX 256	/* calls from other hosts served at once */
+#define NET_SERVE_MAX 256	/* calls from other hosts taken at once (running or queued) */
 #define NET_LOOKUPS_MAX 64	/* lookups asked of other hosts at once */
 /* Silence after which a call's remote gateway is taken for dead. */
 #define NET_SILENCE_NS (1500 * 1000000ll)
@@ -51,9 +52,12 @@ struct import {
 
 struct gw {
 	struct net_opts o;
-	natsConnection *nc;
+	natsConnection *nc;		/* SendAsap: calls, answers, lookups; our subscriptions */
+	natsConnection *bulk;		/* buffered: one-way sends and pulses */
+	atomic_uint_fast64_t bulk_sent, bulk_confirmed;	/* one-ways on bulk; of them, known at the server */
 	size_t max_payload;
 	char inbox[64];			/* our replies come to inbox.SEQ */
+	char binbox[72];		/* those of calls made on bulk: binbox.SEQ */
 	mp_port_t netport;		/* /net */
 	int epfd;
 	pthread_mutex_t lock;		/* imports, pending, handed, serving */
@@ -65,6 +69,18 @@ struct gw {
 	size_t nhanded;
 	struct serving *serving;	/* calls we make for others */
 	atomic_int nserving, nlookups;
+	struct {			/* serve.c's workers and their queue */
+		pthread_mutex_t lock;
+		pthread_cond_t cond;
+		struct serving *head, *tail;
+		int n, idle, queued;
+	} pool;
+	struct {			/* oneway.c's queue and its sender */
+		pthread_mutex_t lock;
+		pthread_cond_t more, done;
+		struct oneway *head, *tail;
+		uint64_t queued, sent;
+	} ow;
 };
 
 int64_t net_now_ns(void);
@@ -76,6 +92,10 @@ int net_conn_subscribe(struct gw *g);
 void net_conn_close(struct gw *g);
 int net_publish(struct gw *g, const char *subj, const char *reply, const struct net_frame *f,
 		const void *data, size_t len);
+int net_publish_on(struct gw *g, natsConnection *nc, const char *subj, const char *reply,
+		   const struct net_frame *f, const void *data, size_t len);
+natsConnection *net_call_conn(struct gw *g);
+void net_bulk_confirm(struct gw *g);
 int net_status_errno(natsStatus s);
 /* The subject of kind ("lookup", "call", "send") for host or group prefix. */
 void net_subject(char *buf, size_t n, const char *host, const char *group, const char *kind);
@@ -109,8 +129,13 @@ void net_list_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ar
 
 /* serve.c */
 void net_call_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg);
-void net_send_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg);
 void net_beat(struct gw *g);
 int net_resolve(struct gw *g, const struct net_frame *f, mp_oid_t *oid);
+
+/* oneway.c */
+int net_oneway_init(struct gw *g);
+void net_send_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg);
+uint64_t net_oneway_ticket(struct gw *g);
+int net_oneway_wait(struct gw *g, uint64_t ticket, int64_t timeout_ns);
 
 #endif

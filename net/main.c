@@ -52,6 +52,7 @@ static void *ticker(void *arg)
 		nanosleep(&ts, NULL);
 		net_reap(g);
 		net_beat(g);
+		net_bulk_confirm(g);
 	}
 	return NULL;
 }
@@ -166,6 +167,8 @@ static int run(struct gw *g, int sigfd)
 	if (!err)
 		err = net_imports_init(g);
 	if (!err)
+		err = net_oneway_init(g);
+	if (!err)
 		err = net_conn_open(g);
 	if (!err)
 		err = net_conn_subscribe(g);
@@ -188,6 +191,8 @@ int main(int argc, char **argv)
 
 	net_opts_parse(argc, argv, &g.o);
 	pthread_mutex_init(&g.lock, NULL);
+	pthread_mutex_init(&g.pool.lock, NULL);
+	pthread_cond_init(&g.pool.cond, NULL);
 	/* Before libnats or the library make threads: they inherit the mask. */
 	sigfd = signals();
 	err = sigfd < 0 ? sigfd : run(&g, sigfd);

@@ -11,7 +11,7 @@
 static const char usage[] =
 	"usage: msgport-net --nats URL[,URL...] --host NAME [--export PREFIX]...\n"
 	"                   [--group PREFIX]... [--creds FILE | --user U --password P]\n"
-	"                   [--tls-ca FILE] [--call-timeout MS] [--verbose]\n"
+	"                   [--tls-ca FILE] [--call-timeout MS] [--workers N] [--verbose]\n"
 	"Mount /net in the local namespace: /net/HOST/PATH is PATH on HOST's gateway,\n"
 	"/net/*/PATH any gateway serving PATH in a --group.  Nothing is exported\n"
 	"unless named by --export.  See docs/net.md.\n";
@@ -93,13 +93,15 @@ void net_opts_parse(int argc, char **argv, struct net_opts *o)
 		{ "creds", required_argument, NULL, 'c' }, { "user", required_argument, NULL, 'u' },
 		{ "password", required_argument, NULL, 'p' }, { "tls-ca", required_argument, NULL, 't' },
 		{ "call-timeout", required_argument, NULL, 'T' },
+		{ "workers", required_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' }, { "help", no_argument, NULL, 'h' }, { 0 }
 	};
 	char *end;
 	int c;
 
 	memset(o, 0, sizeof(*o));
-	while ((c = getopt_long(argc, argv, "n:H:e:g:c:u:p:t:T:vh", lo, NULL)) != -1) {
+	o->workers = NET_WORKERS;
+	while ((c = getopt_long(argc, argv, "n:H:e:g:c:u:p:t:T:W:vh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'n': o->nats = optarg; break;
 		case 'H': o->host = optarg; break;
@@ -116,6 +118,14 @@ void net_opts_parse(int argc, char **argv, struct net_opts *o)
 			if (!*optarg || *end || optarg[0] == '-' || ms > 86400000ull)
 				die("bad --call-timeout (milliseconds, at most a day)", optarg);
 			o->call_timeout_ns = (int64_t)ms * 1000000;
+			break;
+		}
+		case 'W': {
+			unsigned long n = strtoul(optarg, &end, 10);
+
+			if (!*optarg || *end || optarg[0] == '-' || n < 1 || n > NET_WORKERS_MAX)
+				die("bad --workers (1 to 256)", optarg);
+			o->workers = (int)n;
 			break;
 		}
 		case 'h': fputs(usage, stdout); exit(0);

@@ -7,6 +7,8 @@
 
 #define NET_EXPORTS_MAX 32
 #define NET_GROUPS_MAX 16
+#define NET_WORKERS 32		/* --workers by default: calls from other hosts running at once */
+#define NET_WORKERS_MAX 256
 
 struct net_opts {
 	const char *nats;		/* URL[,URL...] */
@@ -17,6 +19,7 @@ struct net_opts {
 	int ngroups;
 	const char *creds, *user, *password, *tls_ca;
 	int64_t call_timeout_ns;	/* 0: calls wait as long as the server takes */
+	int workers;			/* calls from other hosts running at once */
 	int verbose;
 };
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Test server and client for tests/net/run.sh (msgport-net).
- *   nettool serve PATH NAME [THREADS]  serve PATH: type 1 echo; 2 answer raw[0..3]
+ *   nettool serve PATH NAME [THREADS [US]]  serve PATH (each one-way taking
+ *                              US microseconds): type 1 echo; 2 answer raw[0..3]
  *                              bytes of a pattern; 3 sleep raw[0..3] ms then
  *                              echo; 4 die mid-call; 5 one-way order check;
  *                              6 last pulse value; 7 NAME and caller uid
@@ -11,12 +12,16 @@
  *                              ("send=E ms=T" when mp_send() fails); the
  *                              timeout is $NETTOOL_TIMEOUT_MS, else none
  *   nettool fds PATH           a call carrying an fd: print "err=E"
- *   nettool oneway PATH N      N numbered one-way sends, then type 5
+ *   nettool oneway PATH N [once]  N numbered one-way sends, then type 5
+ *                              until all came (once: a single type 5)
  *   nettool pulse PATH V       pulse code 1 value V, then wait to see it
+ *   nettool late PATH          look up, print "looked-up", at SIGUSR1 send a
+ *                              one-way and a call: print "send=E ms=T"
  *   nettool lookup PATH        print "lookup=E"
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +31,7 @@
 #include <msgport.h>
 
 static uint64_t next_seq, bad_order, last_pulse;
+static unsigned oneway_us;	/* serve: time each one-way message takes */
 
 static int64_t now_ms(void)
 {
@@ -99,6 +105,8 @@ static void *serve_loop(void *arg)
 		} else if (r == 1 && m.i.size == 8) {
 			memcpy(&seq, m.i.data, 8);
 			bad_order |= seq != next_seq++;
+			if (oneway_us)
+				usleep(oneway_us);
 		} else if (r == MP_RECV_PULSE && m.type == 1) {
 			last_pulse = mp_msg_pulse(&m).value;
 		}
@@ -176,7 +184,7 @@ static int fds(const char *path)
 	return 0;
 }
 
-static int oneway(const char *path, uint64_t n)
+static int oneway(const char *path, uint64_t n, int once)
 {
 	mp_msg_t m = { 0 };
 	int err = mp_lookup(path, &m.oid);
@@ -191,12 +199,13 @@ static int oneway(const char *path, uint64_t n)
 		printf("oneway=%d\n", err);
 		return 1;
 	}
-	/* One-way messages may still be on their way: ask until all came. */
-	for (int tries = 0; tries < 100; tries++) {
+	/* One-way messages may still be on their way: ask until all came
+	 * (once: the first call must find them all, as locally). */
+	for (int tries = 0; tries < (once ? 1 : 100); tries++) {
 		mp_msg_t q = { .type = 5, .oid = m.oid };
 
 		err = mp_send(m.oid.port, &q, MP_FOREVER);
-		if (err || q.o.err < 0 || (uint64_t)q.o.err >= n) {
+		if (err || q.o.err < 0 || (uint64_t)q.o.err >= n || once) {
 			printf("send=%d count=%d\n", err, q.o.err);
 			return 0;
 		}
@@ -229,17 +238,48 @@ static int pulse(const char *path, uint64_t v)
 	return 0;
 }
 
+/* Look up, wait until told (SIGUSR1), then one one-way and a call: print
+ * "send=E ms=T", the call's time counted from the one-way. */
+static int late(const char *path)
+{
+	mp_msg_t m = { .type = 1 };
+	sigset_t set;
+	int sig, err = mp_lookup(path, &m.oid);
+	int64_t t0;
+
+	if (err) {
+		printf("lookup=%d\n", err);
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	printf("looked-up\n");
+	fflush(stdout);
+	sigwait(&set, &sig);
+	t0 = now_ms();
+	err = mp_send_async(m.oid.port, &m, MP_FOREVER);
+	if (err >= 0)
+		err = mp_send(m.oid.port, &m, MP_FOREVER);
+	printf("send=%d ms=%lld\n", err, (long long)(now_ms() - t0));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc >= 4 && strcmp(argv[1], "serve") == 0)
+	if (argc >= 4 && strcmp(argv[1], "serve") == 0) {
+		oneway_us = argc > 5 ? (unsigned)atoi(argv[5]) : 0;
 		return serve(argv[2], argv[3], argc > 4 ? atoi(argv[4]) : 1);
+	}
 	if (argc >= 5 && strcmp(argv[1], "call") == 0)
 		return call(argv[2], (uint32_t)atoi(argv[3]), (uint32_t)atoi(argv[4]),
 			    argc > 5 ? argv[5] : NULL);
+	if (argc == 3 && strcmp(argv[1], "late") == 0)
+		return late(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "fds") == 0)
 		return fds(argv[2]);
-	if (argc == 4 && strcmp(argv[1], "oneway") == 0)
-		return oneway(argv[2], strtoull(argv[3], NULL, 10));
+	if ((argc == 4 || argc == 5) && strcmp(argv[1], "oneway") == 0)
+		return oneway(argv[2], strtoull(argv[3], NULL, 10), argc == 5 && !strcmp(argv[4], "once"));
 	if (argc == 4 && strcmp(argv[1], "pulse") == 0)
 		return pulse(argv[2], strtoull(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "lookup") == 0) {

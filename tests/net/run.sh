@@ -97,6 +97,12 @@ check no_object_enoent "$(at a "$NT" lookup /net/b/dev/none)" '^lookup=-2$'
 check host_alone_enoent "$(at a "$NT" lookup /net/b)" '^lookup=-2$'
 check fds_eopnotsupp "$(at a "$NT" fds /net/b/dev/echo)" '^send=-95 err=-95$'
 check oneway_order "$(at a "$NT" oneway /net/b/dev/echo 300)" '^send=0 count=300$'
+# A server that takes 10 ms per one-way: 400 one-ways (4 s of backlog at
+# host b), then a call.  The call comes after all 400, and is not taken
+# for a silent host while it waits behind them.
+bg srv_b_ow env MSGPORT_ROOT="$T/b" "$NT" serve /dev/ow b 1 10000
+wait_log srv_b_ow '^ready' || exit 1
+check oneway_backlog_then_call "$(at a "$NT" oneway /net/b/dev/ow 400 once)" '^send=0 count=400$'
 check pulse "$(at a "$NT" pulse /net/b/dev/echo 4242)" '^pulse=ok$'
 check server_dies_epipe "$(at a "$NT" call /net/b/dev/die 4 0)" '^send=-32 '
 # Many calls at once, and lookups and calls meanwhile are not held up.
@@ -107,6 +113,30 @@ check lookup_during_calls "$(at a "$NT" call /net/b/dev/echo 1 0 quick)" '^err=0
 wait "${many[@]}"
 many=$(cat "$T"/many.* | grep -c '^err=0 size=6 ok=1 ms=[3-9][0-9]\{3\}$')
 check calls_at_once "$many of 8" '^8 of 8$'
+# A pool of 2 workers (--workers 2) serving 6 calls of 1 s at once: all
+# complete, 2 at a time, so the last takes 3 s or more.
+host bw "$n1_url" --export /dev --workers 2
+bg srv_bw_slow env MSGPORT_ROOT="$T/bw" "$NT" serve /dev/slow bw 8
+wait_log srv_bw_slow '^ready' || exit 1
+many=()
+for k in $(seq 6); do (at a "$NT" call /net/bw/dev/slow 3 1000 pool-$k >"$T/pool.$k") & many+=($!); done
+wait "${many[@]}"
+check pool_exhausted_all_complete "$(cat "$T"/pool.* | grep -c '^err=0 size=6 ok=1 ') of 6" '^6 of 6$'
+slowest=$(cat "$T"/pool.* | grep -oE 'ms=[0-9]+' | cut -d= -f2 | sort -n | tail -n 1)
+(( ${slowest:-0} >= 2900 )) && ok "pool_two_at_a_time (slowest ${slowest} ms)" ||
+	bad pool_two_at_a_time "the slowest of 6 took ${slowest} ms: more than 2 ran at once"
+# A call that waits for a busy pool longer than its caller's 500 ms fails
+# -ETIMEDOUT and never reaches the server (its time in the queue counted).
+calls_before=$(grep -c '^deadline=' "$T/srv_bw_slow.log")
+many=()
+for k in 1 2; do (at a "$NT" call /net/bw/dev/slow 3 3000 busy-$k >"$T/busy.$k") & many+=($!); done
+sleep 1.5
+check pool_queued_deadline_etimedout "$(at a env NETTOOL_TIMEOUT_MS=500 "$NT" call /net/bw/dev/slow 1 0 late)" \
+	'^send=-110 '
+wait "${many[@]}"
+sleep 0.5
+check pool_busy_calls_complete "$(cat "$T"/busy.* | grep -c '^err=0 size=6 ok=1 ') of 2" '^2 of 2$'
+check pool_queued_never_served "$(( $(grep -c '^deadline=' "$T/srv_bw_slow.log") - calls_before )) served" '^2 served$'
 # --call-timeout: the remote call is given that deadline.
 host a2 "$n1_url" --call-timeout 500
 check call_timeout_etimedout "$(at a2 "$NT" call /net/b/dev/echo 3 4000 slow)" '^send=-110 '
@@ -145,6 +175,18 @@ kill -9 "$gw_b_pid"
 wait "$call"
 check gateway_killed_ehostdown "$(cat "$T/kill.out")" '^send=-112 ms=([0-9]{1,3}|[1-4][0-9]{3})$'
 check dead_host_lookup_enoent "$(at a "$NT" lookup /net/b/dev/echo)" '^lookup=-2$'
+# The remote gateway gone between lookup and call: a one-way, then a call
+# (which follows the one-way on the one-way connection): -EHOSTDOWN at
+# once, from NATS's "no responders", not after 1.5 s of silence.
+host bl "$n1_url" --export /dev
+serve bl /dev/echo bl
+bg late env MSGPORT_ROOT="$T/a" "$NT" late /net/bl/dev/echo
+wait_log late '^looked-up' || exit 1
+kill -9 "$gw_bl_pid"
+sleep 0.5
+kill -USR1 "$late_pid"
+wait "$late_pid"
+check gone_gateway_ehostdown_at_once "$(tail -n 1 "$T/late.log")" '^send=-112 ms=[0-9]{1,3}$'
 
 # A queue group: two hosts serve /dev/g; one dies, the other takes over.
 for h in g1 g2; do
@@ -200,6 +242,9 @@ serve pc /dev/echo pc
 check other_hosts_name_unreachable "$(at pa "$NT" lookup /net/pc/dev/echo)" '^lookup=-2$'
 grep -qiE 'subscription violation|permissions violation' "$T/n4.log" && ok permissions_violation_logged ||
 	bad permissions_violation_logged "no violation in the server's log"
+
+# --creds: NATS operator-mode credentials, right and wrong.
+. "$(dirname "${BASH_SOURCE[0]}")/creds.sh"
 
 # TLS to NATS: the right CA connects, a wrong one or none does not.
 . "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
