@@ -22,6 +22,8 @@ pkg-config --exists libuv 2>/dev/null || need+=(libuv1-dev)
 command -v nats-server >/dev/null 2>&1 || need+=(nats-server)
 # openssl: tests/net/tls.sh makes a throwaway CA and server certificate.
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# tests/net/creds.sh makes throwaway NATS operator JWTs with Ed25519.
+python3 -c 'import cryptography.hazmat.primitives.asymmetric.ed25519' 2>/dev/null || need+=(python3-cryptography)
 # iproute2 (ip netns, veth): tests/net/netns.sh makes hosts as network namespaces.
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 
