@@ -168,6 +168,23 @@ int h_count_fds(void)
 	return n - 1;			/* the directory's own descriptor */
 }
 
+int h_count_fds_of(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 bool h_fd_is_open(int fd)
 {
 	return fcntl(fd, F_GETFD) != -1;

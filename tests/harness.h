@@ -125,6 +125,7 @@ int64_t h_now_ms(void);
 void h_sleep_ms(int ms);
 
 int h_count_fds(void);			/* entries of /proc/self/fd */
+int h_count_fds_of(pid_t pid);		/* entries of /proc/PID/fd (another process: root), -1 unknown */
 bool h_fd_is_open(int fd);
 int h_closed_fd(void);			/* a descriptor number that is not open */
 

@@ -6,7 +6,6 @@
  * (-EACCES), not -EPIPE, on every transport; a raw client reads the same
  * frame.  The server never sees a message of it, and goes on serving.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -130,23 +129,6 @@ static void hog(void *arg)
 	}
 }
 
-/* Descriptors open in process pid (the tests run as root). */
-static int fds_of(pid_t pid)
-{
-	char path[64];
-	struct dirent *e;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	CHECK(d != NULL);
-	while ((e = readdir(d)))
-		n += e->d_name[0] != '.';
-	closedir(d);
-	return n;
-}
-
 static void *hog_thread(void *arg)
 {
 	mu_as(MU_NOBODY, MU_NOBODY, NULL, 0, hog, arg);
@@ -166,7 +148,8 @@ TEST(limits_accept_conns_per_uid)
 	mu_shared_root(g_root);
 	s = mu_srv_new(MU_A, MU_G, "/svc", 0666);
 	pid = mu_srv_start(s);
-	base = fds_of(pid);
+	base = h_count_fds_of(pid);
+	CHECK_GE(base, 0);
 	h.s = s;
 	CHECK_OK(pipe(h.go));
 	CHECK_OK(pipe(h.hold));
@@ -179,7 +162,7 @@ TEST(limits_accept_conns_per_uid)
 	CHECK_EQ(atomic_load(&s->calls), 2);	/* and the hog once more */
 	/* Every connection is gone (the server reaps hang-ups in its time):
 	 * the server holds what it held before. */
-	for (int tries = 0; fds_of(pid) != base; tries++) {
+	for (int tries = 0; h_count_fds_of(pid) != base; tries++) {
 		CHECK_LT(tries, 100);
 		usleep(100 * 1000);
 	}
