@@ -108,6 +108,7 @@ void net_forward_flush(struct gw *g)
 		err = net_publish_bytes(g, g->bulk, g->batch.subj, rec + NET_REC_HDR,
 					g->batch.len - NET_REC_HDR);
 	} else {
+		net_log(g, "batch of %u one-ways to %s", g->batch.n, g->batch.subj);
 		snprintf(b.from, sizeof(b.from), "%s", g->o.host);
 		net_frame_encode(&b, NULL, 0, g->batch.buf);
 		err = net_publish_bytes(g, g->bulk, g->batch.subj, g->batch.buf,
