@@ -10,8 +10,14 @@
  * within its total, which is at most NET_REPLY_MAX; a call's priority is
  * at most MP_PRIO_MAX; a pulse has no library code and no data; and
  * encoding the decoded frame gives the input back byte for byte (one
- * meaning per encoding).  The input is never written.
+ * meaning per encoding).  A batch (NET_BATCH) is walked record by record
+ * (net_batch_next()): each record lies inside the batch's data, decodes as
+ * a NET_SEND or NET_PULSE frame of the batch's host, satisfies the checks
+ * above, re-encodes to its own bytes (net_batch_put()), and there are
+ * exactly total of them when net_batch_check() accepts.  The input is
+ * never written.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +55,41 @@ static void check_fields(const struct net_frame *f, const uint8_t *buf, size_t s
 		INVARIANT(pl > 0 && f->len == 0);
 }
 
+/* A batch's records: each inside its data, each a checked frame. */
+static void check_batch(const struct net_frame *b)
+{
+	const uint8_t *end = b->data + b->len;
+	struct net_batch_it it;
+	struct net_frame f;
+	uint64_t n = 0;
+	int r;
+
+	INVARIANT(b->total >= 1 && b->total <= b->len / NET_REC_MIN && b->from[0]);
+	net_batch_begin(&it, b);
+	while ((r = net_batch_next(&it, &f)) == 1) {
+		const uint8_t *rec = f.data - strlen(f.path) - NET_HDR_SIZE;
+		size_t fl = NET_HDR_SIZE + strlen(f.path) + f.len;
+		uint8_t *again = malloc(NET_REC_HDR + fl);
+
+		INVARIANT(rec >= b->data + NET_REC_HDR && rec + fl <= end && rec + fl == it.p);
+		INVARIANT(f.kind == NET_SEND || f.kind == NET_PULSE);
+		INVARIANT(strcmp(f.from, b->from) == 0);
+		check_fields(&f, rec, fl);
+		if (!again)
+			abort();
+		INVARIANT(net_batch_put(&f, f.data, f.len, again, NET_REC_HDR + fl) == NET_REC_HDR + fl);
+		INVARIANT(memcmp(again, rec - NET_REC_HDR, NET_REC_HDR + fl) == 0);
+		INVARIANT(net_batch_put(&f, f.data, f.len, again, NET_REC_HDR + fl - 1) == 0);
+		free(again);
+		n++;
+	}
+	INVARIANT(r == 0 || r == -EPROTO);
+	INVARIANT(n <= b->total);
+	if (r == 0)
+		INVARIANT(n == b->total && it.left == 0);
+	INVARIANT((net_batch_check(b) == 0) == (r == 0));
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *buf = malloc(size ? size : 1), *copy = malloc(size ? size : 1), *again;
@@ -67,6 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		net_frame_encode(&f, f.data, f.len, again);
 		INVARIANT(memcmp(again, buf, size) == 0);
 		free(again);
+		if (f.kind == NET_BATCH)
+			check_batch(&f);
 	}
 	INVARIANT(memcmp(buf, copy, size) == 0);
 	free(buf);

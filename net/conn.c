@@ -286,3 +286,12 @@ int net_publish_on(struct gw *g, natsConnection *nc, const char *subj, const cha
 		  : natsConnection_Publish(nc, subj, buf, (int)n);
 	return net_status_errno(s);
 }
+
+/* n bytes already encoded (forward.c's batches), no reply subject. */
+int net_publish_bytes(struct gw *g, natsConnection *nc, const char *subj, const uint8_t *buf,
+		      size_t n)
+{
+	if (n > g->max_payload || n > INT32_MAX)
+		return -EMSGSIZE;
+	return net_status_errno(natsConnection_Publish(nc, subj, buf, (int)n));
+}

@@ -88,6 +88,72 @@ static void close_fds(mp_msg_t *msg)
 		close(msg->i.fds[k]);
 }
 
+/*
+ * One-ways and pulses go out in batches (docs/net.md, "One-way
+ * throughput"): the receive loop packs every one it finds pending into
+ * one NATS message of up to max_payload bytes, published when its port
+ * is drained, before a call (net_call_conn() must see it sent), when the
+ * next one goes elsewhere or would not fit.  A lone one goes as its
+ * plain frame.  Only the receive loop touches g->batch.
+ */
+void net_forward_flush(struct gw *g)
+{
+	struct net_frame b = { .kind = NET_BATCH, .total = g->batch.n };
+	uint8_t *rec = g->batch.buf + NET_HDR_SIZE;
+	int err;
+
+	if (!g->batch.n)
+		return;
+	if (g->batch.n == 1) {
+		err = net_publish_bytes(g, g->bulk, g->batch.subj, rec + NET_REC_HDR,
+					g->batch.len - NET_REC_HDR);
+	} else {
+		net_log(g, "batch of %u one-ways to %s", g->batch.n, g->batch.subj);
+		snprintf(b.from, sizeof(b.from), "%s", g->o.host);
+		net_frame_encode(&b, NULL, 0, g->batch.buf);
+		err = net_publish_bytes(g, g->bulk, g->batch.subj, g->batch.buf,
+					NET_HDR_SIZE + g->batch.len);
+	}
+	if (!err)
+		atomic_fetch_add(&g->bulk_sent, 1);
+	else
+		net_log(g, "%u one-ways to %s dropped: %d", g->batch.n, g->batch.subj, err);
+	g->batch.n = 0;
+	g->batch.len = 0;
+}
+
+/* Add f to the batch; one too large for any batch goes alone, at once. */
+static int batch_add(struct gw *g, const char *subj, const struct net_frame *f, const void *data,
+		     size_t len)
+{
+	size_t w = 0;
+	int err;
+
+	if (!g->batch.buf && g->max_payload > NET_HDR_SIZE + NET_REC_MIN) {
+		g->batch.buf = malloc(g->max_payload);
+		g->batch.cap = g->batch.buf ? g->max_payload - NET_HDR_SIZE : 0;
+	}
+	if (g->batch.n && strcmp(g->batch.subj, subj) != 0)
+		net_forward_flush(g);
+	for (int k = 0; k < 2 && !w && g->batch.cap; k++) {
+		if (k)
+			net_forward_flush(g);	/* full: make room */
+		w = net_batch_put(f, data, len, g->batch.buf + NET_HDR_SIZE + g->batch.len,
+				  g->batch.cap - g->batch.len);
+	}
+	if (w) {
+		if (!g->batch.n)
+			snprintf(g->batch.subj, sizeof(g->batch.subj), "%s", subj);
+		g->batch.n++;
+		g->batch.len += w;
+		return 0;
+	}
+	err = net_publish_on(g, g->bulk, subj, NULL, f, data, len);
+	if (!err)
+		atomic_fetch_add(&g->bulk_sent, 1);
+	return err;
+}
+
 void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_rid_t rid)
 {
 	struct pending *p = calloc(1, sizeof(*p));
@@ -97,6 +163,7 @@ void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_r
 	struct net_frame f;
 	int err = frame_call(g, im, msg, &f);
 
+	net_forward_flush(g);	/* the one-ways before it go first */
 	close_fds(msg);	/* refused, not sent: they stay the caller's */
 	if (!err && dl < 0)
 		err = (int)dl;	/* its caller has given up already */
@@ -147,9 +214,7 @@ void net_forward_send(struct gw *g, const struct import *im, mp_msg_t *msg)
 	f.kind = NET_SEND;
 	f.total = 0;
 	if (!err)
-		err = net_publish_on(g, g->bulk, im->send_subj, NULL, &f, msg->i.data, msg->i.size);
-	if (!err)
-		atomic_fetch_add(&g->bulk_sent, 1);
+		err = batch_add(g, im->send_subj, &f, msg->i.data, msg->i.size);
 	/* One-way: nobody to tell but the log. */
 	if (err)
 		net_log(g, "one-way to %s%s dropped: %d", im->host, im->path, err);
@@ -167,9 +232,7 @@ void net_forward_pulse(struct gw *g, const struct import *im, const mp_msg_t *ms
 	snprintf(f.from, sizeof(f.from), "%s", g->o.host);
 	if (im->group)
 		snprintf(f.path, sizeof(f.path), "%s", im->path);
-	err = net_publish_on(g, g->bulk, im->send_subj, NULL, &f, NULL, 0);
-	if (!err)
-		atomic_fetch_add(&g->bulk_sent, 1);
+	err = batch_add(g, im->send_subj, &f, NULL, 0);
 	if (err)
 		net_log(g, "pulse to %s%s dropped: %d", im->host, im->path, err);
 }

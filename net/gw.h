@@ -75,6 +75,12 @@ struct gw {
 		struct serving *head, *tail;
 		int n, idle, queued;
 	} pool;
+	struct {			/* forward.c's one-ways not yet published */
+		uint8_t *buf;		/* NET_HDR_SIZE for the NET_BATCH header, then records */
+		size_t len, cap;	/* bytes of records; their room */
+		uint32_t n;		/* records */
+		char subj[MP_PATH_MAX + 64];	/* where they all go */
+	} batch;
 	struct {			/* oneway.c's queue and its sender */
 		pthread_mutex_t lock;
 		pthread_cond_t more, done;
@@ -94,6 +100,8 @@ int net_publish(struct gw *g, const char *subj, const char *reply, const struct 
 		const void *data, size_t len);
 int net_publish_on(struct gw *g, natsConnection *nc, const char *subj, const char *reply,
 		   const struct net_frame *f, const void *data, size_t len);
+int net_publish_bytes(struct gw *g, natsConnection *nc, const char *subj, const uint8_t *buf,
+		      size_t n);
 natsConnection *net_call_conn(struct gw *g);
 void net_bulk_confirm(struct gw *g);
 int net_status_errno(natsStatus s);
@@ -114,6 +122,7 @@ void net_list_start(struct gw *g, const mp_msg_t *msg, mp_rid_t rid);
 void net_forward_call(struct gw *g, const struct import *im, mp_msg_t *msg, mp_rid_t rid);
 void net_forward_send(struct gw *g, const struct import *im, mp_msg_t *msg);
 void net_forward_pulse(struct gw *g, const struct import *im, const mp_msg_t *msg);
+void net_forward_flush(struct gw *g);
 void net_reply_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *arg);
 void net_reap(struct gw *g);
 void net_respond_err(struct gw *g, mp_port_t port, mp_msg_t *msg, mp_rid_t rid, int err);

@@ -79,6 +79,8 @@ static int drain(struct gw *g, mp_port_t port)
 		mp_rid_t rid;
 		int r = mp_recv(port, &msg, &rid, 0);
 
+		if (r == -EAGAIN || r == -ETIMEDOUT || r < 0)
+			net_forward_flush(g);	/* the one-ways taken so far */
 		if (r == -EAGAIN || r == -ETIMEDOUT)
 			return 0;
 		if (r < 0)

@@ -4,6 +4,7 @@
  * "Calls"): NATS's delivery thread, which takes a host's calls and
  * one-ways in the order they were published, queues each one-way here
  * and goes on; one sender thread hands them to the servers in that order.
+ * A batch (NET_BATCH, forward.c) is one queue entry of many one-ways.
  * A call that came after n one-ways waits (net_oneway_wait()) until the
  * sender has handed on all n before its mp_send(): a sender's one-ways
  * reach the server before its next call, while that call, registered at
@@ -19,7 +20,8 @@
 struct oneway {
 	struct oneway *next;
 	natsMsg *m;		/* f.data points into its data */
-	struct net_frame f;
+	struct net_frame f;	/* one NET_SEND or NET_PULSE, or a checked NET_BATCH of them */
+	uint64_t n;		/* one-ways in it */
 };
 
 static void send_one(struct gw *g, const struct net_frame *f)
@@ -40,6 +42,21 @@ static void send_one(struct gw *g, const struct net_frame *f)
 		net_log(g, "one-way from %s uid %u dropped: %d", f->from, f->uid, err);
 }
 
+/* Each of o's one-ways in turn: a batch's records, in their order. */
+static void send_all(struct gw *g, const struct oneway *o)
+{
+	struct net_batch_it it;
+	struct net_frame f;
+
+	if (o->f.kind != NET_BATCH) {
+		send_one(g, &o->f);
+		return;
+	}
+	net_batch_begin(&it, &o->f);
+	while (net_batch_next(&it, &f) == 1)	/* checked whole by net_send_cb() */
+		send_one(g, &f);
+}
+
 static void *sender(void *arg)
 {
 	struct gw *g = arg;
@@ -55,11 +72,11 @@ static void *sender(void *arg)
 		if (!g->ow.head)
 			g->ow.tail = NULL;
 		pthread_mutex_unlock(&g->ow.lock);
-		send_one(g, &o->f);
+		send_all(g, o);
 		natsMsg_Destroy(o->m);
-		free(o);
 		pthread_mutex_lock(&g->ow.lock);
-		g->ow.sent++;
+		g->ow.sent += o->n;
+		free(o);
 		pthread_cond_broadcast(&g->ow.done);
 	}
 	return NULL;
@@ -121,8 +138,9 @@ void net_send_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ar
 	struct oneway *o = malloc(sizeof(*o));
 
 	(void)nc, (void)sub;
+	/* A batch is taken whole or not at all: checked before it is queued. */
 	if (!o || net_frame_decode((const uint8_t *)natsMsg_GetData(m), (size_t)natsMsg_GetDataLength(m), &o->f) ||
-	    (o->f.kind != NET_SEND && o->f.kind != NET_PULSE)) {
+	    (o->f.kind != NET_SEND && o->f.kind != NET_PULSE && net_batch_check(&o->f))) {
 		if (!o)
 			net_log(g, "one-way dropped: no memory");
 		free(o);
@@ -131,13 +149,14 @@ void net_send_cb(natsConnection *nc, natsSubscription *sub, natsMsg *m, void *ar
 	}
 	o->m = m;
 	o->next = NULL;
+	o->n = o->f.kind == NET_BATCH ? o->f.total : 1;
 	pthread_mutex_lock(&g->ow.lock);
 	if (g->ow.tail)
 		g->ow.tail->next = o;
 	else
 		g->ow.head = o;
 	g->ow.tail = o;
-	g->ow.queued++;
+	g->ow.queued += o->n;
 	pthread_cond_signal(&g->ow.more);
 	pthread_mutex_unlock(&g->ow.lock);
 }

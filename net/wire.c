@@ -154,6 +154,10 @@ static int decode_kind(struct net_frame *f)
 		if (!f->path[0] || f->len)
 			return -EPROTO;
 		break;
+	case NET_BATCH:	/* the records themselves: net_batch_next() */
+		if (f->path[0] || !f->from[0] || f->total == 0 || f->total > f->len / NET_REC_MIN)
+			return -EPROTO;
+		break;
 	default:
 		break;
 	}
@@ -184,4 +188,58 @@ int net_frame_decode(const uint8_t *buf, size_t len, struct net_frame *f)
 	f->data = buf + NET_HDR_SIZE + pl;
 	f->len = len - NET_HDR_SIZE - pl;
 	return decode_kind(f);
+}
+
+size_t net_batch_put(const struct net_frame *f, const void *data, size_t datalen, uint8_t *buf,
+		     size_t room)
+{
+	size_t n = net_frame_size(f, datalen);
+
+	if (room < NET_REC_HDR || n > room - NET_REC_HDR || n > UINT32_MAX)
+		return 0;
+	put32(buf, (uint32_t)n);
+	net_frame_encode(f, data, datalen, buf + NET_REC_HDR);
+	return NET_REC_HDR + n;
+}
+
+void net_batch_begin(struct net_batch_it *it, const struct net_frame *b)
+{
+	it->b = b;
+	it->p = b->data;
+	it->left = b->len;
+	it->seen = 0;
+}
+
+int net_batch_next(struct net_batch_it *it, struct net_frame *f)
+{
+	size_t n;
+
+	if (it->left == 0)
+		return it->seen == it->b->total ? 0 : -EPROTO;
+	if (it->left < NET_REC_HDR || it->seen >= it->b->total)
+		return -EPROTO;
+	n = get32(it->p);
+	if (n > it->left - NET_REC_HDR ||
+	    net_frame_decode(it->p + NET_REC_HDR, n, f) ||
+	    (f->kind != NET_SEND && f->kind != NET_PULSE) ||
+	    strcmp(f->from, it->b->from) != 0)
+		return -EPROTO;
+	it->p += NET_REC_HDR + n;
+	it->left -= NET_REC_HDR + n;
+	it->seen++;
+	return 1;
+}
+
+int net_batch_check(const struct net_frame *b)
+{
+	struct net_batch_it it;
+	struct net_frame f;
+	int r;
+
+	if (b->kind != NET_BATCH)
+		return -EPROTO;
+	net_batch_begin(&it, b);
+	while ((r = net_batch_next(&it, &f)) == 1)
+		;
+	return r;
 }

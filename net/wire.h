@@ -30,6 +30,8 @@ enum net_kind {
 	NET_PROGRESS,		/* the call is still running (a heartbeat) */
 	NET_LIST,		/* who are you and what do you export */
 	NET_LIST_REP,		/* data: the exports, one per line */
+	NET_BATCH,		/* total: n; data: n records, each a u32 length and a
+				 * NET_SEND or NET_PULSE frame of the same host */
 	NET_KIND_END
 };
 
@@ -65,6 +67,36 @@ void net_frame_encode(const struct net_frame *f, const void *data, size_t datale
  * kind, reserved bits, path, host name, status, chunk bounds).
  */
 int net_frame_decode(const uint8_t *buf, size_t len, struct net_frame *f);
+
+/* A batch record's length prefix; the least bytes a record takes. */
+#define NET_REC_HDR 4u
+#define NET_REC_MIN (NET_REC_HDR + NET_HDR_SIZE)
+
+/* Append f and data to a batch's records at buf (room bytes free): the
+ * bytes written, or 0 when the record does not fit. */
+size_t net_batch_put(const struct net_frame *f, const void *data, size_t datalen, uint8_t *buf,
+		     size_t room);
+
+/* The records of a decoded NET_BATCH frame b, one by one. */
+struct net_batch_it {
+	const struct net_frame *b;
+	const uint8_t *p;	/* the next record */
+	size_t left;		/* bytes from p to the end of b's data */
+	uint64_t seen;		/* records so far */
+};
+
+void net_batch_begin(struct net_batch_it *it, const struct net_frame *b);
+
+/*
+ * The next record into f: 1, 0 after the last one (exactly b->total of
+ * them), -EPROTO for a malformed one (a length past the end, an inner
+ * frame that does not decode, is no NET_SEND or NET_PULSE, or is from
+ * another host than b) or for a count other than b->total.
+ */
+int net_batch_next(struct net_batch_it *it, struct net_frame *f);
+
+/* 0 when every record of b decodes (net_batch_next()), else -EPROTO. */
+int net_batch_check(const struct net_frame *b);
 
 /* 1 when s is a usable host name: 1..NET_HOST_MAX-1 of [A-Za-z0-9_-]. */
 int net_host_valid(const char *s);

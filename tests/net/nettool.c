@@ -12,8 +12,10 @@
  *                              ("send=E ms=T" when mp_send() fails); the
  *                              timeout is $NETTOOL_TIMEOUT_MS, else none
  *   nettool fds PATH           a call carrying an fd: print "err=E"
- *   nettool oneway PATH N [once]  N numbered one-way sends, then type 5
- *                              until all came (once: a single type 5)
+ *   nettool oneway PATH N [once|pause]  N numbered one-way sends, then
+ *                              type 5 until all came (once: a single type 5;
+ *                              pause: as once, after printing "looked-up"
+ *                              and sleeping 2 s between lookup and sends)
  *   nettool pulse PATH V       pulse code 1 value V, then wait to see it
  *   nettool late PATH          look up, print "looked-up", at SIGUSR1 send a
  *                              one-way and a call: print "send=E ms=T"
@@ -184,10 +186,16 @@ static int fds(const char *path)
 	return 0;
 }
 
-static int oneway(const char *path, uint64_t n, int once)
+static int oneway(const char *path, uint64_t n, int once, int pause)
 {
 	mp_msg_t m = { 0 };
 	int err = mp_lookup(path, &m.oid);
+
+	if (pause) {	/* time for run.sh to stop the gateway: the sends pile up */
+		printf("looked-up\n");
+		fflush(stdout);
+		sleep(2);
+	}
 
 	for (uint64_t k = 0; k < n && !err; k++) {
 		m.i.data = &k;
@@ -279,7 +287,9 @@ int main(int argc, char **argv)
 	if (argc == 3 && strcmp(argv[1], "fds") == 0)
 		return fds(argv[2]);
 	if ((argc == 4 || argc == 5) && strcmp(argv[1], "oneway") == 0)
-		return oneway(argv[2], strtoull(argv[3], NULL, 10), argc == 5 && !strcmp(argv[4], "once"));
+		return oneway(argv[2], strtoull(argv[3], NULL, 10),
+			      argc == 5 && (!strcmp(argv[4], "once") || !strcmp(argv[4], "pause")),
+			      argc == 5 && !strcmp(argv[4], "pause"));
 	if (argc == 4 && strcmp(argv[1], "pulse") == 0)
 		return pulse(argv[2], strtoull(argv[3], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "lookup") == 0) {

@@ -72,6 +72,17 @@ serve() {
 
 at() { local r=$1; shift; MSGPORT_ROOT="$T/$r" timeout 30 "$@" 2>&1; }
 
+# ---------------------------------------------------------------- frames
+# The batch decoder (net/wire.c) alone, under ASan and UBSan.
+S=$(cd "$(dirname "$0")/../.." && pwd)
+if "${CC:-cc}" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -I"$S/include" "$S/tests/net/wire_test.c" "$S/net/wire.c" \
+	-o "$T/wire_test" 2>"$T/wire_test.log"; then
+	check wire_batch_decoder "$("$T/wire_test" 2>&1)" '^wire ok [0-9]+$'
+else
+	bad wire_batch_decoder "build: $(cat "$T/wire_test.log")"
+fi
+
 # ---------------------------------------------------------------- set-up
 # 64 KiB payloads: a 300,000-byte answer travels in five chunks.
 printf 'max_payload: 65536\n' >"$T/n1.conf"
@@ -103,6 +114,17 @@ check oneway_order "$(at a "$NT" oneway /net/b/dev/echo 300)" '^send=0 count=300
 bg srv_b_ow env MSGPORT_ROOT="$T/b" "$NT" serve /dev/ow b 1 10000
 wait_log srv_b_ow '^ready' || exit 1
 check oneway_backlog_then_call "$(at a "$NT" oneway /net/b/dev/ow 400 once)" '^send=0 count=400$'
+# One-ways that pile up at host a's gateway (stopped meanwhile) go out
+# batched, several in one NATS message (forward.c's "batch of N"), and
+# still reach the server in order, all before the call after them.
+serve b /dev/batch b
+bg ow_batch env MSGPORT_ROOT="$T/a" "$NT" oneway /net/b/dev/batch 500 pause
+wait_log ow_batch '^looked-up' || exit 1
+kill -STOP "$gw_a_pid"; sleep 3; kill -CONT "$gw_a_pid"
+wait_log ow_batch '^(send|oneway|count)=' || exit 1
+check oneway_batched_order "$(grep -vE '^looked-up' "$T/ow_batch.log")" '^send=0 count=500$'
+check oneway_batched "$(grep -oE 'batch of [0-9]+' "$T/gw_a.log" | sort -k3 -n | tail -1)" \
+	'^batch of ([2-9]|[1-9][0-9]+)$'
 check pulse "$(at a "$NT" pulse /net/b/dev/echo 4242)" '^pulse=ok$'
 check server_dies_epipe "$(at a "$NT" call /net/b/dev/die 4 0)" '^send=-32 '
 # Many calls at once, and lookups and calls meanwhile are not held up.
