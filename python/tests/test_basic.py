@@ -128,6 +128,7 @@ def test_unanswered_call_is_answered_epipe(serve):
 
 def test_respond_once_and_capacity(serve):
     results = []
+    handled = threading.Event()     # the handler goes on after it responds
 
     def handler(msg):
         if msg.kind != msgport.CALL:
@@ -141,8 +142,10 @@ def test_respond_once_and_capacity(serve):
         with pytest.raises(ValueError):
             msg.respond(b"again")
         results.append("done")
+        handled.set()
     serve(handler, "/py/cap")
     assert msgport.call("/py/cap", b"", timeout=WAIT, reply_size=16) == b"ok"
+    assert handled.wait(WAIT)
     assert results == [errno.EMSGSIZE, "done"]
     with pytest.raises(ValueError):
         msgport.send_async("/py/cap", raw=b"r" * 65)
