@@ -157,6 +157,22 @@ static void *region(uint32_t seed)
 }
 
 /* Another client: keeps a region past what the first one may, calls on. */
+/* Wait until the server holds no more descriptors and memfd mappings
+ * than fds0 and maps0 (it learns of a client's end at its pace). */
+static void m_settle(mp_port_t port, uint32_t fds0, uint32_t maps0)
+{
+	uint32_t v[5];
+
+	for (int k = 0; k < 2000; k++) {
+		m_count(port, v);
+		if (v[0] == fds0 && v[4] == maps0)
+			break;
+		h_sleep_ms(5);
+	}
+	CHECK_EQ(v[0], fds0);
+	CHECK_EQ(v[4], maps0);
+}
+
 struct m_other {
 	atomic_int done;
 	mp_port_t port;
@@ -227,15 +243,8 @@ static void pages_over_limit(uint32_t flags)
 		CHECK_OK(mp_pages_free(r[3], M_REGION));
 	CHECK_OK(mp_pages_free(r[2], M_REGION));
 	/* no descriptor or mapping left behind (the server learns of the
-	 * other client's end and of our frees at its pace: wait for it) */
-	for (int k = 0; k < 2000; k++) {
-		m_count(port, v);
-		if (v[0] == fds0 && v[4] == maps0)
-			break;
-		h_sleep_ms(5);
-	}
-	CHECK_EQ(v[0], fds0);
-	CHECK_EQ(v[4], maps0);
+	 * other client's end and of our frees at its pace) */
+	m_settle(port, fds0, maps0);
 	h_server_quit(port, pid, T_QUIT);
 }
 
@@ -326,22 +335,6 @@ static const char *transport(void)
 	const char *t = getenv("MSGPORT_TRANSPORT");
 
 	return t && *t ? t : "hybrid";
-}
-
-/* Wait until the server holds no more descriptors and memfd mappings
- * than fds0 and maps0 (it learns of a client's end at its pace). */
-static void m_settle(mp_port_t port, uint32_t fds0, uint32_t maps0)
-{
-	uint32_t v[5];
-
-	for (int k = 0; k < 2000; k++) {
-		m_count(port, v);
-		if (v[0] == fds0 && v[4] == maps0)
-			break;
-		h_sleep_ms(5);
-	}
-	CHECK_EQ(v[0], fds0);
-	CHECK_EQ(v[4], maps0);
 }
 
 /* M_ITEM of input, an ordinary buffer: with MSGPORT_VM=0 it comes in a
