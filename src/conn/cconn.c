@@ -92,7 +92,6 @@ static int connect_wait(int fd, const char *path, struct mp_deadline d)
 	return connect_errno(err);
 }
 
-
 /* Connect the bootstrap socket to the port's and open its port file. */
 static int cconn_connect(struct mp_cconn *c, struct mp_deadline d)
 {
